@@ -1,0 +1,12 @@
+/**
+ * Every component of the pipeline: Atmos component name → stack factory.
+ * The Atmos component name is also the folder name under components/.
+ */
+import type { App, TerraformStack } from 'cdktf';
+import { KinesisIngestStack } from './kinesis-ingest';
+import { KinesisOutputStack } from './kinesis-output';
+
+export const COMPONENTS: Readonly<Record<string, (app: App) => TerraformStack>> = {
+  'kinesis-ingest': (app) => new KinesisIngestStack(app),
+  'kinesis-output': (app) => new KinesisOutputStack(app),
+};

@@ -1,0 +1,151 @@
+/**
+ * The base every component stack extends: common variables, the naming label, one tag set,
+ * the AWS provider configured from variables, and no backend (Atmos owns it).
+ */
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
+import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
+import { Fn, TerraformLocal, TerraformOutput, TerraformStack, Token } from 'cdktf';
+import type { Construct } from 'constructs';
+import { REQUIRED, stringMapVariable, stringVariable } from './variables';
+
+/** RE2 pattern of one label element: lowercase letters and digits, starting with a letter. */
+export const LABEL_ELEMENT = { regex: '[a-z][a-z0-9]{0,15}', hint: '1-16 lowercase letters or digits, starting with a letter' };
+
+/** An AWS region code such as us-east-1. */
+const REGION = { regex: '[a-z]{2}(-[a-z]+)+-[0-9]', hint: 'an AWS region code such as us-east-1' };
+
+/** An SNS topic ARN, or empty for "no alarm actions". */
+const TOPIC_ARN_OR_EMPTY = {
+  regex: '(arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256})?',
+  hint: 'an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>) or empty',
+};
+
+export interface PipelineStackProps {
+  /** Default of the `name` variable: the last label element, e.g. "ingest". */
+  readonly defaultName: string;
+}
+
+/**
+ * One Atmos component = one CDKTF stack = one folder `components/<component>/` holding the
+ * synthesized `main.tf.json`.
+ *
+ * Common variables (set by the stack mixins, identical in every component):
+ * `region`, `namespace`, `environment`, `stage`, `name`, `tags`, `alarm_topic_arn`.
+ */
+export abstract class PipelineStack extends TerraformStack {
+  /** The Atmos component name, e.g. "kinesis-ingest". */
+  readonly component: string;
+  /** `namespace-environment-stage-name`, e.g. acme-ue1-dev-ingest (a Terraform expression). */
+  readonly labelId: string;
+  /** The shared tag set (a Terraform expression); also applied as provider default tags. */
+  readonly tags: { [key: string]: string };
+  /** `[var.alarm_topic_arn]`, or `[]` when no topic is set: alarm/ok actions of every alarm. */
+  readonly alarmActions: string[];
+
+  private partitionData?: DataAwsPartition;
+  private callerIdentityData?: DataAwsCallerIdentity;
+
+  protected constructor(scope: Construct, component: string, props: PipelineStackProps) {
+    super(scope, component);
+    this.component = component;
+
+    const region = stringVariable(this, 'region', {
+      description: 'AWS region to deploy into, e.g. us-east-1. Required.',
+      default: REQUIRED,
+      pattern: REGION,
+    });
+    const namespace = stringVariable(this, 'namespace', {
+      description: 'Label: organisation or project prefix, e.g. "acme". Required.',
+      default: REQUIRED,
+      pattern: LABEL_ELEMENT,
+    });
+    const environment = stringVariable(this, 'environment', {
+      description: 'Label: short region code, e.g. "ue1". Required.',
+      default: REQUIRED,
+      pattern: LABEL_ELEMENT,
+    });
+    const stage = stringVariable(this, 'stage', {
+      description: 'Label: deployment stage. Required. One of local, dev, staging, prod.',
+      default: REQUIRED,
+      allowed: ['local', 'dev', 'staging', 'prod'],
+    });
+    const name = stringVariable(this, 'name', {
+      description: `Label: the resource's own name. Default "${props.defaultName}".`,
+      default: props.defaultName,
+      pattern: { regex: '[a-z][a-z0-9-]{0,23}', hint: '1-24 lowercase letters, digits or hyphens, starting with a letter' },
+    });
+    const extraTags = stringMapVariable(this, 'tags', {
+      description: 'Extra tags added to every resource (merged under the standard label tags). Default {}.',
+      default: {},
+    });
+    const alarmTopicArn = stringVariable(this, 'alarm_topic_arn', {
+      description:
+        'SNS topic that every alarm of this component notifies (alarm and OK). Default "" = alarms without actions.',
+      default: '',
+      pattern: TOPIC_ARN_OR_EMPTY,
+    });
+
+    const id = new TerraformLocal(
+      this,
+      'label_id',
+      Fn.join('-', [namespace.stringValue, environment.stringValue, stage.stringValue, name.stringValue]),
+    );
+    this.labelId = id.asString;
+    const tags = new TerraformLocal(
+      this,
+      'label_tags',
+      Fn.merge([
+        extraTags.value,
+        {
+          Namespace: namespace.stringValue,
+          Environment: environment.stringValue,
+          Stage: stage.stringValue,
+          Name: this.labelId,
+          Component: component,
+          ManagedBy: 'cdktf',
+        },
+      ]),
+    );
+    this.tags = tags.asStringMap;
+    // Written out by hand: Op.eq(x, '') renders the empty string as `undefined`.
+    this.alarmActions = Token.asList(`\${${alarmTopicArn.fqn} == "" ? [] : [${alarmTopicArn.fqn}]}`);
+
+    new AwsProvider(this, 'aws', {
+      region: region.stringValue,
+      defaultTags: [{ tags: this.tags }],
+    });
+
+    // Atmos writes backend.tf.json into the component folder; CDKTF would otherwise add a
+    // local backend with a machine-specific path.
+    this.addOverride('terraform.backend', undefined);
+    this.addOverride('//.metadata.backend', 'atmos (backend.tf.json)');
+    // "aws" alone means hashicorp/aws to Terraform and OpenTofu alike; say it explicitly.
+    this.addOverride('terraform.required_providers.aws.source', 'hashicorp/aws');
+    this.addOverride('terraform.required_version', '>= 1.6.0');
+  }
+
+  /** `<label id>-<suffix>`: the one naming rule for every resource in the pipeline. */
+  resourceName(suffix?: string): string {
+    return suffix ? `${this.labelId}-${suffix}` : this.labelId;
+  }
+
+  /** The AWS partition ("aws", "aws-cn", ...) for building ARNs from names. */
+  get partition(): string {
+    this.partitionData ??= new DataAwsPartition(this, 'partition');
+    return this.partitionData.partition;
+  }
+
+  /** The account the provider's credentials belong to. */
+  get accountId(): string {
+    this.callerIdentityData ??= new DataAwsCallerIdentity(this, 'caller');
+    return this.callerIdentityData.accountId;
+  }
+
+  /** Declares a Terraform output with a description (outputs may share a variable's name). */
+  output(name: string, value: unknown, description: string): TerraformOutput {
+    const output = new TerraformOutput(this, `output_${name}`, { value, description });
+    output.overrideLogicalId(name);
+    return output;
+  }
+}
