@@ -8,15 +8,27 @@
  * folder are never touched.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { App, type TerraformStack } from 'cdktf';
 import { COMPONENTS } from './registry';
 import { variablesSchema } from './shared/variables';
 
-export const COMPONENTS_DIR = __dirname;
+/** The repository root: the nearest folder upwards holding atmos.yaml (works from a bundle too). */
+export function findRepoRoot(start: string = __dirname): string {
+  let dir = resolve(start);
+  while (!existsSync(join(dir, 'atmos.yaml'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no atmos.yaml found above ${start}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+export const REPO_ROOT = findRepoRoot();
+export const COMPONENTS_DIR = join(REPO_ROOT, 'components');
 export const SYNTH_FILE = 'main.tf.json';
 /** Where the generated JSON Schemas for `settings.validation` go (atmos.yaml schemas.jsonschema). */
-export const SCHEMAS_DIR = join(__dirname, '..', 'stacks', 'schemas', 'jsonschema');
+export const SCHEMAS_DIR = join(REPO_ROOT, 'stacks', 'schemas', 'jsonschema');
 
 /** Writes `content` to `path` only when it differs; returns whether it wrote. */
 function writeIfChanged(path: string, content: string): boolean {
@@ -57,7 +69,7 @@ export interface SynthesizedComponent {
 }
 
 export interface SynthOptions {
-  /** CDKTF output directory. @default $CDKTF_OUTDIR or cdktf.out */
+  /** CDKTF output directory. @default $CDKTF_OUTDIR or <repo>/cdktf.out */
   readonly outdir?: string;
   /** Where component folders live. @default this folder */
   readonly componentsDir?: string;
@@ -68,7 +80,7 @@ export interface SynthOptions {
 }
 
 export function synthesizeAll(options: SynthOptions = {}): SynthesizedComponent[] {
-  const outdir = options.outdir ?? process.env.CDKTF_OUTDIR ?? 'cdktf.out';
+  const outdir = options.outdir ?? process.env.CDKTF_OUTDIR ?? join(REPO_ROOT, 'cdktf.out');
   const componentsDir = options.componentsDir ?? COMPONENTS_DIR;
   const schemasDir = options.schemasDir ?? SCHEMAS_DIR;
   const names = options.only ?? Object.keys(COMPONENTS);

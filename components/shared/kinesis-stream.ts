@@ -113,6 +113,8 @@ export class EncryptedStream extends Construct {
         ],
       },
     });
+    // Plain addresses in `terraform plan`: aws_kinesis_stream.stream, not a hashed construct path.
+    this.stream.overrideLogicalId('stream');
     this.streamName = this.stream.name;
     this.streamArn = this.stream.arn;
     this.iteratorAgeThresholdMs = iteratorAgeThreshold.numberValue;
@@ -121,7 +123,7 @@ export class EncryptedStream extends Construct {
       protectedId: this.stream.arn,
       what: `Kinesis stream ${this.stream.name}`,
       enabled: protect.booleanValue,
-    });
+    }).overrideLogicalId('stream_deletion_guard');
 
     metricAlarm(stack, 'iterator_age_alarm', {
       suffix: 'iterator-age',

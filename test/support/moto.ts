@@ -16,7 +16,9 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 
-export const REPO_ROOT = join(__dirname, '..', '..');
+import { REPO_ROOT } from './paths';
+
+export { REPO_ROOT };
 const MOTO_BIN = join(REPO_ROOT, '.tools', 'venv', 'bin', 'moto_server');
 
 /** Region used by every moto-backed test. */

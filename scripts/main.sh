@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The main job: `bash scripts/main.sh`. Sets up the toolchain, synthesizes every component into
+# components/<component>/main.tf.json, validates every deploy stack with Atmos (stack manifests
+# and each component's JSON Schema), and prints what each stack would deploy.
+set -euo pipefail
+LOG_TAG=main
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$ROOT"
+bash scripts/bootstrap.sh
+source scripts/env.sh
+
+log "synthesize all components"
+npm run --silent synth
+
+log "atmos validate stacks"
+atmos validate stacks
+for stack in local dev staging prod; do
+  for file in components/*/main.tf.json; do
+    component="$(basename "$(dirname "$file")")"
+    atmos validate component "$component" -s "$stack" >/dev/null
+  done
+  log "stack $stack: every component passes its JSON Schema"
+done
+
+npx tsx scripts/describe-deploy.ts
