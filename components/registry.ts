@@ -3,10 +3,14 @@
  * The Atmos component name is also the folder name under components/.
  */
 import type { App, TerraformStack } from 'cdktf';
+import { DynamodbLookupStack } from './dynamodb-lookup';
 import { KinesisIngestStack } from './kinesis-ingest';
 import { KinesisOutputStack } from './kinesis-output';
+import { LambdaEnrichmentStack } from './lambda-enrichment';
 
 export const COMPONENTS: Readonly<Record<string, (app: App) => TerraformStack>> = {
   'kinesis-ingest': (app) => new KinesisIngestStack(app),
   'kinesis-output': (app) => new KinesisOutputStack(app),
+  'dynamodb-lookup': (app) => new DynamodbLookupStack(app),
+  'lambda-enrichment': (app) => new LambdaEnrichmentStack(app),
 };

@@ -8,6 +8,7 @@
 import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { PipelineStack } from './pipeline-stack';
 
@@ -33,7 +34,7 @@ export interface PolicyStatement {
 function check(where: string, s: PolicyStatement): void {
   if (s.actions.length === 0) throw new Error(`${where}/${s.sid}: no actions`);
   for (const action of s.actions) {
-    if (action === '*' || action.endsWith(':*')) {
+    if (s.effect !== 'Deny' && (action === '*' || action.endsWith(':*'))) {
       throw new Error(`${where}/${s.sid}: wildcard action "${action}" is not allowed; list the exact actions`);
     }
   }
@@ -80,6 +81,22 @@ export function policyDocument(scope: Construct, id: string, statements: readonl
   return doc;
 }
 
+/**
+ * A resource-policy statement that denies every request not made over TLS
+ * (aws:SecureTransport = false), for bucket and queue policies.
+ */
+export function denyInsecureTransport(service: 's3' | 'sqs' | 'sns', resources: readonly string[]): PolicyStatement {
+  return {
+    sid: 'DenyInsecureTransport',
+    effect: 'Deny',
+    // A Deny on the whole service is the point here; allow statements never use wildcards.
+    actions: [`${service}:*`],
+    resources,
+    principals: [{ type: '*', identifiers: ['*'] }],
+    conditions: [{ test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] }],
+  };
+}
+
 export interface ServiceRoleProps {
   /** Role name suffix after the label id, e.g. "firehose". */
   readonly suffix: string;
@@ -94,6 +111,8 @@ export interface ServiceRoleProps {
    * problem. @default true
    */
   readonly restrictToAccount?: boolean;
+  /** `count` of the role and its policy, for roles of optional resources. @default one role */
+  readonly count?: number;
 }
 
 /** An IAM role assumable by one AWS service, with one inline least-privilege policy. */
@@ -113,6 +132,7 @@ export function serviceRole(stack: PipelineStack, id: string, props: ServiceRole
     ],
   });
   const role = new IamRole(stack, id, {
+    count: props.count,
     name: stack.resourceName(props.suffix),
     description: props.description,
     assumeRolePolicy: trust.json,
@@ -120,8 +140,9 @@ export function serviceRole(stack: PipelineStack, id: string, props: ServiceRole
   });
   const permissions = policyDocument(stack, `${id}_permissions`, props.statements);
   new IamRolePolicy(stack, `${id}_policy`, {
+    count: props.count,
     name: 'least-privilege',
-    role: role.id,
+    role: props.count === undefined ? role.id : Token.asString(`\${${role.fqn}[0].id}`),
     policy: permissions.json,
   });
   return role;

@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { metricAlarm } from './alarms';
 import { deletionGuard } from './deletion-guard';
 import type { PipelineStack } from './pipeline-stack';
-import { addSchemaRule, boolVariable, numberVariable, stringListVariable, stringVariable } from './variables';
+import { addSchemaRule, numberVariable, stringListVariable, stringVariable } from './variables';
 
 /** Shard-level metrics Kinesis can publish (EnableEnhancedMonitoring). */
 export const SHARD_LEVEL_METRICS = [
@@ -71,11 +71,6 @@ export class EncryptedStream extends Construct {
       default: [],
       allowed: SHARD_LEVEL_METRICS,
     });
-    const protect = boolVariable(stack, 'deletion_protection', {
-      description:
-        'Refuse to destroy or replace the stream (data loss). Default true; the local and dev stacks turn it off.',
-      default: true,
-    });
     const iteratorAgeThreshold = numberVariable(stack, 'iterator_age_alarm_threshold_ms', {
       description:
         'Alarm when the oldest unread record of any reader is older than this, in ms. Default 60000 (the blueprint\'s 1 minute). Range 1000-604800000.',
@@ -122,7 +117,7 @@ export class EncryptedStream extends Construct {
     deletionGuard(this, 'deletion_guard', {
       protectedId: this.stream.arn,
       what: `Kinesis stream ${this.stream.name}`,
-      enabled: protect.booleanValue,
+      enabled: stack.deletionProtection,
     }).overrideLogicalId('stream_deletion_guard');
 
     metricAlarm(stack, 'iterator_age_alarm', {

@@ -5,9 +5,9 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
-import { Fn, TerraformLocal, TerraformOutput, TerraformStack, Token } from 'cdktf';
+import { Fn, type IResolvable, TerraformLocal, TerraformOutput, TerraformStack, Token } from 'cdktf';
 import type { Construct } from 'constructs';
-import { REQUIRED, stringMapVariable, stringVariable } from './variables';
+import { boolVariable, REQUIRED, stringMapVariable, stringVariable } from './variables';
 
 /** RE2 pattern of one label element: lowercase letters and digits, starting with a letter. */
 export const LABEL_ELEMENT = { regex: '[a-z][a-z0-9]{0,15}', hint: '1-16 lowercase letters or digits, starting with a letter' };
@@ -31,7 +31,8 @@ export interface PipelineStackProps {
  * synthesized `main.tf.json`.
  *
  * Common variables (set by the stack mixins, identical in every component):
- * `region`, `namespace`, `environment`, `stage`, `name`, `tags`, `alarm_topic_arn`.
+ * `region`, `namespace`, `environment`, `stage`, `name`, `tags`, `deletion_protection`,
+ * `alarm_topic_arn`.
  */
 export abstract class PipelineStack extends TerraformStack {
   /** The Atmos component name, e.g. "kinesis-ingest". */
@@ -42,6 +43,10 @@ export abstract class PipelineStack extends TerraformStack {
   readonly tags: { [key: string]: string };
   /** `[var.alarm_topic_arn]`, or `[]` when no topic is set: alarm/ok actions of every alarm. */
   readonly alarmActions: string[];
+  /** The deployment region (the `region` variable). */
+  readonly region: string;
+  /** The `deletion_protection` variable: protect this component's stateful stores. */
+  readonly deletionProtection: IResolvable;
 
   private partitionData?: DataAwsPartition;
   private callerIdentityData?: DataAwsCallerIdentity;
@@ -79,6 +84,12 @@ export abstract class PipelineStack extends TerraformStack {
       description: 'Extra tags added to every resource (merged under the standard label tags). Default {}.',
       default: {},
     });
+    const protect = boolVariable(this, 'deletion_protection', {
+      description:
+        "Refuse to destroy or replace this component's stateful stores (streams, tables, queues, buckets, domains). Default true; the local and dev stacks turn it off.",
+      default: true,
+    });
+    this.deletionProtection = protect.booleanValue;
     const alarmTopicArn = stringVariable(this, 'alarm_topic_arn', {
       description:
         'SNS topic that every alarm of this component notifies (alarm and OK). Default "" = alarms without actions.',
@@ -86,6 +97,7 @@ export abstract class PipelineStack extends TerraformStack {
       pattern: TOPIC_ARN_OR_EMPTY,
     });
 
+    this.region = region.stringValue;
     const id = new TerraformLocal(
       this,
       'label_id',
@@ -140,6 +152,16 @@ export abstract class PipelineStack extends TerraformStack {
   get accountId(): string {
     this.callerIdentityData ??= new DataAwsCallerIdentity(this, 'caller');
     return this.callerIdentityData.accountId;
+  }
+
+  /**
+   * The ARN of a resource in this account and region, built from its name: components receive
+   * names of other components' resources (wired by naming convention in the stack YAML) and
+   * build exact ARNs for IAM from them, with no look-up.
+   */
+  arn(service: string, resource: string, options: { global?: boolean } = {}): string {
+    const region = options.global ? '' : this.region;
+    return `arn:${this.partition}:${service}:${region}:${this.accountId}:${resource}`;
   }
 
   /** Declares a Terraform output with a description (outputs may share a variable's name). */

@@ -21,7 +21,7 @@ type DescribedStacks = Record<
   { components: { terraform: Record<string, { vars: Record<string, unknown>; settings?: Record<string, unknown> }> } }
 >;
 
-const described = atmosJson<DescribedStacks>(['describe', 'stacks', '--format', 'json', '--sections', 'vars,settings']);
+const described = atmosJson<DescribedStacks>(['describe', 'stacks', '--format', 'json', '--process-templates=true', '--sections', 'vars,settings']);
 const componentNames = Object.keys(COMPONENTS);
 
 describe('deploy stacks', () => {

@@ -1,0 +1,183 @@
+/**
+ * dynamodb-lookup: the customer profile table the enrichment Lambda reads (`pk` = customer id),
+ * and an optional DAX cluster in front of it.
+ *
+ * DAX and the Lambda need to trust each other's security groups, which would make the two
+ * components depend on each other. Instead this component creates both groups: the cluster's,
+ * which admits only the "DAX client" group on the TLS port, and the client group itself, which
+ * lambda-enrichment attaches to the function (output `dax_client_security_group_id`).
+ */
+import { DaxCluster } from '@cdktf/provider-aws/lib/dax-cluster';
+import { DaxSubnetGroup } from '@cdktf/provider-aws/lib/dax-subnet-group';
+import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
+import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
+import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
+import { Token } from 'cdktf';
+import type { Construct } from 'constructs';
+import { metricAlarm } from '../shared/alarms';
+import { countWhen, first, whenEnabled } from '../shared/conditional';
+import { serviceRole } from '../shared/iam';
+import { PipelineStack } from '../shared/pipeline-stack';
+import { addSchemaRule, boolVariable, numberVariable, stringListVariable, stringVariable } from '../shared/variables';
+
+/** DAX serves TLS-encrypted clients on this port (daxs://). */
+const DAX_TLS_PORT = 9111;
+const DAX_NODE_TYPES = ['dax.t3.small', 'dax.t3.medium', 'dax.r5.large', 'dax.r5.xlarge', 'dax.r5.2xlarge', 'dax.r5.4xlarge'];
+
+export class DynamodbLookupStack extends PipelineStack {
+  constructor(scope: Construct, id = 'dynamodb-lookup') {
+    super(scope, id, { defaultName: 'lookup' });
+
+    const kmsKeyArn = stringVariable(this, 'kms_key_arn', {
+      description:
+        'Customer-managed KMS key ARN for table encryption. Default null = the AWS-managed key alias/aws/dynamodb (still encrypted with KMS).',
+      default: null,
+      pattern: { regex: 'arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}', hint: 'a KMS key ARN' },
+    });
+    const daxEnabled = boolVariable(this, 'dax_enabled', {
+      description: 'Create a DAX cluster in front of the table (needs vpc_id and dax_subnet_ids). Default false.',
+      default: false,
+    });
+    const vpcId = stringVariable(this, 'vpc_id', {
+      description: 'VPC for the DAX cluster and its client security group. Required when dax_enabled. Default null.',
+      default: null,
+      pattern: { regex: 'vpc-[0-9a-f]{8,17}', hint: 'a VPC id (vpc-...)' },
+    });
+    const subnetIds = stringListVariable(this, 'dax_subnet_ids', {
+      description: 'Private subnets for the DAX nodes (one per AZ used). Required (≥ 1) when dax_enabled. Default [].',
+      default: [],
+      pattern: { regex: 'subnet-[0-9a-f]{8,17}', hint: 'a subnet id (subnet-...)' },
+      maxItems: 16,
+    });
+    const nodeType = stringVariable(this, 'dax_node_type', {
+      description: `DAX node type. Default dax.t3.small. One of ${DAX_NODE_TYPES.join(', ')}.`,
+      default: 'dax.t3.small',
+      allowed: DAX_NODE_TYPES,
+    });
+    const replicationFactor = numberVariable(this, 'dax_replication_factor', {
+      description: 'DAX nodes (1 primary + read replicas); 3 or more for production across AZs. Default 3. Range 1-10.',
+      default: 3,
+      min: 1,
+      max: 10,
+    });
+    addSchemaRule(this, {
+      if: { properties: { dax_enabled: { const: true } }, required: ['dax_enabled'] },
+      then: {
+        required: ['vpc_id', 'dax_subnet_ids'],
+        properties: { vpc_id: { type: 'string' }, dax_subnet_ids: { minItems: 1 } },
+      },
+    });
+
+    const table = new DynamodbTable(this, 'table', {
+      name: this.resourceName(),
+      billingMode: 'PAY_PER_REQUEST',
+      hashKey: 'pk',
+      attribute: [{ name: 'pk', type: 'S' }],
+      pointInTimeRecovery: { enabled: true },
+      serverSideEncryption: { enabled: true, kmsKeyArn: kmsKeyArn.stringValue },
+      deletionProtectionEnabled: this.deletionProtection,
+    });
+
+    const dax = daxEnabled.fqn;
+    const daxCount = countWhen(dax);
+
+    const clientGroup = new SecurityGroup(this, 'dax_client_sg', {
+      count: daxCount,
+      name: this.resourceName('dax-client'),
+      description: 'Attach to DAX clients (the enrichment Lambda): the only source the DAX cluster admits',
+      vpcId: vpcId.stringValue,
+      lifecycle: {
+        precondition: [
+          {
+            condition: Token.asAny(`\${var.vpc_id != null && length(var.dax_subnet_ids) > 0 && length(local.label_id) <= 20}`),
+            errorMessage:
+              'Invalid combination: dax_enabled = true needs vpc_id and at least one entry in dax_subnet_ids, and a label id of at most 20 characters (DAX cluster names are 1-20 characters).',
+          },
+        ],
+      },
+    });
+    const clusterGroup = new SecurityGroup(this, 'dax_sg', {
+      count: daxCount,
+      name: this.resourceName('dax'),
+      description: `DAX cluster: TLS port ${DAX_TLS_PORT} from the DAX client group only`,
+      vpcId: vpcId.stringValue,
+    });
+    new VpcSecurityGroupIngressRule(this, 'dax_ingress_from_clients', {
+      count: daxCount,
+      securityGroupId: first(clusterGroup, 'id'),
+      referencedSecurityGroupId: first(clientGroup, 'id'),
+      ipProtocol: 'tcp',
+      fromPort: DAX_TLS_PORT,
+      toPort: DAX_TLS_PORT,
+      description: 'DAX over TLS from DAX clients',
+    });
+    new VpcSecurityGroupEgressRule(this, 'clients_egress_to_dax', {
+      count: daxCount,
+      securityGroupId: first(clientGroup, 'id'),
+      referencedSecurityGroupId: first(clusterGroup, 'id'),
+      ipProtocol: 'tcp',
+      fromPort: DAX_TLS_PORT,
+      toPort: DAX_TLS_PORT,
+      description: 'DAX over TLS to the cluster',
+    });
+
+    const subnetGroup = new DaxSubnetGroup(this, 'dax_subnets', {
+      count: daxCount,
+      name: this.resourceName(),
+      subnetIds: subnetIds.listValue,
+    });
+    const daxRole = serviceRole(this, 'dax_role', {
+      suffix: 'dax',
+      servicePrincipal: 'dax.amazonaws.com',
+      description: 'DAX reads the lookup table on behalf of its clients (read-only)',
+      count: daxCount,
+      statements: [
+        {
+          sid: 'ReadLookupTable',
+          actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:DescribeTable'],
+          resources: [table.arn],
+        },
+      ],
+    });
+    const cluster = new DaxCluster(this, 'dax', {
+      count: daxCount,
+      clusterName: this.resourceName(),
+      description: 'Read-through cache in front of the lookup table',
+      nodeType: nodeType.stringValue,
+      replicationFactor: replicationFactor.numberValue,
+      iamRoleArn: first(daxRole, 'arn'),
+      subnetGroupName: first(subnetGroup, 'name'),
+      securityGroupIds: [first(clusterGroup, 'id')],
+      serverSideEncryption: { enabled: true },
+      clusterEndpointEncryptionType: 'TLS',
+    });
+
+    metricAlarm(this, 'read_throttle_alarm', {
+      suffix: 'read-throttled',
+      description: 'Lookups against the table are being throttled (ReadThrottleEvents > 0); enrichment slows down and retries.',
+      metric: {
+        namespace: 'AWS/DynamoDB',
+        metricName: 'ReadThrottleEvents',
+        dimensions: { TableName: table.name },
+        statistic: 'Sum',
+      },
+      threshold: 0,
+      comparison: 'GreaterThanThreshold',
+    });
+
+    this.output('table_name', table.name, 'Name of the lookup table (hash key "pk" = customer id).');
+    this.output('table_arn', table.arn, 'ARN of the lookup table.');
+    this.output(
+      'dax_endpoint',
+      `\${${dax} ? "daxs://\${${cluster.fqn}[0].cluster_address}" : ""}`,
+      'DAX TLS endpoint for clients (daxs://host), or "" without DAX. Wire it into lambda-enrichment dax_endpoint.',
+    );
+    this.output('dax_cluster_arn', whenEnabled(dax, cluster, 'arn'), 'ARN of the DAX cluster, or "".');
+    this.output(
+      'dax_client_security_group_id',
+      whenEnabled(dax, clientGroup, 'id'),
+      'Security group to attach to DAX clients (lambda-enrichment vpc_security_group_ids), or "".',
+    );
+  }
+}

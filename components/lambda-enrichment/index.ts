@@ -1,0 +1,429 @@
+/**
+ * lambda-enrichment: the function that enriches raw events with customer profiles (lambda-src/),
+ * its Kinesis event source mapping, SQS dead-letter queue, role, log group and alarms.
+ *
+ * The function code is `dist/enrichment.zip` next to the synthesized JSON (`npm run build:lambda`
+ * puts it there); Terraform hashes the file, so a new bundle is a new deployment.
+ */
+import { DataAwsKinesisStreamConsumer } from '@cdktf/provider-aws/lib/data-aws-kinesis-stream-consumer';
+import { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping';
+import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
+import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
+import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
+import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
+import { TerraformLocal, Token } from 'cdktf';
+import type { Construct } from 'constructs';
+import { mathAlarm, metricAlarm } from '../shared/alarms';
+import { countWhen, first } from '../shared/conditional';
+import { deletionGuard } from '../shared/deletion-guard';
+import { denyInsecureTransport, policyDocument, serviceRole, type PolicyStatement } from '../shared/iam';
+import { logGroup, logRetentionVariable } from '../shared/logs';
+import { PipelineStack } from '../shared/pipeline-stack';
+import { addSchemaRule, numberVariable, REQUIRED, stringListVariable, stringVariable } from '../shared/variables';
+
+/** The bundle `npm run build:lambda` writes next to main.tf.json. */
+export const LAMBDA_ARTIFACT = 'dist/enrichment.zip';
+
+const NAME = { regex: '[A-Za-z0-9_.-]{1,128}', hint: '1-128 letters, digits, "_", "." or "-"' };
+const TABLE_NAME = { regex: '[A-Za-z0-9_.-]{3,255}', hint: '3-255 letters, digits, "_", "." or "-"' };
+const KMS_KEY_ARN = { regex: 'arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}', hint: 'a KMS key ARN' };
+
+export class LambdaEnrichmentStack extends PipelineStack {
+  constructor(scope: Construct, id = 'lambda-enrichment') {
+    super(scope, id, { defaultName: 'enrichment' });
+
+    // --- wiring: names of other components' resources --------------------------------------
+    const sourceStream = stringVariable(this, 'source_stream_name', {
+      description: 'Name of the ingest stream to read (kinesis-ingest output stream_name). Required.',
+      default: REQUIRED,
+      pattern: NAME,
+    });
+    const destinationStream = stringVariable(this, 'destination_stream_name', {
+      description: 'Name of the output stream enriched events go to (kinesis-output stream_name). Required.',
+      default: REQUIRED,
+      pattern: NAME,
+    });
+    const table = stringVariable(this, 'lookup_table_name', {
+      description: 'Name of the customer lookup table (dynamodb-lookup output table_name). Required.',
+      default: REQUIRED,
+      pattern: TABLE_NAME,
+    });
+    const efoConsumer = stringVariable(this, 'efo_consumer_name', {
+      description:
+        'Registered enhanced fan-out consumer of the source stream to read through (kinesis-ingest efo_consumer_names). Default null = poll the stream.',
+      default: null,
+      pattern: NAME,
+    });
+    const sourceKey = stringVariable(this, 'source_stream_kms_key_arn', {
+      description: 'Customer KMS key of the source stream (for kms:Decrypt). Default null = AWS-managed key.',
+      default: null,
+      pattern: KMS_KEY_ARN,
+    });
+    const destinationKey = stringVariable(this, 'destination_stream_kms_key_arn', {
+      description: 'Customer KMS key of the destination stream (for kms:GenerateDataKey). Default null = AWS-managed key.',
+      default: null,
+      pattern: KMS_KEY_ARN,
+    });
+    const daxEndpoint = stringVariable(this, 'dax_endpoint', {
+      description:
+        'DAX endpoint (dynamodb-lookup output dax_endpoint, daxs://...). Default "" = read DynamoDB directly. Needs dax_cluster_arn and VPC subnets.',
+      default: '',
+      pattern: { regex: '(daxs://[a-z0-9.-]+(:[0-9]{1,5})?)?', hint: 'empty or a daxs://host[:port] endpoint' },
+    });
+    const daxClusterArn = stringVariable(this, 'dax_cluster_arn', {
+      description: 'ARN of the DAX cluster (dynamodb-lookup output dax_cluster_arn), for dax:BatchGetItem. Default "".',
+      default: '',
+      pattern: { regex: '(arn:aws[a-z-]*:dax:[a-z0-9-]+:[0-9]{12}:cache/[A-Za-z0-9-]{1,20})?', hint: 'empty or a DAX cluster ARN' },
+    });
+    const vpcId = stringVariable(this, 'vpc_id', {
+      description: 'VPC of vpc_subnet_ids (for the function\'s own security group). Required with subnets. Default null.',
+      default: null,
+      pattern: { regex: 'vpc-[0-9a-f]{8,17}', hint: 'a VPC id (vpc-...)' },
+    });
+    const subnets = stringListVariable(this, 'vpc_subnet_ids', {
+      description: 'Private subnets to run the function in (needed to reach DAX). Default [] = no VPC.',
+      default: [],
+      pattern: { regex: 'subnet-[0-9a-f]{8,17}', hint: 'a subnet id (subnet-...)' },
+      maxItems: 16,
+    });
+    const extraGroups = stringListVariable(this, 'vpc_security_group_ids', {
+      description:
+        'Extra security groups for the function in a VPC, e.g. dynamodb-lookup output dax_client_security_group_id. Default [].',
+      default: [],
+      pattern: { regex: 'sg-[0-9a-f]{8,17}', hint: 'a security group id (sg-...)' },
+      maxItems: 4,
+    });
+    addSchemaRule(this, {
+      if: { properties: { dax_endpoint: { minLength: 1 } }, required: ['dax_endpoint'] },
+      then: {
+        required: ['dax_cluster_arn', 'vpc_subnet_ids', 'vpc_id'],
+        properties: { dax_cluster_arn: { minLength: 1 }, vpc_subnet_ids: { minItems: 1 }, vpc_id: { type: 'string' } },
+      },
+    });
+    addSchemaRule(this, {
+      if: { properties: { vpc_subnet_ids: { minItems: 1 } }, required: ['vpc_subnet_ids'] },
+      then: { required: ['vpc_id'], properties: { vpc_id: { type: 'string' } } },
+    });
+
+    // --- function settings -------------------------------------------------------------------
+    const runtime = stringVariable(this, 'runtime', {
+      description: 'Node.js runtime. Default nodejs22.x. One of nodejs20.x, nodejs22.x.',
+      default: 'nodejs22.x',
+      allowed: ['nodejs20.x', 'nodejs22.x'],
+    });
+    const memory = numberVariable(this, 'memory_size_mb', {
+      description: 'Function memory (and so CPU), in MB. Default 256. Range 128-10240.',
+      default: 256,
+      min: 128,
+      max: 10_240,
+      unit: 'MB',
+    });
+    const timeout = numberVariable(this, 'timeout_seconds', {
+      description: 'Function timeout per batch, in seconds. Default 60. Range 3-900.',
+      default: 60,
+      min: 3,
+      max: 900,
+      unit: 'seconds',
+    });
+    const reserved = numberVariable(this, 'reserved_concurrency', {
+      description:
+        'Reserved concurrent executions (caps shards × parallelization factor). Default -1 = unreserved. Range -1-1000.',
+      default: -1,
+      min: -1,
+      max: 1000,
+    });
+    const cacheEntries = numberVariable(this, 'cache_max_entries', {
+      description: 'Profiles kept in the in-process LRU cache (CACHE_MAX_ENTRIES). Default 10000. Range 0-1000000.',
+      default: 10_000,
+      min: 0,
+      max: 1_000_000,
+    });
+    const cacheTtl = numberVariable(this, 'cache_ttl_seconds', {
+      description: 'How long a cached profile is trusted (CACHE_TTL_SECONDS). Default 300. Range 0-86400.',
+      default: 300,
+      min: 0,
+      max: 86_400,
+      unit: 'seconds',
+    });
+    const maxRecordBytes = numberVariable(this, 'max_record_bytes', {
+      description: 'Largest record accepted; larger ones go to the DLQ (MAX_RECORD_BYTES). Default 1048576. Range 1024-1048576.',
+      default: 1_048_576,
+      min: 1024,
+      max: 1_048_576,
+      unit: 'bytes',
+    });
+    const logLevel = stringVariable(this, 'log_level', {
+      description: 'Powertools log level. Default INFO. One of DEBUG, INFO, WARN, ERROR.',
+      default: 'INFO',
+      allowed: ['DEBUG', 'INFO', 'WARN', 'ERROR'],
+    });
+    const retentionDays = logRetentionVariable(this);
+
+    // --- event source mapping ----------------------------------------------------------------
+    const batchSize = numberVariable(this, 'batch_size', {
+      description: 'Records per invocation. Default 100. Range 1-10000.',
+      default: 100,
+      min: 1,
+      max: 10_000,
+    });
+    const batchingWindow = numberVariable(this, 'batching_window_seconds', {
+      description: 'Longest wait to fill a batch, in seconds. Default 1. Range 0-300.',
+      default: 1,
+      min: 0,
+      max: 300,
+      unit: 'seconds',
+    });
+    const startingPosition = stringVariable(this, 'starting_position', {
+      description: 'Where a new mapping starts reading. Default LATEST. One of LATEST, TRIM_HORIZON.',
+      default: 'LATEST',
+      allowed: ['LATEST', 'TRIM_HORIZON'],
+    });
+    const parallelization = numberVariable(this, 'parallelization_factor', {
+      description: 'Concurrent batches per shard (order kept per partition key). Default 1. Range 1-10.',
+      default: 1,
+      min: 1,
+      max: 10,
+    });
+    const retries = numberVariable(this, 'maximum_retry_attempts', {
+      description: 'Retries of a failed batch before it goes to the DLQ (finite: -1/infinite is refused). Default 3. Range 0-10000.',
+      default: 3,
+      min: 0,
+      max: 10_000,
+    });
+    const maxRecordAge = numberVariable(this, 'maximum_record_age_seconds', {
+      description: 'Records older than this go to the DLQ instead of being processed (finite). Default 3600. Range 60-604800.',
+      default: 3600,
+      min: 60,
+      max: 604_800,
+      unit: 'seconds',
+    });
+
+    // --- alarms --------------------------------------------------------------------------------
+    const errorRate = numberVariable(this, 'error_rate_alarm_threshold_percent', {
+      description: 'Alarm when more than this share of invocations fail, in percent. Default 1 (the blueprint). Range 0-100.',
+      default: 1,
+      min: 0,
+      max: 100,
+      integer: false,
+      unit: 'percent',
+    });
+    const iteratorAge = numberVariable(this, 'iterator_age_alarm_threshold_ms', {
+      description: 'Alarm when the mapping is this far behind the stream, in ms. Default 60000 (1 minute). Range 1000-604800000.',
+      default: 60_000,
+      min: 1000,
+      max: 604_800_000,
+      unit: 'ms',
+    });
+
+    // --- resources -----------------------------------------------------------------------------
+    const functionName = this.resourceName();
+    // A local, so that the raw expressions below can refer to it.
+    const sourceStreamArnLocal = new TerraformLocal(this, 'source_stream_arn', this.arn('kinesis', `stream/${sourceStream.stringValue}`));
+    const sourceStreamArn = sourceStreamArnLocal.asString;
+    const destinationStreamArn = this.arn('kinesis', `stream/${destinationStream.stringValue}`);
+    const tableArn = this.arn('dynamodb', `table/${table.stringValue}`);
+
+    const efo = `${efoConsumer.fqn} != null`;
+    const consumer = new DataAwsKinesisStreamConsumer(this, 'efo_consumer', {
+      count: countWhen(efo),
+      name: efoConsumer.stringValue,
+      streamArn: sourceStreamArn,
+    });
+
+    const dlq = new SqsQueue(this, 'dlq', {
+      name: this.resourceName('dlq'),
+      sqsManagedSseEnabled: true,
+      messageRetentionSeconds: 1_209_600,
+    });
+    // Failed records wait in the DLQ until someone redrives them: it is a stateful store.
+    deletionGuard(this, 'dlq_deletion_guard', {
+      protectedId: dlq.arn,
+      what: `dead-letter queue ${dlq.name}`,
+      enabled: this.deletionProtection,
+    });
+    new SqsQueuePolicy(this, 'dlq_policy', {
+      queueUrl: dlq.url,
+      policy: policyDocument(this, 'dlq_policy_document', [denyInsecureTransport('sqs', [dlq.arn])]).json,
+    });
+
+    const logs = logGroup(this, 'log_group', { name: `/aws/lambda/${functionName}`, retentionDays });
+
+    const inVpc = `length(${subnets.fqn}) > 0`;
+    const functionGroup = new SecurityGroup(this, 'function_sg', {
+      count: countWhen(inVpc),
+      name: this.resourceName('function'),
+      description: 'Enrichment function: HTTPS out to AWS APIs (Kinesis, DynamoDB, SQS, X-Ray); nothing in',
+      vpcId: vpcId.stringValue,
+    });
+    new VpcSecurityGroupEgressRule(this, 'function_https_egress', {
+      count: countWhen(inVpc),
+      securityGroupId: first(functionGroup, 'id'),
+      // AWS service endpoints (through NAT or VPC endpoints) have no fixed addresses.
+      cidrIpv4: '0.0.0.0/0',
+      ipProtocol: 'tcp',
+      fromPort: 443,
+      toPort: 443,
+      description: 'HTTPS to AWS service endpoints',
+    });
+
+    const statements: PolicyStatement[] = [
+      {
+        sid: 'ReadSourceStream',
+        actions: [
+          'kinesis:DescribeStream',
+          'kinesis:DescribeStreamSummary',
+          'kinesis:GetRecords',
+          'kinesis:GetShardIterator',
+          'kinesis:ListShards',
+        ],
+        resources: [sourceStreamArn],
+      },
+      {
+        sid: 'ReadThroughEfoConsumer',
+        actions: ['kinesis:SubscribeToShard', 'kinesis:DescribeStreamConsumer'],
+        resources: [first(consumer, 'arn')],
+        enabledWhen: efo,
+      },
+      { sid: 'WriteDestinationStream', actions: ['kinesis:PutRecords'], resources: [destinationStreamArn] },
+      { sid: 'LookupProfiles', actions: ['dynamodb:BatchGetItem'], resources: [tableArn] },
+      {
+        sid: 'LookupProfilesThroughDax',
+        actions: ['dax:BatchGetItem'],
+        resources: [daxClusterArn.stringValue],
+        enabledWhen: `${daxEndpoint.fqn} != ""`,
+      },
+      { sid: 'DeadLetterQueue', actions: ['sqs:SendMessage'], resources: [dlq.arn] },
+      { sid: 'WriteLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`${logs.arn}:*`] },
+      {
+        sid: 'Tracing',
+        actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+        resources: ['*'],
+        wildcardResourceReason: 'X-Ray has no resource-level permissions for trace segments',
+      },
+      {
+        sid: 'VpcNetworkInterfaces',
+        actions: [
+          'ec2:CreateNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        resources: ['*'],
+        wildcardResourceReason: 'Lambda creates VPC network interfaces whose ids are not known in advance (AWS requires "*")',
+        enabledWhen: inVpc,
+      },
+      {
+        sid: 'DecryptSourceStream',
+        actions: ['kms:Decrypt'],
+        resources: [sourceKey.stringValue],
+        enabledWhen: `${sourceKey.fqn} != null`,
+      },
+      {
+        sid: 'EncryptDestinationStream',
+        actions: ['kms:GenerateDataKey'],
+        resources: [destinationKey.stringValue],
+        enabledWhen: `${destinationKey.fqn} != null`,
+      },
+    ];
+    const role = serviceRole(this, 'role', {
+      suffix: 'enrichment',
+      servicePrincipal: 'lambda.amazonaws.com',
+      description: 'Enrichment function: read the ingest stream, look up profiles, write the output stream and DLQ',
+      statements,
+    });
+
+    const artifact = `\${path.module}/${LAMBDA_ARTIFACT}`;
+    const fn = new LambdaFunction(this, 'function', {
+      functionName,
+      description: 'Enriches raw events with customer profiles (lambda-src)',
+      role: role.arn,
+      runtime: runtime.stringValue,
+      architectures: ['arm64'],
+      handler: 'index.handler',
+      filename: artifact,
+      // Written out: Fn.filebase64sha256 would escape the path.module interpolation.
+      sourceCodeHash: `\${filebase64sha256("${artifact}")}`,
+      memorySize: memory.numberValue,
+      timeout: timeout.numberValue,
+      reservedConcurrentExecutions: reserved.numberValue,
+      tracingConfig: { mode: 'Active' },
+      loggingConfig: { logFormat: 'JSON', logGroup: logs.name },
+      vpcConfig: {
+        subnetIds: subnets.listValue,
+        securityGroupIds: Token.asList(`\${concat(${functionGroup.fqn}[*].id, ${extraGroups.fqn})}`),
+      },
+      environment: {
+        variables: {
+          LOOKUP_TABLE_NAME: table.stringValue,
+          OUTPUT_STREAM_NAME: destinationStream.stringValue,
+          DLQ_URL: dlq.url,
+          DAX_ENDPOINT: daxEndpoint.stringValue,
+          CACHE_MAX_ENTRIES: Token.asString(cacheEntries.numberValue),
+          CACHE_TTL_SECONDS: Token.asString(cacheTtl.numberValue),
+          MAX_RECORD_BYTES: Token.asString(maxRecordBytes.numberValue),
+          POWERTOOLS_SERVICE_NAME: functionName,
+          POWERTOOLS_METRICS_NAMESPACE: 'StreamingPipeline/Enrichment',
+          POWERTOOLS_LOG_LEVEL: logLevel.stringValue,
+        },
+      },
+      dependsOn: [logs],
+    });
+
+    const mapping = new LambdaEventSourceMapping(this, 'event_source', {
+      functionName: fn.arn,
+      eventSourceArn: Token.asString(`\${${efo} ? ${consumer.fqn}[0].arn : ${sourceStreamArnLocal.fqn}}`),
+      startingPosition: startingPosition.stringValue,
+      batchSize: batchSize.numberValue,
+      maximumBatchingWindowInSeconds: batchingWindow.numberValue,
+      parallelizationFactor: parallelization.numberValue,
+      bisectBatchOnFunctionError: true,
+      maximumRetryAttempts: retries.numberValue,
+      maximumRecordAgeInSeconds: maxRecordAge.numberValue,
+      functionResponseTypes: ['ReportBatchItemFailures'],
+      destinationConfig: { onFailure: { destinationArn: dlq.arn } },
+    });
+
+    const dims = { FunctionName: fn.functionName };
+    mathAlarm(this, 'error_rate_alarm', {
+      suffix: 'error-rate',
+      description: 'More than the threshold share of invocations failed (Errors / Invocations). Check the function logs.',
+      expression: 'IF(invocations > 0, 100 * errors / invocations, 0)',
+      metrics: {
+        errors: { namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: dims, statistic: 'Sum' },
+        invocations: { namespace: 'AWS/Lambda', metricName: 'Invocations', dimensions: dims, statistic: 'Sum' },
+      },
+      threshold: errorRate.numberValue,
+      comparison: 'GreaterThanThreshold',
+      periodSeconds: 300,
+    });
+    metricAlarm(this, 'iterator_age_alarm', {
+      suffix: 'iterator-age',
+      description: 'The enrichment function is more than the threshold behind the ingest stream (IteratorAge).',
+      metric: { namespace: 'AWS/Lambda', metricName: 'IteratorAge', dimensions: dims, statistic: 'Maximum' },
+      threshold: iteratorAge.numberValue,
+      comparison: 'GreaterThanThreshold',
+    });
+    metricAlarm(this, 'dlq_alarm', {
+      suffix: 'dlq-messages',
+      description: 'Records reached the dead-letter queue (malformed, or failed after retries). Inspect and redrive them.',
+      metric: {
+        namespace: 'AWS/SQS',
+        metricName: 'ApproximateNumberOfMessagesVisible',
+        dimensions: { QueueName: dlq.name },
+        statistic: 'Maximum',
+      },
+      threshold: 0,
+      comparison: 'GreaterThanThreshold',
+    });
+
+    this.output('function_name', fn.functionName, 'Name of the enrichment function.');
+    this.output('function_arn', fn.arn, 'ARN of the enrichment function.');
+    this.output('role_arn', role.arn, 'ARN of the function role.');
+    this.output('dlq_url', dlq.url, 'URL of the dead-letter queue.');
+    this.output('dlq_arn', dlq.arn, 'ARN of the dead-letter queue.');
+    this.output('event_source_mapping_uuid', mapping.uuid, 'UUID of the Kinesis event source mapping.');
+    this.output('log_group_name', logs.name, 'Log group of the function.');
+  }
+}

@@ -1,0 +1,33 @@
+/** CloudWatch log groups with finite retention, the same way in every component. */
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import type { Construct } from 'constructs';
+import { addSchemaRule, numberVariable } from './variables';
+
+/** The retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** Declares `log_retention_days` (default 30), restricted to the values CloudWatch accepts. */
+export function logRetentionVariable(scope: Construct): number {
+  const v = numberVariable(scope, 'log_retention_days', {
+    description: `Days to keep this component's logs. Default 30. One of ${LOG_RETENTION_DAYS.join(', ')} (never "forever").`,
+    default: 30,
+    min: 1,
+    max: 3653,
+  });
+  v.addValidation({
+    condition: `\${contains([${LOG_RETENTION_DAYS.join(', ')}], var.log_retention_days)}`,
+    errorMessage: `Invalid value for log_retention_days: allowed values are ${LOG_RETENTION_DAYS.join(', ')}.`,
+  });
+  addSchemaRule(scope, { properties: { log_retention_days: { enum: [...LOG_RETENTION_DAYS] } } });
+  return v.numberValue;
+}
+
+/** A log group with the given name and retention. */
+export function logGroup(scope: Construct, id: string, props: { name: string; retentionDays: number }): CloudwatchLogGroup {
+  return new CloudwatchLogGroup(scope, id, {
+    name: props.name,
+    retentionInDays: props.retentionDays,
+  });
+}
