@@ -4,6 +4,7 @@
  */
 import type { App, TerraformStack } from 'cdktf';
 import { DynamodbLookupStack } from './dynamodb-lookup';
+import { FirehoseS3Stack } from './firehose-s3';
 import { KinesisIngestStack } from './kinesis-ingest';
 import { KinesisOutputStack } from './kinesis-output';
 import { LambdaEnrichmentStack } from './lambda-enrichment';
@@ -13,4 +14,5 @@ export const COMPONENTS: Readonly<Record<string, (app: App) => TerraformStack>> 
   'kinesis-output': (app) => new KinesisOutputStack(app),
   'dynamodb-lookup': (app) => new DynamodbLookupStack(app),
   'lambda-enrichment': (app) => new LambdaEnrichmentStack(app),
+  'firehose-s3': (app) => new FirehoseS3Stack(app),
 };

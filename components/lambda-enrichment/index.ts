@@ -162,8 +162,11 @@ export class LambdaEnrichmentStack extends PipelineStack {
 
     // --- event source mapping ----------------------------------------------------------------
     const batchSize = numberVariable(this, 'batch_size', {
-      description: 'Records per invocation. Default 100. Range 1-10000.',
-      default: 100,
+      // 500 rather than Lambda's 100: lookups are batched per invocation, so larger batches mean
+      // far fewer DynamoDB requests (bench/lambda-enrichment.ts: 6.7x fewer than the blueprint's
+      // handler at 100, 23.7x at 500) while one batch still fits comfortably in the timeout.
+      description: 'Records per invocation. Default 500. Range 1-10000.',
+      default: 500,
       min: 1,
       max: 10_000,
     });

@@ -23,10 +23,13 @@ export interface DeletionGuardProps {
   readonly what: string;
   /** Terraform bool expression, normally the `deletion_protection` variable's value. */
   readonly enabled: boolean | IResolvable;
+  /** `count`, when the protected resource is optional. */
+  readonly count?: number;
 }
 
 export function deletionGuard(scope: Construct, id: string, props: DeletionGuardProps): DataResource {
   return new DataResource(scope, id, {
+    count: props.count,
     input: { protected: props.enabled, what: props.what },
     triggersReplace: { protected_id: props.protectedId },
     provisioners: [

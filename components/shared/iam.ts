@@ -21,6 +21,8 @@ export interface PolicyStatement {
   readonly resources: readonly string[];
   /** Required when `resources` is `["*"]`: why AWS offers no narrower resource here. */
   readonly wildcardResourceReason?: string;
+  /** Required for a `service:*` action in an Allow statement: why nothing narrower works. */
+  readonly wildcardActionReason?: string;
   /** Optional conditions, e.g. StringEquals on kms:ViaService. */
   readonly conditions?: readonly { test: string; variable: string; values: readonly string[] }[];
   /** Statement count guard: a Terraform bool expression; the statement is dropped when false. */
@@ -34,7 +36,7 @@ export interface PolicyStatement {
 function check(where: string, s: PolicyStatement): void {
   if (s.actions.length === 0) throw new Error(`${where}/${s.sid}: no actions`);
   for (const action of s.actions) {
-    if (s.effect !== 'Deny' && (action === '*' || action.endsWith(':*'))) {
+    if (s.effect !== 'Deny' && !s.wildcardActionReason && (action === '*' || action.endsWith(':*'))) {
       throw new Error(`${where}/${s.sid}: wildcard action "${action}" is not allowed; list the exact actions`);
     }
   }
@@ -104,8 +106,11 @@ export interface ServiceRoleProps {
   readonly servicePrincipal: string;
   /** What the role is for. */
   readonly description: string;
-  /** The role's inline permissions. */
-  readonly statements: readonly PolicyStatement[];
+  /**
+   * The role's inline permissions. Leave out when they refer to resources that need the role
+   * first (e.g. a key policy naming it), and add them with {@link rolePolicy}.
+   */
+  readonly statements?: readonly PolicyStatement[];
   /**
    * Restrict the trust policy to this account (aws:SourceAccount), against the confused-deputy
    * problem. @default true
@@ -138,12 +143,23 @@ export function serviceRole(stack: PipelineStack, id: string, props: ServiceRole
     assumeRolePolicy: trust.json,
     maxSessionDuration: 3600,
   });
-  const permissions = policyDocument(stack, `${id}_permissions`, props.statements);
-  new IamRolePolicy(stack, `${id}_policy`, {
-    count: props.count,
+  if (props.statements) rolePolicy(stack, id, role, props.statements, props.count);
+  return role;
+}
+
+/** The least-privilege inline policy `<roleId>_policy` of a role made by {@link serviceRole}. */
+export function rolePolicy(
+  stack: PipelineStack,
+  roleId: string,
+  role: IamRole,
+  statements: readonly PolicyStatement[],
+  count?: number,
+): IamRolePolicy {
+  const permissions = policyDocument(stack, `${roleId}_permissions`, statements);
+  return new IamRolePolicy(stack, `${roleId}_policy`, {
+    count,
     name: 'least-privilege',
-    role: props.count === undefined ? role.id : Token.asString(`\${${role.fqn}[0].id}`),
+    role: count === undefined ? role.id : Token.asString(`\${${role.fqn}[0].id}`),
     policy: permissions.json,
   });
-  return role;
 }

@@ -148,6 +148,12 @@ export abstract class PipelineStack extends TerraformStack {
     return this.partitionData.partition;
   }
 
+  /** The partition as a bare expression, for use inside hand-written `${...}` expressions. */
+  get partitionExpression(): string {
+    void this.partition;
+    return `${this.partitionData!.fqn}.partition`;
+  }
+
   /** The account the provider's credentials belong to. */
   get accountId(): string {
     this.callerIdentityData ??= new DataAwsCallerIdentity(this, 'caller');

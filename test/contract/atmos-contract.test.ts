@@ -156,7 +156,7 @@ describe('deploy workflow', () => {
   const workflow = readFileSync(join(REPO_ROOT, 'stacks', 'workflows', 'deploy.yaml'), 'utf8');
   const order = (name: string) => {
     const block = workflow.split(/^  (?=[a-z-]+:$)/m).find((b) => b.startsWith(`${name}:`)) ?? '';
-    return [...block.matchAll(/- command: terraform (?:deploy|plan) ([a-z-]+)/g)].map((m) => m[1]!);
+    return [...block.matchAll(/- command: terraform (?:deploy|plan) ([a-z0-9-]+)/g)].map((m) => m[1]!);
   };
 
   it.each(['plan-all', 'deploy-all'])('%s covers every component once, dependencies first', (name) => {

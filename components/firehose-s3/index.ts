@@ -1,0 +1,194 @@
+/**
+ * firehose-s3: archives raw events from the ingest stream to S3, GZIP-compressed and
+ * Hive-partitioned by event hour (year=/month=/day=/hour=), into a hardened bucket this
+ * component creates (or an existing one).
+ *
+ * With dynamic partitioning (the default) the partition comes from each record's own
+ * `timestamp` (JQ), so late events land in the hour they happened; without it, Firehose can
+ * only use the arrival time.
+ */
+import { KinesisFirehoseDeliveryStream } from '@cdktf/provider-aws/lib/kinesis-firehose-delivery-stream';
+import { TerraformLocal, Token } from 'cdktf';
+import type { Construct } from 'constructs';
+import { firehoseLogging, firehoseSource, freshnessAlarm, KMS_KEY_ARN } from '../shared/firehose';
+import { countWhen, first } from '../shared/conditional';
+import { rolePolicy, serviceRole } from '../shared/iam';
+import { customerKey } from '../shared/kms';
+import { PipelineStack } from '../shared/pipeline-stack';
+import { bucketLifecycleVariables, SecureBucket } from '../shared/secure-bucket';
+import { addSchemaRule, boolVariable, numberVariable, stringVariable } from '../shared/variables';
+
+/** Object key prefixes; the role may write under these only. */
+export const RAW_PREFIX = 'raw/';
+export const ERROR_PREFIX = 'errors/';
+
+/** The event hour from the record's ISO-8601 UTC `timestamp`, for dynamic partitioning. */
+export const PARTITION_QUERY =
+  '{year: .timestamp[0:4], month: .timestamp[5:7], day: .timestamp[8:10], hour: .timestamp[11:13]}';
+
+const BUCKET_NAME = { regex: '[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]', hint: 'an S3 bucket name (3-63 lowercase letters, digits, "." or "-")' };
+
+export class FirehoseS3Stack extends PipelineStack {
+  constructor(scope: Construct, id = 'firehose-s3') {
+    super(scope, id, { defaultName: 'archive' });
+    const source = firehoseSource(this, 'kinesis-ingest output stream_name');
+
+    const existingBucket = stringVariable(this, 'archive_bucket_name', {
+      description: 'Existing bucket to archive into. Default null = create a hardened bucket <label>-raw.',
+      default: null,
+      pattern: BUCKET_NAME,
+    });
+    const existingKey = stringVariable(this, 'archive_bucket_kms_key_arn', {
+      description: 'KMS key of the existing bucket\'s default encryption, if it is a customer key. Default null.',
+      default: null,
+      pattern: KMS_KEY_ARN,
+    });
+    const accessLogBucket = stringVariable(this, 'access_log_bucket_name', {
+      description: 'Bucket that receives S3 server access logs of the archive bucket. Default null = no access logging.',
+      default: null,
+      pattern: BUCKET_NAME,
+    });
+    const dynamicPartitioning = boolVariable(this, 'dynamic_partitioning_enabled', {
+      description: 'Partition by each record\'s own timestamp (JQ) instead of arrival time. Needs buffering_size_mb ≥ 64. Default true.',
+      default: true,
+    });
+    const bufferSize = numberVariable(this, 'buffering_size_mb', {
+      description: 'Buffer size before a delivery, in MB. Default 64. Range 1-128 (64-128 with dynamic partitioning).',
+      default: 64,
+      min: 1,
+      max: 128,
+      unit: 'MB',
+    });
+    const bufferInterval = numberVariable(this, 'buffering_interval_seconds', {
+      description: 'Longest buffering time before a delivery, in seconds. Default 300. Range 0-900.',
+      default: 300,
+      min: 0,
+      max: 900,
+      unit: 'seconds',
+    });
+    addSchemaRule(this, {
+      if: { not: { properties: { dynamic_partitioning_enabled: { const: false } }, required: ['dynamic_partitioning_enabled'] } },
+      then: { properties: { buffering_size_mb: { minimum: 64 } } },
+    });
+    const lifecycle = bucketLifecycleVariables(this, 'archive', { transitionDays: 90, expirationDays: 365 });
+
+    const logging = firehoseLogging(this);
+    const createBucket = `${existingBucket.fqn} == null`;
+
+    // Order matters to AWS, not to Terraform: the key policy must name an existing role, and the
+    // role's permissions name the key and bucket. So: role → key → bucket → role policy.
+    const role = serviceRole(this, 'role', {
+      suffix: 'archive-delivery',
+      servicePrincipal: 'firehose.amazonaws.com',
+      description: 'Firehose: read the ingest stream, write the raw archive',
+    });
+    const viaS3 = [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${this.region}.amazonaws.com`] }];
+    const key = customerKey(this, 'archive_key', {
+      suffix: 'archive',
+      description: 'Encrypts the raw event archive',
+      count: countWhen(createBucket),
+      users: [
+        {
+          sid: 'DeliveryWritesThroughS3',
+          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          resources: ['*'],
+          wildcardResourceReason: 'in a key policy "*" means this key',
+          principals: [{ type: 'AWS', identifiers: [role.arn] }],
+          conditions: viaS3,
+        },
+      ],
+    });
+    const bucket = new SecureBucket(this, 'archive', {
+      suffix: 'raw',
+      kmsKeyArn: first(key, 'arn'),
+      lifecycle,
+      accessLogBucket: accessLogBucket.fqn,
+      deletionProtection: this.deletionProtection,
+      createWhen: createBucket,
+    });
+    const bucketArn = new TerraformLocal(
+      this,
+      'archive_bucket_arn',
+      Token.asString(
+        `\${${createBucket} ? ${bucket.bucket.fqn}[0].arn : "arn:\${${this.partitionExpression}}:s3:::\${${existingBucket.fqn}}"}`,
+      ),
+    );
+    const keyArn = new TerraformLocal(
+      this,
+      'archive_key_arn',
+      Token.asString(`\${${createBucket} ? ${key.fqn}[0].arn : ${existingKey.fqn}}`),
+    );
+    rolePolicy(this, 'role', role, [
+      ...source.statements,
+      {
+        sid: 'ArchiveBucket',
+        actions: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
+        resources: [bucketArn.asString],
+      },
+      {
+        sid: 'ArchiveObjects',
+        actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+        resources: [`${bucketArn.asString}/${RAW_PREFIX}*`, `${bucketArn.asString}/${ERROR_PREFIX}*`],
+      },
+      {
+        sid: 'EncryptArchive',
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [keyArn.asString],
+        conditions: viaS3,
+        enabledWhen: `${keyArn.fqn} != null`,
+      },
+      logging.statement,
+    ]);
+
+    const dyn = dynamicPartitioning.fqn;
+    const hour = (source: string) =>
+      ['year', 'month', 'day', 'hour'].map((part, i) => `${part}=!{${source}:${i === 0 ? 'yyyy' : ['MM', 'dd', 'HH'][i - 1]}}`).join('/');
+    const eventHour = ['year', 'month', 'day', 'hour'].map((part) => `${part}=!{partitionKeyFromQuery:${part}}`).join('/');
+    const delivery = new KinesisFirehoseDeliveryStream(this, 'delivery', {
+      name: this.resourceName(),
+      destination: 'extended_s3',
+      kinesisSourceConfiguration: { kinesisStreamArn: source.streamArn, roleArn: role.arn },
+      extendedS3Configuration: {
+        roleArn: role.arn,
+        bucketArn: bucketArn.asString,
+        prefix: Token.asString(`\${${dyn} ? "${RAW_PREFIX}${eventHour}/" : "${RAW_PREFIX}${hour('timestamp')}/"}`),
+        errorOutputPrefix: `${ERROR_PREFIX}!{firehose:error-output-type}/${hour('timestamp')}/`,
+        bufferingSize: bufferSize.numberValue,
+        bufferingInterval: bufferInterval.numberValue,
+        compressionFormat: 'GZIP',
+        kmsKeyArn: keyArn.asString,
+        cloudwatchLoggingOptions: logging.options,
+        dynamicPartitioningConfiguration: { enabled: Token.asAny(`\${${dyn}}`), retryDuration: 300 },
+        processingConfiguration: {
+          enabled: Token.asAny(`\${${dyn}}`),
+          processors: [
+            {
+              type: 'MetadataExtraction',
+              parameters: [
+                { parameterName: 'JsonParsingEngine', parameterValue: 'JQ-1.6' },
+                { parameterName: 'MetadataExtractionQuery', parameterValue: PARTITION_QUERY },
+              ],
+            },
+            { type: 'AppendDelimiterToRecord', parameters: [{ parameterName: 'Delimiter', parameterValue: '\\n' }] },
+          ],
+        },
+      },
+      lifecycle: {
+        precondition: [
+          {
+            condition: Token.asAny(`\${!${dyn} || ${bufferSize.fqn} >= 64}`),
+            errorMessage: 'Invalid combination: buffering_size_mb must be at least 64 when dynamic_partitioning_enabled is true.',
+          },
+        ],
+      },
+    });
+
+    freshnessAlarm(this, delivery.name, 'DeliveryToS3.DataFreshness', 900);
+
+    this.output('delivery_stream_name', delivery.name, 'Name of the delivery stream.');
+    this.output('delivery_stream_arn', delivery.arn, 'ARN of the delivery stream.');
+    this.output('archive_bucket_arn', bucketArn.asString, 'ARN of the archive bucket (created or given).');
+    this.output('archive_key_arn', keyArn.asString, 'KMS key encrypting the archive, or null.');
+    this.output('role_arn', role.arn, 'ARN of the delivery role.');
+  }
+}

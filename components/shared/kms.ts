@@ -1,0 +1,46 @@
+/** Customer-managed KMS keys with rotation, an alias and a key policy that names its users. */
+import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
+import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
+import { policyDocument, type PolicyStatement } from './iam';
+import type { PipelineStack } from './pipeline-stack';
+
+export interface CustomerKeyProps {
+  /** Alias and description suffix after the label id, e.g. "archive". */
+  readonly suffix: string;
+  readonly description: string;
+  /** Who may use the key, and how (principals and conditions such as kms:ViaService). */
+  readonly users: readonly PolicyStatement[];
+  /** `count` for keys of optional resources. */
+  readonly count?: number;
+}
+
+/**
+ * A symmetric key with yearly rotation. Its policy lets the account administer the key (without
+ * that statement a key can become unmanageable) and lets only the listed users use it.
+ */
+export function customerKey(stack: PipelineStack, id: string, props: CustomerKeyProps): KmsKey {
+  const policy = policyDocument(stack, `${id}_policy`, [
+    {
+      sid: 'AccountAdministersKey',
+      actions: ['kms:*'],
+      wildcardActionReason: 'the account root must keep full control of the key, or it can become unmanageable',
+      resources: ['*'],
+      wildcardResourceReason: 'in a key policy "*" means this key',
+      principals: [{ type: 'AWS', identifiers: [`arn:${stack.partition}:iam::${stack.accountId}:root`] }],
+    },
+    ...props.users,
+  ]);
+  const key = new KmsKey(stack, id, {
+    count: props.count,
+    description: props.description,
+    enableKeyRotation: true,
+    deletionWindowInDays: 30,
+    policy: policy.json,
+  });
+  new KmsAlias(stack, `${id}_alias`, {
+    count: props.count,
+    name: `alias/${stack.resourceName(props.suffix)}`,
+    targetKeyId: props.count === undefined ? key.keyId : `\${${key.fqn}[0].key_id}`,
+  });
+  return key;
+}

@@ -1,0 +1,179 @@
+/**
+ * An S3 bucket hardened the same way everywhere: versioning, SSE-KMS with a bucket key, all
+ * public access blocked, object ownership enforced, a TLS-only bucket policy, a lifecycle,
+ * optional access logging, and a deletion guard.
+ */
+import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
+import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
+import { S3BucketLoggingA } from '@cdktf/provider-aws/lib/s3-bucket-logging';
+import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls';
+import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
+import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
+import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
+import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
+import { type IResolvable, Token } from 'cdktf';
+import { countWhen } from './conditional';
+import { deletionGuard } from './deletion-guard';
+import { denyInsecureTransport, policyDocument } from './iam';
+import type { PipelineStack } from './pipeline-stack';
+import { numberVariable, stringVariable } from './variables';
+
+/** Lifecycle settings of a bucket, as Terraform expressions (see {@link bucketLifecycleVariables}). */
+export interface BucketLifecycle {
+  readonly transitionDays: number;
+  readonly transitionStorageClass: string;
+  readonly expirationDays: number;
+  readonly noncurrentExpirationDays: number;
+  readonly abortIncompleteUploadDays: number;
+}
+
+export const TRANSITION_STORAGE_CLASSES = ['STANDARD_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE'];
+
+/**
+ * Declares `<prefix>_transition_days`, `_transition_storage_class`, `_expiration_days`,
+ * `_noncurrent_expiration_days` and `_abort_incomplete_upload_days`.
+ */
+export function bucketLifecycleVariables(
+  stack: PipelineStack,
+  prefix: string,
+  defaults: { transitionDays: number; expirationDays: number },
+): BucketLifecycle {
+  const transitionDays = numberVariable(stack, `${prefix}_transition_days`, {
+    description: `Days before objects move to the colder storage class. Default ${defaults.transitionDays}. Range 30-3650.`,
+    default: defaults.transitionDays,
+    min: 30,
+    max: 3650,
+    unit: 'days',
+  });
+  const storageClass = stringVariable(stack, `${prefix}_transition_storage_class`, {
+    description: `Storage class objects move to. Default GLACIER_IR. One of ${TRANSITION_STORAGE_CLASSES.join(', ')}.`,
+    default: 'GLACIER_IR',
+    allowed: TRANSITION_STORAGE_CLASSES,
+  });
+  const expirationDays = numberVariable(stack, `${prefix}_expiration_days`, {
+    description: `Days after which objects are deleted (must exceed the transition days). Default ${defaults.expirationDays}. Range 31-36500.`,
+    default: defaults.expirationDays,
+    min: 31,
+    max: 36_500,
+    unit: 'days',
+  });
+  const noncurrent = numberVariable(stack, `${prefix}_noncurrent_expiration_days`, {
+    description: 'Days old versions are kept after being overwritten or deleted. Default 30. Range 1-3650.',
+    default: 30,
+    min: 1,
+    max: 3650,
+    unit: 'days',
+  });
+  const abort = numberVariable(stack, `${prefix}_abort_incomplete_upload_days`, {
+    description: 'Days before incomplete multipart uploads are removed. Default 7. Range 1-365.',
+    default: 7,
+    min: 1,
+    max: 365,
+    unit: 'days',
+  });
+  return {
+    transitionDays: transitionDays.numberValue,
+    transitionStorageClass: storageClass.stringValue,
+    expirationDays: expirationDays.numberValue,
+    noncurrentExpirationDays: noncurrent.numberValue,
+    abortIncompleteUploadDays: abort.numberValue,
+  };
+}
+
+export interface SecureBucketProps {
+  /** Bucket name suffix after the label id, e.g. "archive". */
+  readonly suffix: string;
+  /** ARN of the KMS key for SSE-KMS (its policy must let the writers use it). */
+  readonly kmsKeyArn: string;
+  readonly lifecycle: BucketLifecycle;
+  /** Terraform expression: a bucket receiving access logs, or null for none. */
+  readonly accessLogBucket: string;
+  readonly deletionProtection: boolean | IResolvable;
+  /** Terraform bool expression: create the bucket only when true (e.g. no existing bucket given). */
+  readonly createWhen?: string;
+}
+
+export class SecureBucket {
+  readonly bucket: S3Bucket;
+  /** The bucket name and ARN (of the single instance when the bucket is optional). */
+  readonly name: string;
+  readonly arn: string;
+
+  constructor(stack: PipelineStack, id: string, props: SecureBucketProps) {
+    const count = props.createWhen === undefined ? undefined : countWhen(props.createWhen);
+    const counted = (condition?: string) => (condition === undefined ? count : countWhen(condition));
+    this.bucket = new S3Bucket(stack, id, {
+      count,
+      bucket: stack.resourceName(props.suffix),
+      // Never empty a bucket on destroy: a non-empty bucket refuses deletion.
+      forceDestroy: false,
+    });
+    const ref = (attribute: string) =>
+      count === undefined ? Token.asString(`\${${this.bucket.fqn}.${attribute}}`) : Token.asString(`\${${this.bucket.fqn}[0].${attribute}}`);
+    this.name = ref('bucket');
+    this.arn = ref('arn');
+    const bucketId = ref('id');
+
+    new S3BucketOwnershipControls(stack, `${id}_ownership`, {
+      count,
+      bucket: bucketId,
+      rule: { objectOwnership: 'BucketOwnerEnforced' },
+    });
+    new S3BucketPublicAccessBlock(stack, `${id}_public_access_block`, {
+      count,
+      bucket: bucketId,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+    new S3BucketVersioningA(stack, `${id}_versioning`, {
+      count,
+      bucket: bucketId,
+      versioningConfiguration: { status: 'Enabled' },
+    });
+    new S3BucketServerSideEncryptionConfigurationA(stack, `${id}_encryption`, {
+      count,
+      bucket: bucketId,
+      rule: [
+        {
+          applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: props.kmsKeyArn },
+          bucketKeyEnabled: true,
+        },
+      ],
+    });
+    new S3BucketPolicy(stack, `${id}_policy`, {
+      count,
+      bucket: bucketId,
+      policy: policyDocument(stack, `${id}_policy_document`, [denyInsecureTransport('s3', [this.arn, `${this.arn}/*`])]).json,
+    });
+    new S3BucketLifecycleConfiguration(stack, `${id}_lifecycle`, {
+      count,
+      bucket: bucketId,
+      rule: [
+        {
+          id: 'archive-then-expire',
+          status: 'Enabled',
+          filter: [{ prefix: '' }],
+          transition: [{ days: props.lifecycle.transitionDays, storageClass: props.lifecycle.transitionStorageClass }],
+          expiration: [{ days: props.lifecycle.expirationDays }],
+          noncurrentVersionExpiration: [{ noncurrentDays: props.lifecycle.noncurrentExpirationDays }],
+          abortIncompleteMultipartUpload: [{ daysAfterInitiation: props.lifecycle.abortIncompleteUploadDays }],
+        },
+      ],
+    });
+    const logging = `${props.accessLogBucket} != null`;
+    new S3BucketLoggingA(stack, `${id}_logging`, {
+      count: counted(props.createWhen === undefined ? logging : `${props.createWhen} && ${logging}`),
+      bucket: bucketId,
+      targetBucket: props.accessLogBucket,
+      targetPrefix: `${stack.resourceName(props.suffix)}/`,
+    });
+    deletionGuard(stack, `${id}_deletion_guard`, {
+      count,
+      protectedId: this.arn,
+      what: `S3 bucket ${this.name}`,
+      enabled: props.deletionProtection,
+    });
+  }
+}

@@ -1,0 +1,106 @@
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { backoff, mapLimit, type RetryPolicy, type Timing } from './retry';
+
+/** SendMessageBatch limits: 10 messages and 256 KiB in total per call. */
+const SQS_MAX_ENTRIES = 10;
+const SQS_MAX_BATCH_BYTES = 256 * 1024;
+const DLQ_CONCURRENCY = 1;
+
+export interface DlqEntry {
+  readonly ref: number;
+  readonly reason: string;
+  readonly body: string;
+}
+
+export interface DlqOutcome {
+  readonly sent: number[];
+  readonly failed: Map<number, string>;
+  readonly requests: number;
+}
+
+function chunk(entries: readonly DlqEntry[]): DlqEntry[][] {
+  const chunks: DlqEntry[][] = [];
+  let current: DlqEntry[] = [];
+  let bytes = 0;
+  for (const e of entries) {
+    const size = Buffer.byteLength(e.body) + 64;
+    if (current.length > 0 && (current.length === SQS_MAX_ENTRIES || bytes + size > SQS_MAX_BATCH_BYTES)) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(e);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/**
+ * Sends malformed records to the DLQ with SendMessageBatch. Entries SQS rejects for its own
+ * reasons (SenderFault false) are retried; sender faults and whole-call errors are final.
+ */
+export async function sendToDlq(
+  client: SQSClient,
+  queueUrl: string,
+  entries: readonly DlqEntry[],
+  retry: RetryPolicy,
+  timing: Timing,
+): Promise<DlqOutcome> {
+  const sent: number[] = [];
+  const failed = new Map<number, string>();
+  let requests = 0;
+  let pending = [...entries];
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    const retryable: DlqEntry[] = [];
+    const lastError = new Map<number, string>();
+    await mapLimit(chunk(pending), DLQ_CONCURRENCY, async (batch) => {
+      requests++;
+      let res;
+      try {
+        res = await client.send(
+          new SendMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: batch.map((e) => ({
+              Id: `r${e.ref}`,
+              MessageBody: e.body,
+              MessageAttributes: { reason: { DataType: 'String', StringValue: e.reason } },
+            })),
+          }),
+        );
+      } catch (err) {
+        const reason = `${(err as Error).name}: ${(err as Error).message}`;
+        for (const e of batch) failed.set(e.ref, reason);
+        return;
+      }
+      const byId = new Map(batch.map((e) => [`r${e.ref}`, e]));
+      for (const ok of res.Successful ?? []) {
+        const e = ok.Id === undefined ? undefined : byId.get(ok.Id);
+        if (e !== undefined) {
+          sent.push(e.ref);
+          byId.delete(ok.Id as string);
+        }
+      }
+      for (const bad of res.Failed ?? []) {
+        const e = bad.Id === undefined ? undefined : byId.get(bad.Id);
+        if (e === undefined) continue;
+        byId.delete(bad.Id as string);
+        const reason = `${bad.Code ?? 'Failed'}: ${bad.Message ?? ''}`;
+        if (bad.SenderFault === true) {
+          failed.set(e.ref, reason);
+        } else {
+          retryable.push(e);
+          lastError.set(e.ref, reason);
+        }
+      }
+      // Neither successful nor failed: SQS did not say, so do not claim it was delivered.
+      for (const e of byId.values()) failed.set(e.ref, 'SendMessageBatch returned no result for the entry');
+    });
+    pending = retryable.sort((a, b) => a.ref - b.ref);
+    if (pending.length > 0 && !(await backoff(retry, attempt, timing))) {
+      for (const e of pending) failed.set(e.ref, `${lastError.get(e.ref) ?? 'failed'} (after ${attempt} attempts)`);
+      pending = [];
+    }
+  }
+  return { sent, failed, requests };
+}
