@@ -1,0 +1,399 @@
+package com.acme.pipeline.opensearch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The events-* index template and the blueprint's "Real-Time Analytics Query" against a real
+ * single-node OpenSearch, over HTTP, with documents bulk-indexed the way Firehose delivers them.
+ *
+ * <p>Determinism. Every timestamp is derived from one instant {@code base} captured just before
+ * indexing. The server evaluates {@code now-5m} when the query arrives, at some
+ * {@code Tq >= base}. A document of age {@code a} (= base - timestamp) is in range iff
+ * {@code a <= 300 s - (Tq - base)}. The generator puts no document at an age in
+ * (265 s, 300 s], so every included document is included for any {@code Tq - base <= 35 s}
+ * (checked after each query) and every excluded one (age > 300 s) is excluded for any Tq.
+ * The minute buckets depend only on the timestamps, so the expected buckets are computed from
+ * the generated documents with the same minute arithmetic as the date_histogram (UTC, epoch-aligned).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class EventsIndexRealTimeQueryTest {
+
+    /** The blueprint's query, byte for byte (whitespace aside). */
+    static final String BLUEPRINT_QUERY =
+        "{\"query\":{\"range\":{\"timestamp\":{\"gte\":\"now-5m\"}}},"
+            + "\"aggs\":{\"events_per_minute\":{\"date_histogram\":{\"field\":\"timestamp\",\"fixed_interval\":\"1m\"}}}}";
+
+    static final Path TEMPLATE_FILE = Path.of(System.getProperty("basedir", "."))
+        .resolve("../components/firehose-opensearch/events-index-template.json").toAbsolutePath().normalize();
+
+    static final Duration WINDOW = Duration.ofMinutes(5);
+    /** Oldest age of a document that must be inside now-5m. */
+    static final Duration MAX_INCLUDED_AGE = Duration.ofSeconds(265);
+    /** Longest allowed time from {@code base} to the end of a now-5m query. */
+    static final Duration QUERY_GUARD = WINDOW.minus(MAX_INCLUDED_AGE);
+
+    static final DateTimeFormatter ISO_SECONDS = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ssXXX").withZone(ZoneOffset.UTC);
+    static final DateTimeFormatter ISO_MILLIS = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSXXX").withZone(ZoneOffset.UTC);
+    static final DateTimeFormatter ISO_PLUS_TWO = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSXXX").withZone(ZoneOffset.ofHours(2));
+
+    static final String[][] CUSTOMERS = {
+        {"c-001", "Acme Corp"}, {"c-002", "Globex"}, {"c-003", "Initech"}, {"c-999", null /* unknown customer */},
+    };
+    static final String[] EVENT_TYPES = {"page_view", "click", "purchase"};
+
+    /** One generated document, with the event time the test reasons about and its target index. */
+    record Doc(String index, Instant time, String recordType, Map<String, Object> source) {}
+
+    @TempDir
+    static Path home;
+
+    EmbeddedOpenSearchNode node;
+    OpenSearchHttp http;
+    Instant base;
+    String todayIndex;
+    List<Doc> docs;
+    long startupMillis;
+
+    @BeforeAll
+    void startNodeApplyTemplateAndIndex() throws Exception {
+        long t0 = System.nanoTime();
+        node = EmbeddedOpenSearchNode.start(home);
+        startupMillis = (System.nanoTime() - t0) / 1_000_000;
+        System.out.printf("OpenSearch %s started at %s in %d ms%n", EmbeddedOpenSearchNode.version(), node.baseUri(), startupMillis);
+        http = new OpenSearchHttp(node.baseUri());
+
+        JsonNode root = http.send("GET", "/", null);
+        assertEquals("2.19.6", root.at("/version/number").asText(), "server version");
+
+        http.send("PUT", "/_index_template/events", Files.readString(TEMPLATE_FILE));
+
+        base = captureBase();
+        todayIndex = indexFor(base);
+        docs = generate(base);
+        bulkIndex(docs);
+        http.send("POST", "/events-*/_refresh", null);
+    }
+
+    @AfterAll
+    void stopNode() throws Exception {
+        if (node != null) {
+            node.close();
+        }
+    }
+
+    // ---------------------------------------------------------------- template and mapping
+
+    @Test
+    void templateIsInstalledForTheEventsPattern() throws Exception {
+        JsonNode template = http.send("GET", "/_index_template/events", null).at("/index_templates/0/index_template");
+        assertEquals("[\"events-*\"]", template.get("index_patterns").toString());
+        // A future daily index resolves to this template's mapping.
+        JsonNode simulated = http.send("POST", "/_index_template/_simulate_index/events-2030-01-01", null);
+        assertEquals("date", simulated.at("/template/mappings/properties/timestamp/type").asText());
+    }
+
+    @Test
+    void dailyIndexCreatedByBulkGetsTheTemplateMappingAndSettings() throws Exception {
+        JsonNode mappings = http.send("GET", "/" + todayIndex + "/_mapping", null).at("/" + todayIndex + "/mappings");
+        JsonNode props = mappings.get("properties");
+        assertEquals("false", mappings.get("dynamic").asText(), "top-level dynamic");
+        for (String keyword : List.of("customer_id", "event_type", "record_type", "event_id", "customer_name")) {
+            assertEquals("keyword", props.at("/" + keyword + "/type").asText(), keyword);
+        }
+        assertEquals("text", props.at("/customer_name/fields/text/type").asText(), "customer_name.text");
+        // The date format equals OpenSearch's default, so GET _mapping omits it; ask with defaults.
+        JsonNode dates = http.send("GET", "/" + todayIndex
+            + "/_mapping/field/timestamp,window_start,window_end?include_defaults=true", null).at("/" + todayIndex + "/mappings");
+        for (String date : List.of("timestamp", "window_start", "window_end")) {
+            assertEquals("date", props.at("/" + date + "/type").asText(), date);
+            assertEquals("strict_date_optional_time||epoch_millis",
+                dates.at("/" + date + "/mapping/" + date + "/format").asText(), date);
+        }
+        assertEquals("long", props.at("/count/type").asText(), "count");
+        assertEquals("false", props.at("/payload/enabled").asText(), "payload.enabled");
+
+        JsonNode settings = http.send("GET", "/" + todayIndex + "/_settings", null).at("/" + todayIndex + "/settings/index");
+        assertEquals("1", settings.get("number_of_shards").asText());
+        assertEquals("0-1", settings.get("auto_expand_replicas").asText());
+        assertEquals("10s", settings.get("refresh_interval").asText());
+
+        // auto_expand_replicas 0-1 keeps a single-node domain green (no unassignable replica).
+        JsonNode health = http.send("GET", "/_cluster/health/events-*?wait_for_status=green&timeout=20s", null);
+        assertEquals("green", health.get("status").asText());
+        assertTrue(docs.stream().map(Doc::index).distinct().count() >= 2, "data spans several daily indices");
+    }
+
+    @Test
+    void payloadAndUnknownFieldsDoNotGrowTheMapping() throws Exception {
+        Set<String> templateFields = new TreeSet<>();
+        OpenSearchHttp.JSON.readTree(TEMPLATE_FILE.toFile()).at("/template/mappings/properties").fieldNames()
+            .forEachRemaining(templateFields::add);
+        JsonNode mapping = http.send("GET", "/events-*/_mapping", null);
+        for (Iterator<String> indices = mapping.fieldNames(); indices.hasNext(); ) {
+            String index = indices.next();
+            JsonNode props = mapping.at("/" + index + "/mappings/properties");
+            Set<String> fields = new TreeSet<>();
+            props.fieldNames().forEachRemaining(fields::add);
+            assertEquals(templateFields, fields, "fields mapped in " + index);
+            assertFalse(props.get("payload").has("properties"), "payload sub-fields mapped in " + index);
+        }
+        // Not mapped, but kept in _source and returned to readers.
+        JsonNode hit = http.send("POST", "/events-*/_search",
+            "{\"query\":{\"term\":{\"event_id\":\"wide-payload\"}}}").at("/hits/hits/0/_source");
+        assertEquals("gold", hit.get("profile_tier").asText());
+        assertEquals(60, hit.get("payload").size() - 1, "payload keys kept in _source");
+        // payload is opaque: any JSON shape is accepted (nothing lands in Firehose's failed-documents backup).
+        JsonNode scalar = http.send("POST", "/events-*/_search",
+            "{\"query\":{\"term\":{\"event_id\":\"scalar-payload\"}}}").at("/hits/hits/0/_source");
+        assertEquals("just a string", scalar.get("payload").asText());
+    }
+
+    @Test
+    void timestampAcceptsIsoWithAndWithoutMillisOffsetsAndEpochMillis() throws Exception {
+        for (Doc doc : docs) {
+            String id = (String) doc.source().get("event_id");
+            if (id == null || !id.startsWith("ts-")) {
+                continue;
+            }
+            String at = ISO_MILLIS.format(doc.time());
+            JsonNode hits = http.send("POST", "/events-*/_search",
+                "{\"query\":{\"range\":{\"timestamp\":{\"gte\":\"" + at + "\",\"lte\":\"" + at + "\"}}}}").get("hits");
+            assertEquals(1, hits.at("/total/value").asInt(), "docs at " + at + " (" + id + ")");
+            assertEquals(id, hits.at("/hits/0/_source/event_id").asText());
+        }
+    }
+
+    // ---------------------------------------------------------------- the blueprint's query
+
+    @Test
+    void blueprintQueryReturnsTheIndexedCountsPerMinute() throws Exception {
+        JsonNode response = http.send("GET", "/events-*/_search", BLUEPRINT_QUERY);
+        assertQueryFinishedInsideGuard();
+
+        Map<Long, Long> expected = expectedPerMinute(d -> true);
+        Map<Long, Long> actual = nonEmptyBuckets(response);
+        System.out.printf("events_per_minute (UTC minute -> count): %s%n", render(actual));
+        assertEquals(render(expected), render(actual), "events_per_minute buckets");
+        assertEquals(sum(expected), response.at("/hits/total/value").asLong(), "hits.total");
+        // The blueprint query counts every document in events-*: aggregates (timestamp = window end) too.
+        assertTrue(sum(expectedPerMinute(d -> d.recordType().equals("aggregate"))) > 0, "aggregates in the window");
+        assertTrue(expected.size() >= 5, "at least five non-empty minutes");
+    }
+
+    @Test
+    void recordTypeTermFilterSeparatesEventsFromAggregates() throws Exception {
+        for (String type : List.of("event", "aggregate")) {
+            JsonNode count = http.send("POST", "/events-*/_count",
+                "{\"query\":{\"term\":{\"record_type\":\"" + type + "\"}}}");
+            assertEquals(docs.stream().filter(d -> d.recordType().equals(type)).count(), count.get("count").asLong(), type);
+
+            String filtered = "{\"size\":0,\"query\":{\"bool\":{\"filter\":["
+                + "{\"range\":{\"timestamp\":{\"gte\":\"now-5m\"}}},"
+                + "{\"term\":{\"record_type\":\"" + type + "\"}}]}},"
+                + "\"aggs\":{\"events_per_minute\":{\"date_histogram\":{\"field\":\"timestamp\",\"fixed_interval\":\"1m\"}}}}";
+            JsonNode response = http.send("GET", "/events-*/_search", filtered);
+            assertQueryFinishedInsideGuard();
+            assertEquals(render(expectedPerMinute(d -> d.recordType().equals(type))), render(nonEmptyBuckets(response)),
+                type + " buckets");
+        }
+        assertEquals(docs.size(), http.send("GET", "/events-*/_count", null).get("count").asLong(), "all documents");
+    }
+
+    // ---------------------------------------------------------------- data generation
+
+    /**
+     * "now", chosen so that the newest Flink window end (a multiple of 5 minutes) is 2..260 s old:
+     * then it is inside now-5m and the window before it is outside, whatever the query delay.
+     */
+    static Instant captureBase() throws InterruptedException {
+        Instant now = Instant.now();
+        long phase = now.getEpochSecond() % WINDOW.toSeconds();
+        if (phase < 2 || phase > 260) {
+            long waitSeconds = (phase < 2 ? 2 - phase : WINDOW.toSeconds() - phase + 2);
+            System.out.printf("waiting %d s to stay clear of a 5-minute window boundary%n", waitSeconds);
+            Thread.sleep(waitSeconds * 1000);
+            now = Instant.now();
+        }
+        return now.truncatedTo(ChronoUnit.SECONDS);
+    }
+
+    static List<Doc> generate(Instant base) {
+        List<Doc> out = new ArrayList<>();
+        // Recent enriched events: "minute j" holds 3 + j events at ages 60j+5 .. 60j+25 s.
+        // Even ones carry whole-second ISO timestamps, odd ones millis (and are 250 ms younger).
+        for (int j = 0; j < 10; j++) {
+            int n = 3 + j;
+            for (int i = 0; i < n; i++) {
+                long ageSeconds = 60L * j + 5 + (20L * i) / n;
+                boolean millis = i % 2 == 1;
+                Instant t = base.minusSeconds(ageSeconds).plusMillis(millis ? 250 : 0);
+                String[] customer = CUSTOMERS[(i + j) % CUSTOMERS.length];
+                out.add(event(base, "recent-" + j + "-" + i, t, millis ? ISO_MILLIS.format(t) : ISO_SECONDS.format(t),
+                    customer, EVENT_TYPES[i % EVENT_TYPES.length], Map.of("page", "/p/" + i)));
+            }
+        }
+        // Flink 5-minute tumbling-window counts for three customers over the last hour; timestamp = window end.
+        Instant newestWindowEnd = Instant.ofEpochSecond(base.getEpochSecond() / WINDOW.toSeconds() * WINDOW.toSeconds());
+        for (int w = 0; w < 12; w++) {
+            Instant end = newestWindowEnd.minus(WINDOW.multipliedBy(w));
+            for (int c = 0; c < 3; c++) {
+                Map<String, Object> source = new LinkedHashMap<>();
+                source.put("record_type", "aggregate");
+                source.put("customer_id", CUSTOMERS[c][0]);
+                source.put("window_start", ISO_MILLIS.format(end.minus(WINDOW)));
+                source.put("window_end", ISO_MILLIS.format(end));
+                source.put("count", (long) (w + 1) * (c + 2));
+                source.put("timestamp", ISO_MILLIS.format(end));
+                out.add(new Doc(deliveryIndex(base, end), end, "aggregate", source));
+            }
+        }
+        // Older events: every 30 minutes over the last 26 hours (spills into yesterday's index) ...
+        for (int h = 1; h <= 52; h++) {
+            Instant t = base.minus(Duration.ofMinutes(30L * h)).plusSeconds(17);
+            out.add(event(base, "old-" + h, t, ISO_MILLIS.format(t), CUSTOMERS[h % CUSTOMERS.length],
+                EVENT_TYPES[h % EVENT_TYPES.length], Map.of("page", "/old/" + h)));
+        }
+        // ... and a batch delivered two days ago.
+        for (int k = 0; k < 5; k++) {
+            Instant t = base.minus(Duration.ofDays(2)).plusSeconds(k);
+            out.add(event(base, "two-days-" + k, t, ISO_SECONDS.format(t), CUSTOMERS[k % CUSTOMERS.length], "click", null));
+        }
+        // Timestamp formats, three hours ago, one second apart.
+        Instant f = base.minus(Duration.ofHours(3));
+        out.add(event(base, "ts-no-millis", f, ISO_SECONDS.format(f), CUSTOMERS[0], "click", null));
+        Instant g = f.plusMillis(1_123);
+        out.add(event(base, "ts-millis", g, ISO_MILLIS.format(g), CUSTOMERS[0], "click", null));
+        Instant o = f.plusMillis(2_456);
+        out.add(event(base, "ts-offset", o, ISO_PLUS_TWO.format(o), CUSTOMERS[0], "click", null));
+        Instant e = f.plusMillis(3_789);
+        out.add(event(base, "ts-epoch", e, e.toEpochMilli(), CUSTOMERS[0], "click", null));
+        // A producer that sends 60 distinct payload keys and a nested object plus an unknown top-level field.
+        Map<String, Object> wide = new LinkedHashMap<>();
+        for (int k = 0; k < 60; k++) {
+            wide.put("attr_" + k, k % 2 == 0 ? "v" + k : k);
+        }
+        wide.put("nested", Map.of("deep", Map.of("deeper", List.of(1, 2, 3))));
+        Instant w = base.minus(Duration.ofHours(2));
+        Doc wideDoc = event(base, "wide-payload", w, ISO_MILLIS.format(w), CUSTOMERS[1], "purchase", wide);
+        wideDoc.source().put("profile_tier", "gold");
+        out.add(wideDoc);
+        Doc scalarDoc = event(base, "scalar-payload", w.plusSeconds(1), ISO_MILLIS.format(w.plusSeconds(1)), CUSTOMERS[2], "click", null);
+        scalarDoc.source().put("payload", "just a string");
+        out.add(scalarDoc);
+
+        // Self-check of the determinism argument (see class comment).
+        for (Doc d : out) {
+            Duration age = Duration.between(d.time(), base);
+            assertFalse(age.isNegative(), "no document from the future: " + d);
+            assertFalse(age.compareTo(MAX_INCLUDED_AGE) > 0 && age.compareTo(WINDOW) <= 0,
+                "no document in the ambiguous age band (265 s, 300 s]: " + d);
+        }
+        return out;
+    }
+
+    static Doc event(Instant base, String id, Instant t, Object timestamp, String[] customer, String type,
+                     Map<String, Object> payload) {
+        Map<String, Object> source = new LinkedHashMap<>();
+        source.put("record_type", "event");
+        source.put("event_id", id);
+        source.put("customer_id", customer[0]);
+        source.put("event_type", type);
+        source.put("timestamp", timestamp);
+        if (payload != null) {
+            source.put("payload", payload);
+        }
+        source.put("customer_name", customer[1]);
+        return new Doc(deliveryIndex(base, t), t, "event", source);
+    }
+
+    /** Firehose names the daily index after the delivery time (UTC), not the event time. */
+    static String deliveryIndex(Instant base, Instant eventTime) {
+        Instant delivered = eventTime.plus(Duration.ofMinutes(1));
+        return indexFor(delivered.isAfter(base) ? base : delivered);
+    }
+
+    static String indexFor(Instant deliveryTime) {
+        return "events-" + LocalDate.ofInstant(deliveryTime, ZoneOffset.UTC);
+    }
+
+    void bulkIndex(List<Doc> all) throws Exception {
+        StringBuilder ndjson = new StringBuilder();
+        for (Doc d : all) {
+            // Like Firehose: index action into the daily index, document id generated by OpenSearch.
+            ndjson.append("{\"index\":{\"_index\":\"").append(d.index()).append("\"}}\n");
+            ndjson.append(OpenSearchHttp.JSON.writeValueAsString(d.source())).append('\n');
+        }
+        JsonNode response = http.send("POST", "/_bulk", ndjson.toString(), "application/x-ndjson");
+        assertFalse(response.get("errors").asBoolean(), () -> "bulk errors: " + response);
+        assertEquals(all.size(), response.get("items").size());
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    void assertQueryFinishedInsideGuard() {
+        Duration elapsed = Duration.between(base, Instant.now());
+        assertTrue(elapsed.compareTo(QUERY_GUARD) <= 0,
+            "query ended " + elapsed.toMillis() + " ms after the captured now; the data plan is only exact up to "
+                + QUERY_GUARD.toSeconds() + " s (machine too slow?)");
+    }
+
+    /** Expected date_histogram buckets: epoch-aligned UTC minutes of the documents inside now-5m. */
+    Map<Long, Long> expectedPerMinute(Predicate<Doc> filter) {
+        return docs.stream()
+            .filter(filter)
+            .filter(d -> Duration.between(d.time(), base).compareTo(WINDOW) <= 0)
+            .collect(Collectors.groupingBy(d -> Math.floorDiv(d.time().toEpochMilli(), 60_000L) * 60_000L,
+                TreeMap::new, Collectors.counting()));
+    }
+
+    static Map<Long, Long> nonEmptyBuckets(JsonNode response) {
+        Map<Long, Long> buckets = new TreeMap<>();
+        for (JsonNode bucket : response.at("/aggregations/events_per_minute/buckets")) {
+            long key = bucket.get("key").asLong();
+            assertEquals(0, key % 60_000L, "bucket key on a minute boundary");
+            if (bucket.get("doc_count").asLong() > 0) {
+                buckets.put(key, bucket.get("doc_count").asLong());
+            }
+        }
+        return buckets;
+    }
+
+    static long sum(Map<Long, Long> buckets) {
+        return buckets.values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    static String render(Map<Long, Long> buckets) {
+        return buckets.entrySet().stream()
+            .map(e -> DateTimeFormatter.ofPattern("HH:mm").withZone(ZoneOffset.UTC).format(Instant.ofEpochMilli(e.getKey()))
+                + "=" + e.getValue())
+            .collect(Collectors.joining(", ", "{", "}"));
+    }
+}
