@@ -5,9 +5,11 @@
 import type { App, TerraformStack } from 'cdktf';
 import { DynamodbLookupStack } from './dynamodb-lookup';
 import { FirehoseS3Stack } from './firehose-s3';
+import { KinesisAnalyticsStack } from './kinesis-analytics';
 import { KinesisIngestStack } from './kinesis-ingest';
 import { KinesisOutputStack } from './kinesis-output';
 import { LambdaEnrichmentStack } from './lambda-enrichment';
+import { TimestreamStack } from './timestream';
 
 export const COMPONENTS: Readonly<Record<string, (app: App) => TerraformStack>> = {
   'kinesis-ingest': (app) => new KinesisIngestStack(app),
@@ -15,4 +17,6 @@ export const COMPONENTS: Readonly<Record<string, (app: App) => TerraformStack>> 
   'dynamodb-lookup': (app) => new DynamodbLookupStack(app),
   'lambda-enrichment': (app) => new LambdaEnrichmentStack(app),
   'firehose-s3': (app) => new FirehoseS3Stack(app),
+  timestream: (app) => new TimestreamStack(app),
+  'kinesis-analytics': (app) => new KinesisAnalyticsStack(app),
 };

@@ -45,6 +45,8 @@ export abstract class PipelineStack extends TerraformStack {
   readonly alarmActions: string[];
   /** The deployment region (the `region` variable). */
   readonly region: string;
+  /** The region as a bare expression (`var.region`), for hand-written `${...}` expressions. */
+  readonly regionExpression: string;
   /** The `deletion_protection` variable: protect this component's stateful stores. */
   readonly deletionProtection: IResolvable;
 
@@ -98,6 +100,7 @@ export abstract class PipelineStack extends TerraformStack {
     });
 
     this.region = region.stringValue;
+    this.regionExpression = region.fqn;
     const id = new TerraformLocal(
       this,
       'label_id',
@@ -168,6 +171,12 @@ export abstract class PipelineStack extends TerraformStack {
   arn(service: string, resource: string, options: { global?: boolean } = {}): string {
     const region = options.global ? '' : this.region;
     return `arn:${this.partition}:${service}:${region}:${this.accountId}:${resource}`;
+  }
+
+  /** The account id as a bare expression, for use inside hand-written `${...}` expressions. */
+  get accountIdExpression(): string {
+    void this.accountId;
+    return `${this.callerIdentityData!.fqn}.account_id`;
   }
 
   /** Declares a Terraform output with a description (outputs may share a variable's name). */

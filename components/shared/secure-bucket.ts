@@ -86,8 +86,8 @@ export interface SecureBucketProps {
   /** ARN of the KMS key for SSE-KMS (its policy must let the writers use it). */
   readonly kmsKeyArn: string;
   readonly lifecycle: BucketLifecycle;
-  /** Terraform expression: a bucket receiving access logs, or null for none. */
-  readonly accessLogBucket: string;
+  /** Terraform expression (e.g. a variable's fqn): a bucket receiving access logs, or null for none. @default no access logging */
+  readonly accessLogBucket?: string;
   readonly deletionProtection: boolean | IResolvable;
   /** Terraform bool expression: create the bucket only when true (e.g. no existing bucket given). */
   readonly createWhen?: string;
@@ -95,13 +95,14 @@ export interface SecureBucketProps {
 
 export class SecureBucket {
   readonly bucket: S3Bucket;
+  /** Versioning must be on before objects that need a version id are written. */
+  readonly versioning: S3BucketVersioningA;
   /** The bucket name and ARN (of the single instance when the bucket is optional). */
   readonly name: string;
   readonly arn: string;
 
   constructor(stack: PipelineStack, id: string, props: SecureBucketProps) {
     const count = props.createWhen === undefined ? undefined : countWhen(props.createWhen);
-    const counted = (condition?: string) => (condition === undefined ? count : countWhen(condition));
     this.bucket = new S3Bucket(stack, id, {
       count,
       bucket: stack.resourceName(props.suffix),
@@ -127,7 +128,7 @@ export class SecureBucket {
       ignorePublicAcls: true,
       restrictPublicBuckets: true,
     });
-    new S3BucketVersioningA(stack, `${id}_versioning`, {
+    this.versioning = new S3BucketVersioningA(stack, `${id}_versioning`, {
       count,
       bucket: bucketId,
       versioningConfiguration: { status: 'Enabled' },
@@ -162,13 +163,15 @@ export class SecureBucket {
         },
       ],
     });
-    const logging = `${props.accessLogBucket} != null`;
-    new S3BucketLoggingA(stack, `${id}_logging`, {
-      count: counted(props.createWhen === undefined ? logging : `${props.createWhen} && ${logging}`),
-      bucket: bucketId,
-      targetBucket: props.accessLogBucket,
-      targetPrefix: `${stack.resourceName(props.suffix)}/`,
-    });
+    if (props.accessLogBucket !== undefined) {
+      const logging = `${props.accessLogBucket} != null`;
+      new S3BucketLoggingA(stack, `${id}_logging`, {
+        count: countWhen(props.createWhen === undefined ? logging : `${props.createWhen} && ${logging}`),
+        bucket: bucketId,
+        targetBucket: Token.asString(`\${${props.accessLogBucket}}`),
+        targetPrefix: `${stack.resourceName(props.suffix)}/`,
+      });
+    }
     deletionGuard(stack, `${id}_deletion_guard`, {
       count,
       protectedId: this.arn,

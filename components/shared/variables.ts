@@ -54,6 +54,15 @@ interface VariableBase {
   readonly description: string;
 }
 
+/**
+ * `var.<name>` as plain text, for hand-written expressions that contain HCL object literals:
+ * CDKTF's token resolver loses track of `${` nesting after a literal `}` and would wrap later
+ * tokens in a second `${...}`.
+ */
+export function varRef(variable: TerraformVariable): string {
+  return `var.${variable.node.id}`;
+}
+
 /** Marks a variable as required (no default) instead of giving it a default value. */
 export const REQUIRED = Symbol('required');
 

@@ -162,12 +162,14 @@ describe('deploy workflow', () => {
   it.each(['plan-all', 'deploy-all'])('%s covers every component once, dependencies first', (name) => {
     const steps = order(name);
     expect([...steps].sort()).toEqual([...componentNames].sort());
-    for (const [index, component] of steps.entries()) {
-      const settings = described.dev!.components.terraform[component]!.settings as
-        | { depends_on?: Record<string, { component: string }> }
-        | undefined;
-      for (const dependency of Object.values(settings?.depends_on ?? {})) {
-        expect(steps.indexOf(dependency.component), `${component} depends on ${dependency.component}`).toBeLessThan(index);
+    for (const stack of DEPLOY_STACKS) {
+      for (const [index, component] of steps.entries()) {
+        const settings = described[stack]!.components.terraform[component]!.settings as
+          | { depends_on?: Record<string, { component: string }> }
+          | undefined;
+        for (const dependency of Object.values(settings?.depends_on ?? {})) {
+          expect(steps.indexOf(dependency.component), `${stack}: ${component} depends on ${dependency.component}`).toBeLessThan(index);
+        }
       }
     }
   });
