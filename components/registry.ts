@@ -4,11 +4,13 @@
  */
 import type { App, TerraformStack } from 'cdktf';
 import { DynamodbLookupStack } from './dynamodb-lookup';
+import { FirehoseOpensearchStack } from './firehose-opensearch';
 import { FirehoseS3Stack } from './firehose-s3';
 import { KinesisAnalyticsStack } from './kinesis-analytics';
 import { KinesisIngestStack } from './kinesis-ingest';
 import { KinesisOutputStack } from './kinesis-output';
 import { LambdaEnrichmentStack } from './lambda-enrichment';
+import { OpensearchStack } from './opensearch';
 import { TimestreamStack } from './timestream';
 
 export const COMPONENTS: Readonly<Record<string, (app: App) => TerraformStack>> = {
@@ -19,4 +21,6 @@ export const COMPONENTS: Readonly<Record<string, (app: App) => TerraformStack>> 
   'firehose-s3': (app) => new FirehoseS3Stack(app),
   timestream: (app) => new TimestreamStack(app),
   'kinesis-analytics': (app) => new KinesisAnalyticsStack(app),
+  opensearch: (app) => new OpensearchStack(app),
+  'firehose-opensearch': (app) => new FirehoseOpensearchStack(app),
 };

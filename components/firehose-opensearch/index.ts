@@ -1,0 +1,196 @@
+/**
+ * firehose-opensearch: delivers the output stream (enriched events and aggregates) into the
+ * OpenSearch domain as daily indices events-YYYY-MM-DD (the blueprint's `events-*`), with
+ * failed documents only backed up to a hardened S3 bucket.
+ *
+ * Under fine-grained access control the delivery role also needs a role mapping inside the
+ * domain; `atmos opensearch-setup -s <stack>` (scripts/opensearch-setup.ts) applies it together
+ * with the events-* index template (events-index-template.json) after apply.
+ */
+import { KinesisFirehoseDeliveryStream } from '@cdktf/provider-aws/lib/kinesis-firehose-delivery-stream';
+import { Token } from 'cdktf';
+import type { Construct } from 'constructs';
+import { firehoseLogging, firehoseSource, freshnessAlarm } from '../shared/firehose';
+import { rolePolicy, serviceRole } from '../shared/iam';
+import { customerKey } from '../shared/kms';
+import { PipelineStack } from '../shared/pipeline-stack';
+import { bucketLifecycleVariables, SecureBucket } from '../shared/secure-bucket';
+import { numberVariable, REQUIRED, stringListVariable, stringVariable, varRef } from '../shared/variables';
+
+/** The index Firehose writes; with daily rotation documents land in events-YYYY-MM-DD. */
+export const INDEX_NAME = 'events';
+export const FAILED_PREFIX = 'failed/';
+export const ERROR_PREFIX = 'errors/';
+
+export class FirehoseOpensearchStack extends PipelineStack {
+  constructor(scope: Construct, id = 'firehose-opensearch') {
+    super(scope, id, { defaultName: 'search-delivery' });
+    const source = firehoseSource(this, 'kinesis-output output stream_name');
+
+    const domainName = stringVariable(this, 'domain_name', {
+      description: 'OpenSearch domain to deliver to (opensearch output domain_name). Required.',
+      default: REQUIRED,
+      pattern: { regex: '[a-z][a-z0-9-]{2,27}', hint: 'an OpenSearch domain name (3-28 lowercase letters, digits, "-")' },
+    });
+    const rotation = stringVariable(this, 'index_rotation_period', {
+      description: 'Index rotation: OneDay gives events-YYYY-MM-DD (the blueprint\'s events-*). Default OneDay. One of NoRotation, OneHour, OneDay, OneWeek, OneMonth.',
+      default: 'OneDay',
+      allowed: ['NoRotation', 'OneHour', 'OneDay', 'OneWeek', 'OneMonth'],
+    });
+    const retry = numberVariable(this, 'retry_duration_seconds', {
+      description: 'How long Firehose retries a failed index request before backing the documents up to S3. Default 300. Range 0-7200.',
+      default: 300,
+      min: 0,
+      max: 7200,
+      unit: 'seconds',
+    });
+    const bufferSize = numberVariable(this, 'buffering_size_mb', {
+      description: 'Buffer size before a bulk request, in MB. Default 5. Range 1-100.',
+      default: 5,
+      min: 1,
+      max: 100,
+      unit: 'MB',
+    });
+    const bufferInterval = numberVariable(this, 'buffering_interval_seconds', {
+      description: 'Longest buffering time before a bulk request, in seconds (the freshness of search results). Default 60. Range 0-900.',
+      default: 60,
+      min: 0,
+      max: 900,
+      unit: 'seconds',
+    });
+    const subnets = stringListVariable(this, 'vpc_subnet_ids', {
+      description: 'Deliver through these VPC subnets (for a VPC domain). Default [] = public endpoint.',
+      default: [],
+      pattern: { regex: 'subnet-[0-9a-f]{8,17}', hint: 'a subnet id (subnet-...)' },
+      maxItems: 16,
+    });
+    const securityGroups = stringListVariable(this, 'vpc_security_group_ids', {
+      description: 'Security groups of the delivery ENIs (allowed by the domain on 443). Required with vpc_subnet_ids. Default [].',
+      default: [],
+      pattern: { regex: 'sg-[0-9a-f]{8,17}', hint: 'a security group id (sg-...)' },
+      maxItems: 5,
+    });
+    const lifecycle = bucketLifecycleVariables(this, 'backup', { transitionDays: 30, expirationDays: 90 });
+    const logging = firehoseLogging(this);
+    const domainArn = this.arn('es', `domain/${domainName.stringValue}`);
+
+    const role = serviceRole(this, 'role', {
+      suffix: 'search-delivery',
+      servicePrincipal: 'firehose.amazonaws.com',
+      description: 'Firehose: read the output stream, index into OpenSearch, back up failed documents',
+    });
+    const viaS3 = [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${this.region}.amazonaws.com`] }];
+    const key = customerKey(this, 'backup_key', {
+      suffix: 'search-backup',
+      description: 'Encrypts documents OpenSearch rejected',
+      users: [
+        {
+          sid: 'DeliveryWritesThroughS3',
+          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          resources: ['*'],
+          wildcardResourceReason: 'in a key policy "*" means this key',
+          principals: [{ type: 'AWS', identifiers: [role.arn] }],
+          conditions: viaS3,
+        },
+      ],
+    });
+    const bucket = new SecureBucket(this, 'backup', {
+      suffix: 'failed',
+      kmsKeyArn: key.arn,
+      lifecycle,
+      deletionProtection: this.deletionProtection,
+    });
+    const inVpc = `length(${varRef(subnets)}) > 0`;
+    rolePolicy(this, 'role', role, [
+      ...source.statements,
+      {
+        sid: 'IndexDocuments',
+        actions: ['es:ESHttpGet', 'es:ESHttpPost', 'es:ESHttpPut'],
+        resources: [domainArn, `${domainArn}/*`],
+      },
+      {
+        sid: 'DescribeDomain',
+        actions: ['es:DescribeDomain', 'es:DescribeDomains', 'es:DescribeDomainConfig'],
+        resources: [domainArn],
+      },
+      {
+        sid: 'BackupBucket',
+        actions: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
+        resources: [bucket.arn],
+      },
+      {
+        sid: 'BackupObjects',
+        actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+        resources: [`${bucket.arn}/${FAILED_PREFIX}*`, `${bucket.arn}/${ERROR_PREFIX}*`],
+      },
+      { sid: 'EncryptBackup', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [key.arn], conditions: viaS3 },
+      logging.statement,
+      {
+        sid: 'VpcDelivery',
+        actions: [
+          'ec2:DescribeVpcs',
+          'ec2:DescribeVpcAttribute',
+          'ec2:DescribeSubnets',
+          'ec2:DescribeSecurityGroups',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:CreateNetworkInterface',
+          'ec2:CreateNetworkInterfacePermission',
+          'ec2:DeleteNetworkInterface',
+        ],
+        resources: ['*'],
+        wildcardResourceReason: 'Firehose creates VPC network interfaces whose ids are not known in advance (AWS requires "*")',
+        enabledWhen: inVpc,
+      },
+    ]);
+
+    const delivery = new KinesisFirehoseDeliveryStream(this, 'delivery', {
+      name: this.resourceName(),
+      destination: 'opensearch',
+      kinesisSourceConfiguration: { kinesisStreamArn: source.streamArn, roleArn: role.arn },
+      opensearchConfiguration: {
+        domainArn,
+        roleArn: role.arn,
+        indexName: INDEX_NAME,
+        indexRotationPeriod: rotation.stringValue,
+        retryDuration: retry.numberValue,
+        bufferingSize: bufferSize.numberValue,
+        bufferingInterval: bufferInterval.numberValue,
+        s3BackupMode: 'FailedDocumentsOnly',
+        s3Configuration: {
+          roleArn: role.arn,
+          bucketArn: bucket.arn,
+          prefix: FAILED_PREFIX,
+          errorOutputPrefix: `${ERROR_PREFIX}!{firehose:error-output-type}/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/`,
+          compressionFormat: 'GZIP',
+          kmsKeyArn: key.arn,
+          cloudwatchLoggingOptions: logging.options,
+        },
+        cloudwatchLoggingOptions: logging.options,
+      },
+      lifecycle: {
+        precondition: [
+          {
+            condition: Token.asAny(`\${${inVpc} ? length(${varRef(securityGroups)}) > 0 : true}`),
+            errorMessage: 'Invalid combination: vpc_subnet_ids needs at least one vpc_security_group_ids entry.',
+          },
+        ],
+      },
+    });
+    // VPC delivery only when subnets are given: a dynamic block, so one synth serves both.
+    delivery.addOverride('opensearch_configuration.dynamic.vpc_config', {
+      for_each: `\${${inVpc} ? [1] : []}`,
+      content: {
+        subnet_ids: `\${${varRef(subnets)}}`,
+        security_group_ids: `\${${varRef(securityGroups)}}`,
+        role_arn: role.arn,
+      },
+    });
+
+    freshnessAlarm(this, delivery.name, 'DeliveryToAmazonOpenSearchService.DataFreshness', 900);
+
+    this.output('delivery_stream_name', delivery.name, 'Name of the delivery stream.');
+    this.output('delivery_stream_arn', delivery.arn, 'ARN of the delivery stream.');
+    this.output('role_arn', role.arn, 'Delivery role: map it to the events writer role inside the domain (atmos opensearch-setup).');
+    this.output('backup_bucket_name', bucket.name, 'Bucket holding documents OpenSearch rejected.');
+  }
+}

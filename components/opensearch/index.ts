@@ -1,0 +1,279 @@
+/**
+ * opensearch: the OpenSearch domain that serves the blueprint's real-time analytics (indices
+ * events-YYYY-MM-DD, written by firehose-opensearch).
+ *
+ * Encrypted at rest and node to node, HTTPS with TLS 1.2+ only, fine-grained access control with
+ * an IAM role as master user, optional VPC placement, slow/error logs with finite retention, and
+ * an access policy that admits only the listed roles of this account.
+ */
+import { CloudwatchLogResourcePolicy } from '@cdktf/provider-aws/lib/cloudwatch-log-resource-policy';
+import { OpensearchDomain } from '@cdktf/provider-aws/lib/opensearch-domain';
+import { OpensearchDomainPolicy } from '@cdktf/provider-aws/lib/opensearch-domain-policy';
+import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
+import { TerraformIterator, Token } from 'cdktf';
+import type { Construct } from 'constructs';
+import { metricAlarm } from '../shared/alarms';
+import { countWhen, first } from '../shared/conditional';
+import { deletionGuard } from '../shared/deletion-guard';
+import { KMS_KEY_ARN } from '../shared/firehose';
+import { policyDocument } from '../shared/iam';
+import { logGroup, logRetentionVariable } from '../shared/logs';
+import { PipelineStack } from '../shared/pipeline-stack';
+import { addSchemaRule, boolVariable, numberVariable, REQUIRED, stringListVariable, stringVariable, varRef } from '../shared/variables';
+
+export const ENGINE_VERSIONS = ['OpenSearch_2.15', 'OpenSearch_2.17', 'OpenSearch_2.19', 'OpenSearch_3.1'];
+/** The HTTP actions a client of the domain can be granted (never es:*). */
+export const HTTP_ACTIONS = ['es:ESHttpGet', 'es:ESHttpHead', 'es:ESHttpPost', 'es:ESHttpPut', 'es:ESHttpPatch', 'es:ESHttpDelete'];
+const ROLE_ARN = { regex: 'arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}', hint: 'an IAM role ARN' };
+const LOG_TYPES = { index_slow: 'INDEX_SLOW_LOGS', search_slow: 'SEARCH_SLOW_LOGS', application: 'ES_APPLICATION_LOGS' } as const;
+
+export class OpensearchStack extends PipelineStack {
+  constructor(scope: Construct, id = 'opensearch') {
+    super(scope, id, { defaultName: 'search' });
+
+    const engine = stringVariable(this, 'engine_version', {
+      description: `OpenSearch engine version. Default OpenSearch_2.19. One of ${ENGINE_VERSIONS.join(', ')}.`,
+      default: 'OpenSearch_2.19',
+      allowed: ENGINE_VERSIONS,
+    });
+    const instanceType = stringVariable(this, 'instance_type', {
+      description: 'Data node instance type. Default r7g.large.search.',
+      default: 'r7g.large.search',
+      pattern: { regex: '[a-z0-9]+\\.[a-z0-9]+\\.search', hint: 'an OpenSearch instance type such as r7g.large.search' },
+    });
+    const instanceCount = numberVariable(this, 'instance_count', {
+      description: 'Data nodes (a multiple of availability_zone_count with zone awareness). Default 2. Range 1-80.',
+      default: 2,
+      min: 1,
+      max: 80,
+    });
+    const zoneAwareness = boolVariable(this, 'zone_awareness_enabled', {
+      description: 'Spread nodes and replicas across availability zones. Default true.',
+      default: true,
+    });
+    const azCount = numberVariable(this, 'availability_zone_count', {
+      description: 'Availability zones with zone awareness. Default 2. Range 2-3.',
+      default: 2,
+      min: 2,
+      max: 3,
+    });
+    const dedicatedMasters = boolVariable(this, 'dedicated_master_enabled', {
+      description: 'Run dedicated master nodes (recommended for production). Default false.',
+      default: false,
+    });
+    const masterType = stringVariable(this, 'dedicated_master_type', {
+      description: 'Dedicated master instance type. Default m7g.large.search.',
+      default: 'm7g.large.search',
+      pattern: { regex: '[a-z0-9]+\\.[a-z0-9]+\\.search', hint: 'an OpenSearch instance type such as m7g.large.search' },
+    });
+    const masterCount = numberVariable(this, 'dedicated_master_count', {
+      description: 'Dedicated master nodes (odd). Default 3. Range 3-5.',
+      default: 3,
+      min: 3,
+      max: 5,
+    });
+    const volumeSize = numberVariable(this, 'ebs_volume_size_gb', {
+      description: 'gp3 volume per data node, in GiB. Default 100. Range 10-16384.',
+      default: 100,
+      min: 10,
+      max: 16_384,
+      unit: 'GiB',
+    });
+    const iops = numberVariable(this, 'ebs_iops', {
+      description: 'gp3 IOPS per volume. Default 3000. Range 3000-16000.',
+      default: 3000,
+      min: 3000,
+      max: 16_000,
+    });
+    const throughput = numberVariable(this, 'ebs_throughput_mibps', {
+      description: 'gp3 throughput per volume, in MiB/s. Default 125. Range 125-1000.',
+      default: 125,
+      min: 125,
+      max: 1000,
+    });
+    const kmsKey = stringVariable(this, 'kms_key_arn', {
+      description: 'Customer KMS key for encryption at rest. Default null = the AWS-managed OpenSearch key.',
+      default: null,
+      pattern: KMS_KEY_ARN,
+    });
+    const adminRole = stringVariable(this, 'admin_role_arn', {
+      description: 'IAM role that is the fine-grained access control master user (runs the post-apply setup). Required.',
+      default: REQUIRED,
+      pattern: ROLE_ARN,
+    });
+    const accessRoles = stringListVariable(this, 'access_role_arns', {
+      description:
+        'Other roles of this account the access policy admits (e.g. the firehose-opensearch delivery role); what they may do inside is decided by role mappings. Default [].',
+      default: [],
+      pattern: ROLE_ARN,
+      maxItems: 20,
+    });
+    const subnets = stringListVariable(this, 'subnet_ids', {
+      description: 'Place the domain in these VPC subnets (one per zone). Default [] = public endpoint (still IAM + FGAC protected).',
+      default: [],
+      pattern: { regex: 'subnet-[0-9a-f]{8,17}', hint: 'a subnet id (subnet-...)' },
+      maxItems: 3,
+    });
+    const vpcId = stringVariable(this, 'vpc_id', {
+      description: 'VPC of subnet_ids (for the domain security group). Required with subnets. Default null.',
+      default: null,
+      pattern: { regex: 'vpc-[0-9a-f]{8,17}', hint: 'a VPC id (vpc-...)' },
+    });
+    const clientGroups = stringListVariable(this, 'client_security_group_ids', {
+      description: 'Security groups allowed to reach the domain on 443 in a VPC (e.g. Firehose VPC delivery). Default [].',
+      default: [],
+      pattern: { regex: 'sg-[0-9a-f]{8,17}', hint: 'a security group id (sg-...)' },
+      maxItems: 10,
+    });
+    addSchemaRule(this, {
+      if: { properties: { subnet_ids: { minItems: 1 } }, required: ['subnet_ids'] },
+      then: { required: ['vpc_id'], properties: { vpc_id: { type: 'string' } } },
+    });
+    const retentionDays = logRetentionVariable(this);
+    const freeStorageThreshold = numberVariable(this, 'free_storage_alarm_threshold_mb', {
+      description: 'Alarm when a node has less free storage than this, in MiB. Default 20480 (20 GiB). Range 1024-10485760.',
+      default: 20_480,
+      min: 1024,
+      max: 10_485_760,
+      unit: 'MiB',
+    });
+
+    const domainName = this.resourceName();
+    const inVpc = `length(${subnets.fqn}) > 0`;
+    const domainGroup = new SecurityGroup(this, 'domain_sg', {
+      count: countWhen(inVpc),
+      name: this.resourceName('domain'),
+      description: 'OpenSearch domain: HTTPS from the client security groups only',
+      vpcId: vpcId.stringValue,
+    });
+    const clients = TerraformIterator.fromList(clientGroups.listValue);
+    new VpcSecurityGroupIngressRule(this, 'domain_https_from_clients', {
+      forEach: clients,
+      securityGroupId: first(domainGroup, 'id'),
+      referencedSecurityGroupId: Token.asString(clients.value),
+      ipProtocol: 'tcp',
+      fromPort: 443,
+      toPort: 443,
+      description: 'HTTPS from a client security group',
+    });
+
+    const logGroups = Object.entries(LOG_TYPES).map(([suffix, type]) => ({
+      type,
+      group: logGroup(this, `${suffix}_logs`, { name: `/aws/opensearch/${domainName}/${suffix.replace('_', '-')}`, retentionDays }),
+    }));
+    const logPolicy = new CloudwatchLogResourcePolicy(this, 'log_publishing_policy', {
+      policyName: this.resourceName('opensearch-logs'),
+      policyDocument: policyDocument(this, 'log_publishing_policy_document', [
+        {
+          sid: 'OpenSearchPublishesLogs',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: logGroups.map(({ group }) => `${group.arn}:*`),
+          principals: [{ type: 'Service', identifiers: ['es.amazonaws.com'] }],
+          conditions: [{ test: 'StringEquals', variable: 'aws:SourceAccount', values: [this.accountId] }],
+        },
+      ]).json,
+    });
+
+    const domain = new OpensearchDomain(this, 'domain', {
+      domainName,
+      engineVersion: engine.stringValue,
+      clusterConfig: {
+        instanceType: instanceType.stringValue,
+        instanceCount: instanceCount.numberValue,
+        zoneAwarenessEnabled: zoneAwareness.booleanValue,
+        zoneAwarenessConfig: { availabilityZoneCount: azCount.numberValue },
+        dedicatedMasterEnabled: dedicatedMasters.booleanValue,
+        dedicatedMasterType: Token.asString(`\${${dedicatedMasters.fqn} ? ${masterType.fqn} : null}`),
+        dedicatedMasterCount: Token.asNumber(`\${${dedicatedMasters.fqn} ? ${masterCount.fqn} : null}`),
+      },
+      ebsOptions: {
+        ebsEnabled: true,
+        volumeType: 'gp3',
+        volumeSize: volumeSize.numberValue,
+        iops: iops.numberValue,
+        throughput: throughput.numberValue,
+      },
+      encryptAtRest: { enabled: true, kmsKeyId: kmsKey.stringValue },
+      nodeToNodeEncryption: { enabled: true },
+      domainEndpointOptions: { enforceHttps: true, tlsSecurityPolicy: 'Policy-Min-TLS-1-2-PFS-2023-10' },
+      advancedSecurityOptions: {
+        enabled: true,
+        anonymousAuthEnabled: false,
+        internalUserDatabaseEnabled: false,
+        masterUserOptions: { masterUserArn: adminRole.stringValue },
+      },
+      logPublishingOptions: logGroups.map(({ type, group }) => ({ logType: type, cloudwatchLogGroupArn: group.arn, enabled: true })),
+      offPeakWindowOptions: { enabled: true },
+      dependsOn: [logPolicy],
+      lifecycle: {
+        precondition: [
+          {
+            condition: Token.asAny(`\${length(local.label_id) >= 3 && length(local.label_id) <= 28}`),
+            errorMessage: 'Invalid label: OpenSearch domain names are 3-28 characters; shorten namespace, environment, stage or name.',
+          },
+          {
+            condition: Token.asAny(`\${${inVpc} ? ${vpcId.fqn} != null : true}`),
+            errorMessage: 'Invalid combination: subnet_ids needs vpc_id.',
+          },
+        ],
+      },
+    });
+    // VPC placement only when subnets are given: a dynamic block, so one synth serves both.
+    domain.addOverride('dynamic.vpc_options', {
+      for_each: `\${${inVpc} ? [1] : []}`,
+      content: { subnet_ids: `\${${varRef(subnets)}}`, security_group_ids: `\${${domainGroup.fqn}[*].id}` },
+    });
+    deletionGuard(this, 'domain_deletion_guard', {
+      protectedId: domain.arn,
+      what: `OpenSearch domain ${domainName}`,
+      enabled: this.deletionProtection,
+    });
+
+    // Principal = this account, narrowed by aws:PrincipalArn: the listed roles need not exist
+    // yet (firehose-opensearch deploys after this domain), which a role principal would require.
+    new OpensearchDomainPolicy(this, 'access_policy', {
+      domainName: domain.domainName,
+      accessPolicies: policyDocument(this, 'access_policy_document', [
+        {
+          sid: 'ListedRolesOnly',
+          actions: HTTP_ACTIONS,
+          resources: [`${domain.arn}/*`],
+          principals: [{ type: 'AWS', identifiers: [`arn:${this.partition}:iam::${this.accountId}:root`] }],
+          conditions: [
+            {
+              test: 'ArnLike',
+              variable: 'aws:PrincipalArn',
+              values: Token.asList(`\${concat([${varRef(adminRole)}], ${varRef(accessRoles)})}`),
+            },
+          ],
+        },
+      ]).json,
+    });
+
+    // AWS/ES metrics carry DomainName *and* ClientId (the account): without ClientId an alarm
+    // watches a metric that does not exist.
+    const dims = { DomainName: domain.domainName, ClientId: this.accountId };
+    const alarm = (id: string, suffix: string, metricName: string, statistic: string, threshold: number, comparison: 'GreaterThanOrEqualToThreshold' | 'LessThanOrEqualToThreshold', description: string, evaluationPeriods = 1) =>
+      metricAlarm(this, id, {
+        suffix,
+        description,
+        metric: { namespace: 'AWS/ES', metricName, dimensions: dims, statistic },
+        threshold,
+        comparison,
+        evaluationPeriods,
+        periodSeconds: 60,
+      });
+    alarm('cluster_red_alarm', 'cluster-red', 'ClusterStatus.red', 'Maximum', 1, 'GreaterThanOrEqualToThreshold', 'At least one primary shard is unassigned: some indices cannot be written or searched.');
+    alarm('cluster_yellow_alarm', 'cluster-yellow', 'ClusterStatus.yellow', 'Maximum', 1, 'GreaterThanOrEqualToThreshold', 'Replica shards are unassigned: one more node loss loses data.', 5);
+    alarm('free_storage_alarm', 'free-storage-low', 'FreeStorageSpace', 'Minimum', freeStorageThreshold.numberValue, 'LessThanOrEqualToThreshold', 'A data node is running out of disk; writes block at the flood-stage watermark.');
+    alarm('writes_blocked_alarm', 'writes-blocked', 'ClusterIndexWritesBlocked', 'Maximum', 1, 'GreaterThanOrEqualToThreshold', 'The cluster blocks writes (disk or memory pressure): Firehose deliveries fail and go to the backup bucket.');
+    alarm('jvm_pressure_alarm', 'jvm-pressure', 'JVMMemoryPressure', 'Maximum', 80, 'GreaterThanOrEqualToThreshold', 'JVM memory pressure >= 80%: risk of out-of-memory and blocked writes.', 3);
+    alarm('cpu_alarm', 'cpu-high', 'CPUUtilization', 'Average', 80, 'GreaterThanOrEqualToThreshold', 'Data nodes are CPU-bound (>= 80% for 3 periods): scale up or out.', 3);
+
+    this.output('domain_name', domain.domainName, 'Name of the domain (firehose-opensearch domain_name).');
+    this.output('domain_arn', domain.arn, 'ARN of the domain.');
+    this.output('domain_endpoint', domain.endpoint, 'HTTPS endpoint of the domain (without scheme).');
+    this.output('dashboard_endpoint', domain.dashboardEndpoint, 'OpenSearch Dashboards endpoint.');
+  }
+}
