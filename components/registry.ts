@@ -10,10 +10,12 @@ import { KinesisAnalyticsStack } from './kinesis-analytics';
 import { KinesisIngestStack } from './kinesis-ingest';
 import { KinesisOutputStack } from './kinesis-output';
 import { LambdaEnrichmentStack } from './lambda-enrichment';
+import { MonitoringStack } from './monitoring';
 import { OpensearchStack } from './opensearch';
 import { TimestreamStack } from './timestream';
 
 export const COMPONENTS: Readonly<Record<string, (app: App) => TerraformStack>> = {
+  monitoring: (app) => new MonitoringStack(app),
   'kinesis-ingest': (app) => new KinesisIngestStack(app),
   'kinesis-output': (app) => new KinesisOutputStack(app),
   'dynamodb-lookup': (app) => new DynamodbLookupStack(app),

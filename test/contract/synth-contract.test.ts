@@ -112,7 +112,7 @@ describe('synthesis', () => {
   it('refuses an unknown component name with the list of known ones', () => {
     expect(() =>
       execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'synth.mjs'), 'kinesis-ingets'], { cwd: REPO_ROOT, stdio: 'pipe' }),
-    ).toThrow(/Unknown component "kinesis-ingets"; known components: kinesis-ingest, kinesis-output/);
+    ).toThrow(/Unknown component "kinesis-ingets"; known components: [a-z0-9-, ]*kinesis-ingest/);
   });
 
 });
