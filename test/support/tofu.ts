@@ -90,6 +90,8 @@ export interface TofuWorkspace {
   readonly dir: string;
   /** `tofu plan` with one varfile (absolute path); may be called many times. */
   plan(varFile: string): TofuPlanResult;
+  /** Plans with the varfile and returns the planned output values (name → value). */
+  outputs(varFile: string): Record<string, unknown>;
   dispose(): void;
 }
 
@@ -121,6 +123,15 @@ export function tofuWorkspace(config: object): TofuWorkspace {
         env,
       );
       return { status: r.status, ...parsePlanJson(r.stdout), output: `${r.stdout}\n${r.stderr}` };
+    },
+    outputs(varFile) {
+      const planFile = join(dir, 'outputs.tfplan');
+      const plan = run(['plan', '-input=false', '-lock=false', '-refresh=false', '-no-color', `-var-file=${varFile}`, `-out=${planFile}`], root, env);
+      if (plan.status !== 0) throw new Error(`tofu plan failed (${plan.status}):\n${plan.stdout}\n${plan.stderr}`);
+      const show = run(['show', '-json', '-no-color', planFile], root, env);
+      if (show.status !== 0) throw new Error(`tofu show failed (${show.status}):\n${show.stderr}`);
+      const planned = JSON.parse(show.stdout) as { planned_values?: { outputs?: Record<string, { value: unknown }> } };
+      return Object.fromEntries(Object.entries(planned.planned_values?.outputs ?? {}).map(([k, v]) => [k, v.value]));
     },
     dispose: () => rmSync(dir, { recursive: true, force: true }),
   };
