@@ -372,6 +372,20 @@ export class LambdaEnrichmentStack extends PipelineStack {
         },
       },
       dependsOn: [logs],
+      lifecycle: {
+        precondition: [
+          {
+            condition: Token.asAny(
+              `\${${daxEndpoint.fqn} == "" ? true : ${daxClusterArn.fqn} != "" && length(${subnets.fqn}) > 0 && ${vpcId.fqn} != null}`,
+            ),
+            errorMessage: 'Invalid combination: dax_endpoint needs dax_cluster_arn, vpc_subnet_ids and vpc_id (DAX is reachable only inside the VPC).',
+          },
+          {
+            condition: Token.asAny(`\${length(${subnets.fqn}) > 0 ? ${vpcId.fqn} != null : true}`),
+            errorMessage: 'Invalid combination: vpc_subnet_ids needs vpc_id.',
+          },
+        ],
+      },
     });
 
     const mapping = new LambdaEventSourceMapping(this, 'event_source', {

@@ -80,6 +80,12 @@ export class EncryptedStream extends Construct {
       unit: 'ms',
     });
 
+    // Cross-variable rule (OpenTofu >= 1.8, Terraform >= 1.9): fails at plan before any API call.
+    shardCount.addValidation({
+      condition: `\${var.stream_mode == "PROVISIONED" ? var.shard_count != null : var.shard_count == null}`,
+      errorMessage:
+        'Invalid combination: shard_count must be set (1-1000) when stream_mode is PROVISIONED and must be null when stream_mode is ON_DEMAND.',
+    });
     addSchemaRule(stack, {
       if: { properties: { stream_mode: { const: 'PROVISIONED' } }, required: ['stream_mode'] },
       then: { required: ['shard_count'], properties: { shard_count: { type: 'integer' } } },
@@ -96,17 +102,6 @@ export class EncryptedStream extends Construct {
       kmsKeyId: kmsKey.stringValue,
       shardLevelMetrics: shardMetrics.listValue,
       enforceConsumerDeletion: false,
-      lifecycle: {
-        precondition: [
-          {
-            condition: Token.asAny(
-              `\${var.stream_mode == "PROVISIONED" ? var.shard_count != null : var.shard_count == null}`,
-            ),
-            errorMessage:
-              'Invalid combination: shard_count must be set (1-1000) when stream_mode is PROVISIONED and must be null when stream_mode is ON_DEMAND.',
-          },
-        ],
-      },
     });
     // Plain addresses in `terraform plan`: aws_kinesis_stream.stream, not a hashed construct path.
     this.stream.overrideLogicalId('stream');

@@ -137,7 +137,8 @@ export abstract class PipelineStack extends TerraformStack {
     this.addOverride('//.metadata.backend', 'atmos (backend.tf.json)');
     // "aws" alone means hashicorp/aws to Terraform and OpenTofu alike; say it explicitly.
     this.addOverride('terraform.required_providers.aws.source', 'hashicorp/aws');
-    this.addOverride('terraform.required_version', '>= 1.6.0');
+    // Variable validations refer to other variables (OpenTofu >= 1.8, Terraform >= 1.9).
+    this.addOverride('terraform.required_version', '>= 1.9.0');
   }
 
   /** `<label id>-<suffix>`: the one naming rule for every resource in the pipeline. */

@@ -22,9 +22,9 @@ describe.each(STREAM_COMPONENTS)('%s', (component) => {
   it('sets capacity mode from stream_mode and shard_count only when PROVISIONED', () => {
     expect(stream.stream_mode_details).toEqual({ stream_mode: '${var.stream_mode}' });
     expect(stream.shard_count).toBe('${(var.stream_mode == "PROVISIONED") ? var.shard_count : null}');
-    const lifecycle = stream.lifecycle as { precondition: { condition: string; error_message: string }[] };
-    expect(lifecycle.precondition[0]!.condition).toContain('var.stream_mode == "PROVISIONED"');
-    expect(lifecycle.precondition[0]!.error_message).toMatch(/shard_count.*PROVISIONED.*ON_DEMAND/);
+    const crossRule = tf.variable.shard_count!.validation![1]!;
+    expect(crossRule.condition).toBe('${var.stream_mode == "PROVISIONED" ? var.shard_count != null : var.shard_count == null}');
+    expect(crossRule.error_message).toMatch(/shard_count must be set.*PROVISIONED.*ON_DEMAND/);
     expect(tf.variable.stream_mode!.default).toBe('ON_DEMAND');
     expect(tf.variable.shard_count!.default).toBeNull();
   });
