@@ -1,7 +1,7 @@
 /**
  * Benchmark of the enrichment Lambda against a moto server it starts itself (127.0.0.1 only).
  *
- *   npx tsx bench/lambda-enrichment.ts [--reps 3] [--records 10000] [--customers 500] [--batch 100] [--imports 15]
+ *   npx tsx bench/lambda-enrichment.ts [--reps 3] [--records 10000] [--customers 500] [--batch 500] [--imports 15]
  *
  * Same generated batches for both implementations (Zipf s=1.0 customer popularity, batches as an
  * event source mapping delivers them, processed one after another like one shard):
@@ -53,10 +53,11 @@ function arg(name: string, dflt: number): number {
 const REPS = arg('reps', 3);
 const RECORDS = arg('records', 10_000);
 const CUSTOMERS = arg('customers', 500);
-const BATCH = arg('batch', 100);
+// The event source mapping's default batch size in components/lambda-enrichment (batch_size).
+const BATCH = arg('batch', 500);
 const IMPORTS = arg('imports', 15);
 /** Extra ESM batch sizes for the handler only (the baseline works record by record). */
-const SWEEP = [500, 1000].filter((n) => n !== BATCH && n <= RECORDS);
+const SWEEP = [100, 1000].filter((n) => n !== BATCH && n <= RECORDS);
 const SHARDS = 4;
 
 const median = (xs: number[]) => {
