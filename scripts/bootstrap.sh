@@ -37,6 +37,7 @@ python_venv() {
   echo "$sum" > "$venv/.bootstrap-sum"
 }
 python_venv .tools/venv tools/requirements-moto.txt
+python_venv .tools/checkov-venv tools/requirements-checkov.txt
 
 bash scripts/build-atmos.sh
 bash scripts/build-tofu.sh

@@ -16,6 +16,7 @@ import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-securit
 import { Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import { metricAlarm } from '../shared/alarms';
+import { skipCheck } from '../shared/checkov';
 import { countWhen, first, whenEnabled } from '../shared/conditional';
 import { serviceRole } from '../shared/iam';
 import { PipelineStack } from '../shared/pipeline-stack';
@@ -97,6 +98,7 @@ export class DynamodbLookupStack extends PipelineStack {
         ],
       },
     });
+    skipCheck(clientGroup, 'CKV2_AWS_5', 'attached to the enrichment function by lambda-enrichment (vpc_security_group_ids), a component checkov does not see here');
     const clusterGroup = new SecurityGroup(this, 'dax_sg', {
       count: daxCount,
       name: this.resourceName('dax'),

@@ -33,9 +33,11 @@ export class FirehoseOpensearchStack extends PipelineStack {
       pattern: { regex: '[a-z][a-z0-9-]{2,27}', hint: 'an OpenSearch domain name (3-28 lowercase letters, digits, "-")' },
     });
     const rotation = stringVariable(this, 'index_rotation_period', {
-      description: 'Index rotation: OneDay gives events-YYYY-MM-DD (the blueprint\'s events-*). Default OneDay. One of NoRotation, OneHour, OneDay, OneWeek, OneMonth.',
+      // No NoRotation: it writes to an index named just `events`, outside the events-* template
+      // and the writer role's index pattern.
+      description: 'Index rotation: OneDay gives events-YYYY-MM-DD (the blueprint\'s events-*). Default OneDay. One of OneHour, OneDay, OneWeek, OneMonth.',
       default: 'OneDay',
-      allowed: ['NoRotation', 'OneHour', 'OneDay', 'OneWeek', 'OneMonth'],
+      allowed: ['OneHour', 'OneDay', 'OneWeek', 'OneMonth'],
     });
     const retry = numberVariable(this, 'retry_duration_seconds', {
       description: 'How long Firehose retries a failed index request before backing the documents up to S3. Default 300. Range 0-7200.',

@@ -43,11 +43,6 @@ export class FirehoseS3Stack extends PipelineStack {
       default: null,
       pattern: KMS_KEY_ARN,
     });
-    const accessLogBucket = stringVariable(this, 'access_log_bucket_name', {
-      description: 'Bucket that receives S3 server access logs of the archive bucket. Default null = no access logging.',
-      default: null,
-      pattern: BUCKET_NAME,
-    });
     const dynamicPartitioning = boolVariable(this, 'dynamic_partitioning_enabled', {
       description: 'Partition by each record\'s own timestamp (JQ) instead of arrival time. Needs buffering_size_mb ≥ 64. Default true.',
       default: true,
@@ -102,7 +97,6 @@ export class FirehoseS3Stack extends PipelineStack {
       suffix: 'raw',
       kmsKeyArn: first(key, 'arn'),
       lifecycle,
-      accessLogBucket: accessLogBucket.fqn,
       deletionProtection: this.deletionProtection,
       createWhen: createBucket,
     });

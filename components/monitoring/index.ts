@@ -89,8 +89,7 @@ export class MonitoringStack extends PipelineStack {
       users: [
         {
           sid: 'CloudWatchPublishesAlarms',
-          actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
-          wildcardActionReason: 'GenerateDataKey* covers the GenerateDataKey variants SNS uses for CloudWatch',
+          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
           resources: ['*'],
           wildcardResourceReason: 'in a key policy "*" means this key',
           principals: [{ type: 'Service', identifiers: ['cloudwatch.amazonaws.com'] }],

@@ -16,7 +16,7 @@
  * an annotation with that check id, and an annotation for a check that does not fail there is
  * reported as stale. There is no global skip list.
  */
-import type { TerraformElement } from 'cdktf';
+import { TerraformDataSource, type TerraformElement } from 'cdktf';
 
 /** One annotation: the check id and why the check does not apply (or is accepted) here. */
 export interface CheckovSkip {
@@ -44,6 +44,20 @@ export function skipCheck(element: TerraformElement, checkId: string, reason: st
   if (skips.some((s) => s.id === checkId)) throw new Error(`skipCheck: ${checkId} is already skipped on this element`);
   skips.push({ id: checkId, comment });
   skipsOf.set(element, skips);
+  if (element instanceof TerraformDataSource) {
+    // A data source writes its "//" key from constructNodeMetadata *after* applying overrides
+    // (resources merge the two), so the annotation joins that metadata instead.
+    if (skips.length === 1) {
+      const prototype = Object.getPrototypeOf(element) as object;
+      Object.defineProperty(element, 'constructNodeMetadata', {
+        get: () => ({
+          ...(Reflect.get(prototype, 'constructNodeMetadata', element) as object),
+          checkov: { skip: (skipsOf.get(element) ?? []).map((s) => ({ ...s })) },
+        }),
+      });
+    }
+    return;
+  }
   // addOverride replaces the value at a path, so the whole list is written each time.
   element.addOverride(CHECKOV_SKIP_PATH, skips.map((s) => ({ ...s })));
 }

@@ -1,6 +1,7 @@
 /** Customer-managed KMS keys with rotation, an alias and a key policy that names its users. */
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
+import { skipCheck } from './checkov';
 import { policyDocument, type PolicyStatement } from './iam';
 import type { PipelineStack } from './pipeline-stack';
 
@@ -30,6 +31,9 @@ export function customerKey(stack: PipelineStack, id: string, props: CustomerKey
     },
     ...props.users,
   ]);
+  const keyPolicyReason =
+    'key policy: "*" resource means this key; the account-root statement is AWS\'s default that keeps the key manageable, and every user statement is limited by principal and kms:ViaService/aws:SourceAccount';
+  for (const check of ['CKV_AWS_109', 'CKV_AWS_111', 'CKV_AWS_356']) skipCheck(policy, check, keyPolicyReason);
   const key = new KmsKey(stack, id, {
     count: props.count,
     description: props.description,

@@ -1,6 +1,7 @@
 /** CloudWatch log groups with finite retention, the same way in every component. */
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import type { Construct } from 'constructs';
+import { skipCheck } from './checkov';
 import { addSchemaRule, numberVariable } from './variables';
 
 /** The retention periods CloudWatch Logs accepts, in days. */
@@ -26,8 +27,14 @@ export function logRetentionVariable(scope: Construct): number {
 
 /** A log group with the given name and retention. */
 export function logGroup(scope: Construct, id: string, props: { name: string; retentionDays: number }): CloudwatchLogGroup {
-  return new CloudwatchLogGroup(scope, id, {
+  const group = new CloudwatchLogGroup(scope, id, {
     name: props.name,
     retentionInDays: props.retentionDays,
   });
+  skipCheck(
+    group,
+    'CKV_AWS_158',
+    'CloudWatch Logs encrypts at rest by default; these operational logs carry no record payloads, and a customer key would need a per-group key policy for the logs service',
+  );
+  return group;
 }

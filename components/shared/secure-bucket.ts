@@ -12,6 +12,7 @@ import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
 import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
 import { type IResolvable, Token } from 'cdktf';
+import { skipCheck } from './checkov';
 import { countWhen } from './conditional';
 import { deletionGuard } from './deletion-guard';
 import { denyInsecureTransport, policyDocument } from './iam';
@@ -86,8 +87,6 @@ export interface SecureBucketProps {
   /** ARN of the KMS key for SSE-KMS (its policy must let the writers use it). */
   readonly kmsKeyArn: string;
   readonly lifecycle: BucketLifecycle;
-  /** Terraform expression (e.g. a variable's fqn): a bucket receiving access logs, or null for none. @default no access logging */
-  readonly accessLogBucket?: string;
   readonly deletionProtection: boolean | IResolvable;
   /** Terraform bool expression: create the bucket only when true (e.g. no existing bucket given). */
   readonly createWhen?: string;
@@ -109,6 +108,12 @@ export class SecureBucket {
       // Never empty a bucket on destroy: a non-empty bucket refuses deletion.
       forceDestroy: false,
     });
+    skipCheck(this.bucket, 'CKV2_AWS_62', 'nothing consumes object events: objects are read in batches or by hand');
+    skipCheck(
+      this.bucket,
+      'CKV_AWS_144',
+      'single-region pipeline; cross-region disaster recovery is an account-level decision, and the data can be replayed or rebuilt',
+    );
     const ref = (attribute: string) =>
       count === undefined ? Token.asString(`\${${this.bucket.fqn}.${attribute}}`) : Token.asString(`\${${this.bucket.fqn}[0].${attribute}}`);
     this.name = ref('bucket');
@@ -163,15 +168,19 @@ export class SecureBucket {
         },
       ],
     });
-    if (props.accessLogBucket !== undefined) {
-      const logging = `${props.accessLogBucket} != null`;
-      new S3BucketLoggingA(stack, `${id}_logging`, {
-        count: countWhen(props.createWhen === undefined ? logging : `${props.createWhen} && ${logging}`),
-        bucket: bucketId,
-        targetBucket: Token.asString(`\${${props.accessLogBucket}}`),
-        targetPrefix: `${stack.resourceName(props.suffix)}/`,
-      });
-    }
+    // Declared here: each component has at most one hardened bucket.
+    const accessLogBucket = stringVariable(stack, 'access_log_bucket_name', {
+      description: `Bucket that receives S3 server access logs of the ${props.suffix} bucket. Default null = no access logging (set it in production).`,
+      default: null,
+      pattern: { regex: '[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]', hint: 'an S3 bucket name (3-63 lowercase letters, digits, "." or "-")' },
+    });
+    const logging = `${accessLogBucket.fqn} != null`;
+    new S3BucketLoggingA(stack, `${id}_logging`, {
+      count: countWhen(props.createWhen === undefined ? logging : `${props.createWhen} && ${logging}`),
+      bucket: bucketId,
+      targetBucket: accessLogBucket.stringValue,
+      targetPrefix: `${stack.resourceName(props.suffix)}/`,
+    });
     deletionGuard(stack, `${id}_deletion_guard`, {
       count,
       protectedId: this.arn,

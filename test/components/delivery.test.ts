@@ -168,7 +168,7 @@ describe('opensearch', () => {
 
   it('publishes slow and error logs into log groups with finite retention', () => {
     const types = (domain.log_publishing_options as { log_type: string }[]).map((o) => o.log_type).sort();
-    expect(types).toEqual(['ES_APPLICATION_LOGS', 'INDEX_SLOW_LOGS', 'SEARCH_SLOW_LOGS']);
+    expect(types).toEqual(['AUDIT_LOGS', 'ES_APPLICATION_LOGS', 'INDEX_SLOW_LOGS', 'SEARCH_SLOW_LOGS']);
     for (const group of Object.values(resourcesOf(tf, 'aws_cloudwatch_log_group'))) expect(group.retention_in_days).toBe('${var.log_retention_days}');
   });
 

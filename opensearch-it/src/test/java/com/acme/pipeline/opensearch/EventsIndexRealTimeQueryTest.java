@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
 
@@ -51,8 +52,9 @@ class EventsIndexRealTimeQueryTest {
         "{\"query\":{\"range\":{\"timestamp\":{\"gte\":\"now-5m\"}}},"
             + "\"aggs\":{\"events_per_minute\":{\"date_histogram\":{\"field\":\"timestamp\",\"fixed_interval\":\"1m\"}}}}";
 
-    static final Path TEMPLATE_FILE = Path.of(System.getProperty("basedir", "."))
-        .resolve("../components/firehose-opensearch/events-index-template.json").toAbsolutePath().normalize();
+    static final Path REPO_ROOT = Path.of(System.getProperty("basedir", ".")).resolve("..").toAbsolutePath().normalize();
+    static final Path TEMPLATE_FILE = REPO_ROOT.resolve("components/firehose-opensearch/events-index-template.json");
+    static final Duration SETUP_TIMEOUT = Duration.ofSeconds(120);
 
     static final Duration WINDOW = Duration.ofMinutes(5);
     /** Oldest age of a document that must be inside now-5m. */
@@ -93,7 +95,19 @@ class EventsIndexRealTimeQueryTest {
         JsonNode root = http.send("GET", "/", null);
         assertEquals("2.19.6", root.at("/version/number").asText(), "server version");
 
-        http.send("PUT", "/_index_template/events", Files.readString(TEMPLATE_FILE));
+        // The template is installed the way the deploy workflow installs it: by the post-apply
+        // script (atmos opensearch-setup), here unsigned and without the security plugin's part.
+        // Twice: the second run must succeed and leave the same template (idempotent).
+        String firstRun = runSetupScript();
+        assertTrue(firstRun.contains("PUT /_index_template/events") && firstRun.contains("acknowledged=true"), firstRun);
+        JsonNode afterFirst = http.send("GET", "/_index_template/events", null);
+        String secondRun = runSetupScript();
+        assertTrue(secondRun.contains("acknowledged=true"), secondRun);
+        JsonNode afterSecond = http.send("GET", "/_index_template/events", null);
+        assertEquals(afterFirst, afterSecond, "template after a second run");
+        assertEquals(1, afterSecond.get("index_templates").size(), "one events template");
+        assertEquals(OpenSearchHttp.JSON.readTree(TEMPLATE_FILE.toFile()).get("template").get("mappings"),
+            afterSecond.at("/index_templates/0/index_template/template/mappings"), "stored mappings = the file's");
 
         base = captureBase();
         todayIndex = indexFor(base);
@@ -357,6 +371,25 @@ class EventsIndexRealTimeQueryTest {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /**
+     * Runs scripts/opensearch-setup.ts against the node (unsigned, template only) from the repo
+     * root, so that tsx and the script's modules resolve from its node_modules; returns its output.
+     */
+    String runSetupScript() throws Exception {
+        ProcessBuilder builder = new ProcessBuilder("npx", "--no-install", "tsx", "scripts/opensearch-setup.ts",
+            "--endpoint", node.baseUri().toString(), "--no-sign", "--skip-security")
+            .directory(REPO_ROOT.toFile())
+            .redirectErrorStream(true);
+        Process process = builder.start();
+        process.getOutputStream().close();
+        byte[] out = process.getInputStream().readAllBytes();
+        assertTrue(process.waitFor(SETUP_TIMEOUT.toSeconds(), TimeUnit.SECONDS), "opensearch-setup still running");
+        String output = new String(out, StandardCharsets.UTF_8);
+        System.out.print(output);
+        assertEquals(0, process.exitValue(), () -> "opensearch-setup failed:\n" + output);
+        return output;
+    }
 
     void assertQueryFinishedInsideGuard() {
         Duration elapsed = Duration.between(base, Instant.now());
