@@ -7,7 +7,8 @@
  * - `atmos terraform generate varfile|backend` write into the component folder and nowhere else;
  * - the deploy workflow lists every component in an order that respects settings.depends_on.
  */
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { COMPONENTS } from '../../components/registry';
@@ -20,6 +21,10 @@ type DescribedStacks = Record<
   string,
   { components: { terraform: Record<string, { vars: Record<string, unknown>; settings?: Record<string, unknown> }> } }
 >;
+
+function synthFast(): string {
+  return execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'synth.mjs')], { cwd: REPO_ROOT, encoding: 'utf8' });
+}
 
 const described = atmosJson<DescribedStacks>(['describe', 'stacks', '--format', 'json', '--process-templates=true', '--sections', 'vars,settings']);
 const componentNames = Object.keys(COMPONENTS);
@@ -103,6 +108,33 @@ function snapshot(): Map<string, number> {
   walk(join(REPO_ROOT, 'stacks'), true);
   return files;
 }
+
+// In this file, not synth-contract: it writes into a component folder, which the generate tests
+// below watch; tests of one file never run at the same time.
+describe('re-synthesis next to Terraform state', () => {
+  it('re-synth leaves .terraform/, lock files, varfiles and state alone, and rewrites nothing unchanged', () => {
+    const dir = componentPath(componentNames[0]!);
+    const keep = [
+      join(dir, '.terraform', 'providers', 'marker'),
+      join(dir, '.terraform.lock.hcl'),
+      join(dir, 'terraform.tfstate'),
+      join(dir, 'test-keep.terraform.tfvars.json'),
+    ];
+    try {
+      mkdirSync(join(dir, '.terraform', 'providers'), { recursive: true });
+      for (const path of keep) writeFileSync(path, 'keep me');
+      const mainBefore = statSync(join(dir, 'main.tf.json')).mtimeMs;
+      const out = synthFast();
+      for (const path of keep) expect(readFileSync(path, 'utf8'), path).toBe('keep me');
+      expect(statSync(join(dir, 'main.tf.json')).mtimeMs).toBe(mainBefore);
+      expect(out).toMatch(new RegExp(`unchanged +components/${componentNames[0]}/main.tf.json`));
+    } finally {
+      rmSync(join(dir, '.terraform'), { recursive: true, force: true });
+      for (const path of keep) rmSync(path, { force: true });
+    }
+  });
+
+});
 
 describe('atmos terraform generate', () => {
   const generated: string[] = [];

@@ -5,7 +5,7 @@
  * what Terraform keeps in the component folder.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,10 +15,6 @@ import { alarmsOf, componentPath, readComponent } from '../support/synth';
 
 const componentNames = Object.keys(COMPONENTS);
 const COMMON_VARIABLES = ['region', 'namespace', 'environment', 'stage', 'name', 'tags', 'alarm_topic_arn'];
-
-function synthFast(): string {
-  return execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'synth.mjs')], { cwd: REPO_ROOT, encoding: 'utf8' });
-}
 
 describe.each(componentNames)('%s', (component) => {
   const raw = readFileSync(join(componentPath(component), 'main.tf.json'), 'utf8');
@@ -68,28 +64,6 @@ describe.each(componentNames)('%s', (component) => {
 });
 
 describe('synthesis', () => {
-  it('re-synth leaves .terraform/, lock files, varfiles and state alone, and rewrites nothing unchanged', () => {
-    const dir = componentPath(componentNames[0]!);
-    const keep = [
-      join(dir, '.terraform', 'providers', 'marker'),
-      join(dir, '.terraform.lock.hcl'),
-      join(dir, 'terraform.tfstate'),
-      join(dir, 'test-keep.terraform.tfvars.json'),
-    ];
-    try {
-      mkdirSync(join(dir, '.terraform', 'providers'), { recursive: true });
-      for (const path of keep) writeFileSync(path, 'keep me');
-      const mainBefore = statSync(join(dir, 'main.tf.json')).mtimeMs;
-      const out = synthFast();
-      for (const path of keep) expect(readFileSync(path, 'utf8'), path).toBe('keep me');
-      expect(statSync(join(dir, 'main.tf.json')).mtimeMs).toBe(mainBefore);
-      expect(out).toMatch(new RegExp(`unchanged +components/${componentNames[0]}/main.tf.json`));
-    } finally {
-      rmSync(join(dir, '.terraform'), { recursive: true, force: true });
-      for (const path of keep) rmSync(path, { force: true });
-    }
-  });
-
   it('`cdktf synth` (the standard CLI) writes the same JSON as the fast path', () => {
     const fast = Object.fromEntries(componentNames.map((c) => [c, readFileSync(join(componentPath(c), 'main.tf.json'), 'utf8')]));
     const outdir = mkdtempSync(join(tmpdir(), 'cdktf-out-'));

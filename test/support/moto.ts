@@ -14,6 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll } from 'vitest';
 
 import { REPO_ROOT } from './paths';
@@ -27,11 +28,15 @@ export const TEST_REGION = 'us-east-1';
 export interface MotoServer {
   /** http://127.0.0.1:<port> once started. */
   readonly endpoint: string;
-  /** AWS SDK v3 client configuration pointing at this server with dummy credentials. */
+  /**
+   * AWS SDK v3 client configuration pointing at this server with dummy credentials, over
+   * HTTP/1.1 (the Kinesis client defaults to HTTP/2, which moto does not speak).
+   */
   clientConfig(): {
     endpoint: string;
     region: string;
     credentials: { accessKeyId: string; secretAccessKey: string };
+    requestHandler: NodeHttpHandler;
   };
   /** Clears all moto state (POST /moto-api/reset). */
   reset(): Promise<void>;
@@ -97,6 +102,7 @@ export async function startMotoServer(): Promise<MotoServer & { stop(): Promise<
       endpoint,
       region: TEST_REGION,
       credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+      requestHandler: new NodeHttpHandler(),
     }),
     reset: async () => {
       const res = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
