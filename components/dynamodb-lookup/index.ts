@@ -19,6 +19,7 @@ import { metricAlarm } from '../shared/alarms';
 import { skipCheck } from '../shared/checkov';
 import { countWhen, first, whenEnabled } from '../shared/conditional';
 import { serviceRole } from '../shared/iam';
+import { KMS_KEY_ARN, SUBNET_ID, VPC_ID } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
 import { addSchemaRule, boolVariable, numberVariable, stringListVariable, stringVariable } from '../shared/variables';
 
@@ -34,7 +35,7 @@ export class DynamodbLookupStack extends PipelineStack {
       description:
         'Customer-managed KMS key ARN for table encryption. Default null = the AWS-managed key alias/aws/dynamodb (still encrypted with KMS).',
       default: null,
-      pattern: { regex: 'arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}', hint: 'a KMS key ARN' },
+      pattern: KMS_KEY_ARN,
     });
     const daxEnabled = boolVariable(this, 'dax_enabled', {
       description: 'Create a DAX cluster in front of the table (needs vpc_id and dax_subnet_ids). Default false.',
@@ -43,12 +44,12 @@ export class DynamodbLookupStack extends PipelineStack {
     const vpcId = stringVariable(this, 'vpc_id', {
       description: 'VPC for the DAX cluster and its client security group. Required when dax_enabled. Default null.',
       default: null,
-      pattern: { regex: 'vpc-[0-9a-f]{8,17}', hint: 'a VPC id (vpc-...)' },
+      pattern: VPC_ID,
     });
     const subnetIds = stringListVariable(this, 'dax_subnet_ids', {
       description: 'Private subnets for the DAX nodes (one per AZ used). Required (≥ 1) when dax_enabled. Default [].',
       default: [],
-      pattern: { regex: 'subnet-[0-9a-f]{8,17}', hint: 'a subnet id (subnet-...)' },
+      pattern: SUBNET_ID,
       maxItems: 16,
     });
     const nodeType = stringVariable(this, 'dax_node_type', {

@@ -10,10 +10,11 @@
 import { KinesisFirehoseDeliveryStream } from '@cdktf/provider-aws/lib/kinesis-firehose-delivery-stream';
 import { Token } from 'cdktf';
 import type { Construct } from 'constructs';
-import { firehoseLogging, firehoseSource, freshnessAlarm } from '../shared/firehose';
+import { deliveryKey, firehoseLogging, freshnessAlarm, s3WriteStatements } from '../shared/firehose';
 import { rolePolicy, serviceRole } from '../shared/iam';
-import { customerKey } from '../shared/kms';
+import { SECURITY_GROUP_ID, SUBNET_ID } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
+import { sourceStream } from '../shared/streams';
 import { bucketLifecycleVariables, SecureBucket } from '../shared/secure-bucket';
 import { numberVariable, REQUIRED, stringListVariable, stringVariable, varRef } from '../shared/variables';
 
@@ -25,7 +26,7 @@ export const ERROR_PREFIX = 'errors/';
 export class FirehoseOpensearchStack extends PipelineStack {
   constructor(scope: Construct, id = 'firehose-opensearch') {
     super(scope, id, { defaultName: 'search-delivery' });
-    const source = firehoseSource(this, 'kinesis-output output stream_name');
+    const source = sourceStream(this, 'kinesis-output output stream_name');
 
     const domainName = stringVariable(this, 'domain_name', {
       description: 'OpenSearch domain to deliver to (opensearch output domain_name). Required.',
@@ -63,13 +64,13 @@ export class FirehoseOpensearchStack extends PipelineStack {
     const subnets = stringListVariable(this, 'vpc_subnet_ids', {
       description: 'Deliver through these VPC subnets (for a VPC domain). Default [] = public endpoint.',
       default: [],
-      pattern: { regex: 'subnet-[0-9a-f]{8,17}', hint: 'a subnet id (subnet-...)' },
+      pattern: SUBNET_ID,
       maxItems: 16,
     });
     const securityGroups = stringListVariable(this, 'vpc_security_group_ids', {
       description: 'Security groups of the delivery ENIs (allowed by the domain on 443). Required with vpc_subnet_ids. Default [].',
       default: [],
-      pattern: { regex: 'sg-[0-9a-f]{8,17}', hint: 'a security group id (sg-...)' },
+      pattern: SECURITY_GROUP_ID,
       maxItems: 5,
     });
     const lifecycle = bucketLifecycleVariables(this, 'backup', { transitionDays: 30, expirationDays: 90 });
@@ -81,21 +82,7 @@ export class FirehoseOpensearchStack extends PipelineStack {
       servicePrincipal: 'firehose.amazonaws.com',
       description: 'Firehose: read the output stream, index into OpenSearch, back up failed documents',
     });
-    const viaS3 = [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${this.region}.amazonaws.com`] }];
-    const key = customerKey(this, 'backup_key', {
-      suffix: 'search-backup',
-      description: 'Encrypts documents OpenSearch rejected',
-      users: [
-        {
-          sid: 'DeliveryWritesThroughS3',
-          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          resources: ['*'],
-          wildcardResourceReason: 'in a key policy "*" means this key',
-          principals: [{ type: 'AWS', identifiers: [role.arn] }],
-          conditions: viaS3,
-        },
-      ],
-    });
+    const key = deliveryKey(this, 'backup_key', { role, suffix: 'search-backup', description: 'Encrypts documents OpenSearch rejected' });
     const bucket = new SecureBucket(this, 'backup', {
       suffix: 'failed',
       kmsKeyArn: key.arn,
@@ -115,17 +102,7 @@ export class FirehoseOpensearchStack extends PipelineStack {
         actions: ['es:DescribeDomain', 'es:DescribeDomains', 'es:DescribeDomainConfig'],
         resources: [domainArn],
       },
-      {
-        sid: 'BackupBucket',
-        actions: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
-        resources: [bucket.arn],
-      },
-      {
-        sid: 'BackupObjects',
-        actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
-        resources: [`${bucket.arn}/${FAILED_PREFIX}*`, `${bucket.arn}/${ERROR_PREFIX}*`],
-      },
-      { sid: 'EncryptBackup', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [key.arn], conditions: viaS3 },
+      ...s3WriteStatements(this, { label: 'Backup', bucketArn: bucket.arn, keyArn: key.arn, prefixes: [FAILED_PREFIX, ERROR_PREFIX] }),
       logging.statement,
       {
         sid: 'VpcDelivery',
@@ -148,7 +125,7 @@ export class FirehoseOpensearchStack extends PipelineStack {
     const delivery = new KinesisFirehoseDeliveryStream(this, 'delivery', {
       name: this.resourceName(),
       destination: 'opensearch',
-      kinesisSourceConfiguration: { kinesisStreamArn: source.streamArn, roleArn: role.arn },
+      kinesisSourceConfiguration: { kinesisStreamArn: source.arn, roleArn: role.arn },
       opensearchConfiguration: {
         domainArn,
         roleArn: role.arn,

@@ -10,12 +10,13 @@
 import { KinesisFirehoseDeliveryStream } from '@cdktf/provider-aws/lib/kinesis-firehose-delivery-stream';
 import { TerraformLocal, Token } from 'cdktf';
 import type { Construct } from 'constructs';
-import { firehoseLogging, firehoseSource, freshnessAlarm, KMS_KEY_ARN } from '../shared/firehose';
+import { deliveryKey, firehoseLogging, freshnessAlarm, s3WriteStatements } from '../shared/firehose';
 import { countWhen, first } from '../shared/conditional';
 import { rolePolicy, serviceRole } from '../shared/iam';
-import { customerKey } from '../shared/kms';
+import { BUCKET_NAME, KMS_KEY_ARN } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
 import { bucketLifecycleVariables, SecureBucket } from '../shared/secure-bucket';
+import { sourceStream } from '../shared/streams';
 import { addSchemaRule, boolVariable, numberVariable, stringVariable } from '../shared/variables';
 
 /** Object key prefixes; the role may write under these only. */
@@ -26,12 +27,11 @@ export const ERROR_PREFIX = 'errors/';
 export const PARTITION_QUERY =
   '{year: .timestamp[0:4], month: .timestamp[5:7], day: .timestamp[8:10], hour: .timestamp[11:13]}';
 
-const BUCKET_NAME = { regex: '[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]', hint: 'an S3 bucket name (3-63 lowercase letters, digits, "." or "-")' };
 
 export class FirehoseS3Stack extends PipelineStack {
   constructor(scope: Construct, id = 'firehose-s3') {
     super(scope, id, { defaultName: 'archive' });
-    const source = firehoseSource(this, 'kinesis-ingest output stream_name');
+    const source = sourceStream(this, 'kinesis-ingest output stream_name');
 
     const existingBucket = stringVariable(this, 'archive_bucket_name', {
       description: 'Existing bucket to archive into. Default null = create a hardened bucket <label>-raw.',
@@ -77,21 +77,11 @@ export class FirehoseS3Stack extends PipelineStack {
       servicePrincipal: 'firehose.amazonaws.com',
       description: 'Firehose: read the ingest stream, write the raw archive',
     });
-    const viaS3 = [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${this.region}.amazonaws.com`] }];
-    const key = customerKey(this, 'archive_key', {
+    const key = deliveryKey(this, 'archive_key', {
+      role,
       suffix: 'archive',
       description: 'Encrypts the raw event archive',
       count: countWhen(createBucket),
-      users: [
-        {
-          sid: 'DeliveryWritesThroughS3',
-          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          resources: ['*'],
-          wildcardResourceReason: 'in a key policy "*" means this key',
-          principals: [{ type: 'AWS', identifiers: [role.arn] }],
-          conditions: viaS3,
-        },
-      ],
     });
     const bucket = new SecureBucket(this, 'archive', {
       suffix: 'raw',
@@ -114,23 +104,13 @@ export class FirehoseS3Stack extends PipelineStack {
     );
     rolePolicy(this, 'role', role, [
       ...source.statements,
-      {
-        sid: 'ArchiveBucket',
-        actions: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
-        resources: [bucketArn.asString],
-      },
-      {
-        sid: 'ArchiveObjects',
-        actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
-        resources: [`${bucketArn.asString}/${RAW_PREFIX}*`, `${bucketArn.asString}/${ERROR_PREFIX}*`],
-      },
-      {
-        sid: 'EncryptArchive',
-        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-        resources: [keyArn.asString],
-        conditions: viaS3,
-        enabledWhen: `${keyArn.fqn} != null`,
-      },
+      ...s3WriteStatements(this, {
+        label: 'Archive',
+        bucketArn: bucketArn.asString,
+        keyArn: keyArn.asString,
+        prefixes: [RAW_PREFIX, ERROR_PREFIX],
+        keyEnabledWhen: `${keyArn.fqn} != null`,
+      }),
       logging.statement,
     ]);
 
@@ -141,7 +121,7 @@ export class FirehoseS3Stack extends PipelineStack {
     const delivery = new KinesisFirehoseDeliveryStream(this, 'delivery', {
       name: this.resourceName(),
       destination: 'extended_s3',
-      kinesisSourceConfiguration: { kinesisStreamArn: source.streamArn, roleArn: role.arn },
+      kinesisSourceConfiguration: { kinesisStreamArn: source.arn, roleArn: role.arn },
       extendedS3Configuration: {
         roleArn: role.arn,
         bucketArn: bucketArn.asString,

@@ -6,21 +6,20 @@
  * The jar is `dist/flink-aggregator.jar` next to the synthesized JSON (`npm run build:flink`
  * puts it there); the application runs the object version Terraform uploaded.
  */
-import { DataAwsKinesisStreamConsumer } from '@cdktf/provider-aws/lib/data-aws-kinesis-stream-consumer';
 import { Kinesisanalyticsv2Application } from '@cdktf/provider-aws/lib/kinesisanalyticsv2-application';
 import { S3Object } from '@cdktf/provider-aws/lib/s3-object';
 import { CloudwatchLogStream } from '@cdktf/provider-aws/lib/cloudwatch-log-stream';
 import { Fn, TerraformLocal, Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import { metricAlarm } from '../shared/alarms';
-import { countWhen, first } from '../shared/conditional';
-import { KMS_KEY_ARN } from '../shared/firehose';
 import { rolePolicy, serviceRole } from '../shared/iam';
-import { customerKey } from '../shared/kms';
+import { customerKey, viaService } from '../shared/kms';
 import { logGroup, logRetentionVariable } from '../shared/logs';
+import { RESOURCE_NAME } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
+import { destinationStream, efoConsumer, sourceStream } from '../shared/streams';
 import { bucketLifecycleVariables, SecureBucket } from '../shared/secure-bucket';
-import { addSchemaRule, boolVariable, numberVariable, REQUIRED, stringVariable, varRef } from '../shared/variables';
+import { addSchemaRule, boolVariable, numberVariable, stringVariable, varRef } from '../shared/variables';
 
 /** The jar `npm run build:flink` writes next to main.tf.json. */
 export const FLINK_ARTIFACT = 'dist/flink-aggregator.jar';
@@ -28,42 +27,24 @@ const JAR_KEY = 'flink/flink-aggregator.jar';
 /** The property group the job reads (flink/README.md). */
 export const PROPERTY_GROUP = 'pipeline';
 
-const NAME = { regex: '[A-Za-z0-9_.-]{1,128}', hint: '1-128 letters, digits, "_", "." or "-"' };
 const TIMESTREAM_NAME = { regex: '[a-zA-Z0-9_.-]{3,256}', hint: '3-256 letters, digits, "_", "." or "-"' };
 
 export class KinesisAnalyticsStack extends PipelineStack {
   constructor(scope: Construct, id = 'kinesis-analytics') {
     super(scope, id, { defaultName: 'analytics' });
 
-    const sourceStream = stringVariable(this, 'source_stream_name', {
-      description: 'Name of the ingest stream the job reads (kinesis-ingest output stream_name). Required.',
-      default: REQUIRED,
-      pattern: NAME,
-    });
-    const destinationStream = stringVariable(this, 'destination_stream_name', {
-      description: 'Name of the output stream aggregates go to (kinesis-output output stream_name). Required.',
-      default: REQUIRED,
-      pattern: NAME,
-    });
-    const sourceKey = stringVariable(this, 'source_stream_kms_key_arn', {
-      description: 'Customer KMS key of the source stream (for kms:Decrypt). Default null = AWS-managed key.',
-      default: null,
-      pattern: KMS_KEY_ARN,
-    });
-    const destinationKey = stringVariable(this, 'destination_stream_kms_key_arn', {
-      description: 'Customer KMS key of the destination stream (for kms:GenerateDataKey). Default null = AWS-managed key.',
-      default: null,
-      pattern: KMS_KEY_ARN,
-    });
+    const source = sourceStream(this, 'kinesis-ingest output stream_name');
+    // The Flink sink checks the stream before writing (DescribeStreamSummary).
+    const destination = destinationStream(this, 'kinesis-output output stream_name', ['kinesis:PutRecords', 'kinesis:DescribeStreamSummary']);
     const reader = stringVariable(this, 'input_reader', {
       description: 'How the job reads the ingest stream: POLLING (shared throughput) or EFO (efo_consumer_name). Default POLLING.',
       default: 'POLLING',
       allowed: ['POLLING', 'EFO'],
     });
-    const efoConsumer = stringVariable(this, 'efo_consumer_name', {
+    const efoConsumerName = stringVariable(this, 'efo_consumer_name', {
       description: 'Registered EFO consumer (kinesis-ingest efo_consumer_names) used when input_reader = EFO. Default null.',
       default: null,
-      pattern: NAME,
+      pattern: RESOURCE_NAME,
     });
     const initialPosition = stringVariable(this, 'initial_position', {
       description: 'Where a job without state starts reading. Default LATEST. One of LATEST, TRIM_HORIZON.',
@@ -184,21 +165,8 @@ export class KinesisAnalyticsStack extends PipelineStack {
 
     // --- names and ARNs ---------------------------------------------------------------------------
     const appName = this.resourceName();
-    // Locals, so that the hand-written expressions below can refer to them.
-    const sourceArnLocal = new TerraformLocal(this, 'source_stream_arn', this.arn('kinesis', `stream/${sourceStream.stringValue}`));
-    const destinationArnLocal = new TerraformLocal(
-      this,
-      'destination_stream_arn',
-      this.arn('kinesis', `stream/${destinationStream.stringValue}`),
-    );
-    const sourceStreamArn = sourceArnLocal.asString;
-    const destinationStreamArn = destinationArnLocal.asString;
     const efo = `${reader.fqn} == "EFO"`;
-    const consumer = new DataAwsKinesisStreamConsumer(this, 'efo_consumer', {
-      count: countWhen(efo),
-      name: efoConsumer.stringValue,
-      streamArn: sourceStreamArn,
-    });
+    const { statement: readThroughConsumer } = efoConsumer(this, source, efoConsumerName, efo);
     const timestream = timestreamEnabled.fqn;
     const timestreamTableArn = new TerraformLocal(
       this,
@@ -217,7 +185,7 @@ export class KinesisAnalyticsStack extends PipelineStack {
       servicePrincipal: 'kinesisanalytics.amazonaws.com',
       description: 'Managed Flink: read the ingest stream, write aggregates, read the jar, write logs',
     });
-    const viaS3 = [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${this.region}.amazonaws.com`] }];
+    const viaS3 = viaService(this, 's3');
     const key = customerKey(this, 'artifact_key', {
       suffix: 'artifacts',
       description: 'Encrypts the Flink application artifacts',
@@ -251,28 +219,9 @@ export class KinesisAnalyticsStack extends PipelineStack {
     });
 
     rolePolicy(this, 'role', role, [
-      {
-        sid: 'ReadSourceStream',
-        actions: [
-          'kinesis:DescribeStream',
-          'kinesis:DescribeStreamSummary',
-          'kinesis:GetRecords',
-          'kinesis:GetShardIterator',
-          'kinesis:ListShards',
-        ],
-        resources: [sourceStreamArn],
-      },
-      {
-        sid: 'ReadThroughEfoConsumer',
-        actions: ['kinesis:DescribeStreamConsumer', 'kinesis:SubscribeToShard'],
-        resources: [first(consumer, 'arn')],
-        enabledWhen: efo,
-      },
-      {
-        sid: 'WriteDestinationStream',
-        actions: ['kinesis:PutRecords', 'kinesis:DescribeStreamSummary'],
-        resources: [destinationStreamArn],
-      },
+      ...source.statements,
+      readThroughConsumer,
+      ...destination.statements,
       { sid: 'ReadJar', actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [`${bucket.arn}/${JAR_KEY}`] },
       { sid: 'DecryptJar', actions: ['kms:Decrypt'], resources: [key.arn], conditions: viaS3 },
       {
@@ -296,18 +245,6 @@ export class KinesisAnalyticsStack extends PipelineStack {
         wildcardResourceReason: 'Timestream endpoint discovery has no resource-level permissions',
         enabledWhen: timestream,
       },
-      {
-        sid: 'DecryptSourceStream',
-        actions: ['kms:Decrypt'],
-        resources: [sourceKey.stringValue],
-        enabledWhen: `${sourceKey.fqn} != null`,
-      },
-      {
-        sid: 'EncryptDestinationStream',
-        actions: ['kms:GenerateDataKey'],
-        resources: [destinationKey.stringValue],
-        enabledWhen: `${destinationKey.fqn} != null`,
-      },
     ]);
 
     // The `pipeline` property group (flink/README.md). Optional keys are merged in only when set:
@@ -316,8 +253,8 @@ export class KinesisAnalyticsStack extends PipelineStack {
     const property = (key: string, value: string) => `${JSON.stringify(key)} = ${value}`;
     const always = [
       property('aws.region', this.regionExpression),
-      property('input.stream.arn', `local.${sourceArnLocal.node.id}`),
-      property('output.stream.arn', `local.${destinationArnLocal.node.id}`),
+      property('input.stream.arn', `local.${source.arnLocal.node.id}`),
+      property('output.stream.arn', `local.${destination.arnLocal.node.id}`),
       property('input.reader', varRef(reader)),
       property('input.initial.position', varRef(initialPosition)),
       property('window.size.minutes', `tostring(${varRef(windowMinutes)})`),
@@ -326,7 +263,7 @@ export class KinesisAnalyticsStack extends PipelineStack {
       property('watermark.idleness.seconds', `tostring(${varRef(idleness)})`),
       property('timestream.enabled', `tostring(${varRef(timestreamEnabled)})`),
     ];
-    const whenEfo = property('input.efo.consumer.name', varRef(efoConsumer));
+    const whenEfo = property('input.efo.consumer.name', varRef(efoConsumerName));
     const whenTimestream = [
       property('timestream.database', varRef(timestreamDatabase)),
       property('timestream.table', varRef(timestreamTable)),
@@ -382,7 +319,7 @@ export class KinesisAnalyticsStack extends PipelineStack {
       lifecycle: {
         precondition: [
           {
-            condition: Token.asAny(`\${${efo} ? ${efoConsumer.fqn} != null : true}`),
+            condition: Token.asAny(`\${${efo} ? ${efoConsumerName.fqn} != null : true}`),
             errorMessage: 'Invalid combination: input_reader = EFO needs efo_consumer_name.',
           },
           {
@@ -415,7 +352,7 @@ export class KinesisAnalyticsStack extends PipelineStack {
         namespace: 'AWS/KinesisAnalytics',
         metricName: 'millisBehindLatest',
         // The Kinesis source reports per input stream: Id is the stream name with "-" as "_".
-        dimensions: { Application: app.name, Flow: 'Input', Id: Fn.replace(sourceStream.stringValue, '-', '_') },
+        dimensions: { Application: app.name, Flow: 'Input', Id: Fn.replace(source.name, '-', '_') },
         statistic: 'Maximum',
       },
       threshold: lagThreshold.numberValue,

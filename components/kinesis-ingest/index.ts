@@ -11,6 +11,7 @@ import { TerraformIterator, Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import { metricAlarm } from '../shared/alarms';
 import { EncryptedStream } from '../shared/kinesis-stream';
+import { RESOURCE_NAME } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
 import { stringListVariable } from '../shared/variables';
 
@@ -23,7 +24,7 @@ export class KinesisIngestStack extends PipelineStack {
       description:
         'Enhanced fan-out consumers to register on the stream, e.g. ["enrichment", "analytics"]. Default [] (all readers poll). At most 20.',
       default: [],
-      pattern: { regex: '[a-zA-Z0-9_.-]{1,128}', hint: '1-128 letters, digits, "_", "." or "-"' },
+      pattern: RESOURCE_NAME,
       maxItems: 20,
     });
     const consumers = TerraformIterator.fromList(consumerNames.listValue);

@@ -5,14 +5,13 @@
  * The function code is `dist/enrichment.zip` next to the synthesized JSON (`npm run build:lambda`
  * puts it there); Terraform hashes the file, so a new bundle is a new deployment.
  */
-import { DataAwsKinesisStreamConsumer } from '@cdktf/provider-aws/lib/data-aws-kinesis-stream-consumer';
 import { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
-import { TerraformLocal, Token } from 'cdktf';
+import { Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import { mathAlarm, metricAlarm } from '../shared/alarms';
 import { countWhen, first } from '../shared/conditional';
@@ -20,51 +19,33 @@ import { skipCheck } from '../shared/checkov';
 import { deletionGuard } from '../shared/deletion-guard';
 import { denyInsecureTransport, policyDocument, serviceRole, type PolicyStatement } from '../shared/iam';
 import { logGroup, logRetentionVariable } from '../shared/logs';
+import { RESOURCE_NAME, SECURITY_GROUP_ID, SUBNET_ID, VPC_ID } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
+import { destinationStream, efoConsumer, sourceStream } from '../shared/streams';
 import { addSchemaRule, numberVariable, REQUIRED, stringListVariable, stringVariable } from '../shared/variables';
 
 /** The bundle `npm run build:lambda` writes next to main.tf.json. */
 export const LAMBDA_ARTIFACT = 'dist/enrichment.zip';
 
-const NAME = { regex: '[A-Za-z0-9_.-]{1,128}', hint: '1-128 letters, digits, "_", "." or "-"' };
 const TABLE_NAME = { regex: '[A-Za-z0-9_.-]{3,255}', hint: '3-255 letters, digits, "_", "." or "-"' };
-const KMS_KEY_ARN = { regex: 'arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}', hint: 'a KMS key ARN' };
 
 export class LambdaEnrichmentStack extends PipelineStack {
   constructor(scope: Construct, id = 'lambda-enrichment') {
     super(scope, id, { defaultName: 'enrichment' });
 
     // --- wiring: names of other components' resources --------------------------------------
-    const sourceStream = stringVariable(this, 'source_stream_name', {
-      description: 'Name of the ingest stream to read (kinesis-ingest output stream_name). Required.',
-      default: REQUIRED,
-      pattern: NAME,
-    });
-    const destinationStream = stringVariable(this, 'destination_stream_name', {
-      description: 'Name of the output stream enriched events go to (kinesis-output stream_name). Required.',
-      default: REQUIRED,
-      pattern: NAME,
-    });
+    const source = sourceStream(this, 'kinesis-ingest output stream_name');
+    const destination = destinationStream(this, 'kinesis-output output stream_name');
     const table = stringVariable(this, 'lookup_table_name', {
       description: 'Name of the customer lookup table (dynamodb-lookup output table_name). Required.',
       default: REQUIRED,
       pattern: TABLE_NAME,
     });
-    const efoConsumer = stringVariable(this, 'efo_consumer_name', {
+    const efoConsumerName = stringVariable(this, 'efo_consumer_name', {
       description:
         'Registered enhanced fan-out consumer of the source stream to read through (kinesis-ingest efo_consumer_names). Default null = poll the stream.',
       default: null,
-      pattern: NAME,
-    });
-    const sourceKey = stringVariable(this, 'source_stream_kms_key_arn', {
-      description: 'Customer KMS key of the source stream (for kms:Decrypt). Default null = AWS-managed key.',
-      default: null,
-      pattern: KMS_KEY_ARN,
-    });
-    const destinationKey = stringVariable(this, 'destination_stream_kms_key_arn', {
-      description: 'Customer KMS key of the destination stream (for kms:GenerateDataKey). Default null = AWS-managed key.',
-      default: null,
-      pattern: KMS_KEY_ARN,
+      pattern: RESOURCE_NAME,
     });
     const daxEndpoint = stringVariable(this, 'dax_endpoint', {
       description:
@@ -80,19 +61,19 @@ export class LambdaEnrichmentStack extends PipelineStack {
     const vpcId = stringVariable(this, 'vpc_id', {
       description: 'VPC of vpc_subnet_ids (for the function\'s own security group). Required with subnets. Default null.',
       default: null,
-      pattern: { regex: 'vpc-[0-9a-f]{8,17}', hint: 'a VPC id (vpc-...)' },
+      pattern: VPC_ID,
     });
     const subnets = stringListVariable(this, 'vpc_subnet_ids', {
       description: 'Private subnets to run the function in (needed to reach DAX). Default [] = no VPC.',
       default: [],
-      pattern: { regex: 'subnet-[0-9a-f]{8,17}', hint: 'a subnet id (subnet-...)' },
+      pattern: SUBNET_ID,
       maxItems: 16,
     });
     const extraGroups = stringListVariable(this, 'vpc_security_group_ids', {
       description:
         'Extra security groups for the function in a VPC, e.g. dynamodb-lookup output dax_client_security_group_id. Default [].',
       default: [],
-      pattern: { regex: 'sg-[0-9a-f]{8,17}', hint: 'a security group id (sg-...)' },
+      pattern: SECURITY_GROUP_ID,
       maxItems: 4,
     });
     addSchemaRule(this, {
@@ -222,18 +203,10 @@ export class LambdaEnrichmentStack extends PipelineStack {
 
     // --- resources -----------------------------------------------------------------------------
     const functionName = this.resourceName();
-    // A local, so that the raw expressions below can refer to it.
-    const sourceStreamArnLocal = new TerraformLocal(this, 'source_stream_arn', this.arn('kinesis', `stream/${sourceStream.stringValue}`));
-    const sourceStreamArn = sourceStreamArnLocal.asString;
-    const destinationStreamArn = this.arn('kinesis', `stream/${destinationStream.stringValue}`);
     const tableArn = this.arn('dynamodb', `table/${table.stringValue}`);
 
-    const efo = `${efoConsumer.fqn} != null`;
-    const consumer = new DataAwsKinesisStreamConsumer(this, 'efo_consumer', {
-      count: countWhen(efo),
-      name: efoConsumer.stringValue,
-      streamArn: sourceStreamArn,
-    });
+    const efo = `${efoConsumerName.fqn} != null`;
+    const { consumer, statement: readThroughConsumer } = efoConsumer(this, source, efoConsumerName, efo);
 
     const dlq = new SqsQueue(this, 'dlq', {
       name: this.resourceName('dlq'),
@@ -272,24 +245,9 @@ export class LambdaEnrichmentStack extends PipelineStack {
     });
 
     const statements: PolicyStatement[] = [
-      {
-        sid: 'ReadSourceStream',
-        actions: [
-          'kinesis:DescribeStream',
-          'kinesis:DescribeStreamSummary',
-          'kinesis:GetRecords',
-          'kinesis:GetShardIterator',
-          'kinesis:ListShards',
-        ],
-        resources: [sourceStreamArn],
-      },
-      {
-        sid: 'ReadThroughEfoConsumer',
-        actions: ['kinesis:SubscribeToShard', 'kinesis:DescribeStreamConsumer'],
-        resources: [first(consumer, 'arn')],
-        enabledWhen: efo,
-      },
-      { sid: 'WriteDestinationStream', actions: ['kinesis:PutRecords'], resources: [destinationStreamArn] },
+      ...source.statements,
+      readThroughConsumer,
+      ...destination.statements,
       { sid: 'LookupProfiles', actions: ['dynamodb:BatchGetItem'], resources: [tableArn] },
       {
         sid: 'LookupProfilesThroughDax',
@@ -317,18 +275,6 @@ export class LambdaEnrichmentStack extends PipelineStack {
         resources: ['*'],
         wildcardResourceReason: 'Lambda creates VPC network interfaces whose ids are not known in advance (AWS requires "*")',
         enabledWhen: inVpc,
-      },
-      {
-        sid: 'DecryptSourceStream',
-        actions: ['kms:Decrypt'],
-        resources: [sourceKey.stringValue],
-        enabledWhen: `${sourceKey.fqn} != null`,
-      },
-      {
-        sid: 'EncryptDestinationStream',
-        actions: ['kms:GenerateDataKey'],
-        resources: [destinationKey.stringValue],
-        enabledWhen: `${destinationKey.fqn} != null`,
       },
     ];
     const role = serviceRole(this, 'role', {
@@ -361,7 +307,7 @@ export class LambdaEnrichmentStack extends PipelineStack {
       environment: {
         variables: {
           LOOKUP_TABLE_NAME: table.stringValue,
-          OUTPUT_STREAM_NAME: destinationStream.stringValue,
+          OUTPUT_STREAM_NAME: destination.name,
           DLQ_URL: dlq.url,
           DAX_ENDPOINT: daxEndpoint.stringValue,
           CACHE_MAX_ENTRIES: Token.asString(cacheEntries.numberValue),
@@ -395,7 +341,7 @@ export class LambdaEnrichmentStack extends PipelineStack {
 
     const mapping = new LambdaEventSourceMapping(this, 'event_source', {
       functionName: fn.arn,
-      eventSourceArn: Token.asString(`\${${efo} ? ${consumer.fqn}[0].arn : ${sourceStreamArnLocal.fqn}}`),
+      eventSourceArn: Token.asString(`\${${efo} ? ${consumer.fqn}[0].arn : ${source.arnLocal.fqn}}`),
       startingPosition: startingPosition.stringValue,
       batchSize: batchSize.numberValue,
       maximumBatchingWindowInSeconds: batchingWindow.numberValue,

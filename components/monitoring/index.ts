@@ -15,10 +15,10 @@ import { Fn, TerraformIterator, TerraformLocal, Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import { denyInsecureTransport, policyDocument } from '../shared/iam';
 import { customerKey } from '../shared/kms';
+import { RESOURCE_NAME } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
 import { REQUIRED, stringListVariable, stringVariable, varRef } from '../shared/variables';
 
-const NAME = { regex: '[A-Za-z0-9_.-]{1,128}', hint: '1-128 letters, digits, "_", "." or "-"' };
 
 /** A CloudWatch dashboard metric: [namespace, name, dimension, value, ..., options]. */
 type Metric = (string | Record<string, unknown>)[];
@@ -38,34 +38,34 @@ export class MonitoringStack extends PipelineStack {
   constructor(scope: Construct, id = 'monitoring') {
     super(scope, id, { defaultName: 'monitoring' });
     const names = {
-      ingest: stringVariable(this, 'ingest_stream_name', { description: 'kinesis-ingest stream name. Required.', default: REQUIRED, pattern: NAME }),
-      output: stringVariable(this, 'output_stream_name', { description: 'kinesis-output stream name. Required.', default: REQUIRED, pattern: NAME }),
+      ingest: stringVariable(this, 'ingest_stream_name', { description: 'kinesis-ingest stream name. Required.', default: REQUIRED, pattern: RESOURCE_NAME }),
+      output: stringVariable(this, 'output_stream_name', { description: 'kinesis-output stream name. Required.', default: REQUIRED, pattern: RESOURCE_NAME }),
       enrichment: stringVariable(this, 'enrichment_function_name', {
         description: 'lambda-enrichment function name. Required.',
         default: REQUIRED,
-        pattern: NAME,
+        pattern: RESOURCE_NAME,
       }),
-      dlq: stringVariable(this, 'dlq_name', { description: 'lambda-enrichment dead-letter queue name. Required.', default: REQUIRED, pattern: NAME }),
+      dlq: stringVariable(this, 'dlq_name', { description: 'lambda-enrichment dead-letter queue name. Required.', default: REQUIRED, pattern: RESOURCE_NAME }),
       flink: stringVariable(this, 'flink_application_name', {
         description: 'kinesis-analytics application name. Required.',
         default: REQUIRED,
-        pattern: NAME,
+        pattern: RESOURCE_NAME,
       }),
       archive: stringVariable(this, 'archive_delivery_stream_name', {
         description: 'firehose-s3 delivery stream name. Required.',
         default: REQUIRED,
-        pattern: NAME,
+        pattern: RESOURCE_NAME,
       }),
       search: stringVariable(this, 'search_delivery_stream_name', {
         description: 'firehose-opensearch delivery stream name. Required.',
         default: REQUIRED,
-        pattern: NAME,
+        pattern: RESOURCE_NAME,
       }),
     };
     const consumers = stringListVariable(this, 'efo_consumer_names', {
       description: 'EFO consumers registered on the ingest stream (kinesis-ingest efo_consumer_names), for the consumer-lag widget. Default [].',
       default: [],
-      pattern: NAME,
+      pattern: RESOURCE_NAME,
       maxItems: 20,
     });
     const emails = stringListVariable(this, 'alarm_email_addresses', {

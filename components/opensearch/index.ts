@@ -17,16 +17,15 @@ import { metricAlarm } from '../shared/alarms';
 import { skipCheck } from '../shared/checkov';
 import { countWhen, first } from '../shared/conditional';
 import { deletionGuard } from '../shared/deletion-guard';
-import { KMS_KEY_ARN } from '../shared/firehose';
 import { policyDocument } from '../shared/iam';
 import { logGroup, logRetentionVariable } from '../shared/logs';
+import { KMS_KEY_ARN, ROLE_ARN, SECURITY_GROUP_ID, SUBNET_ID, VPC_ID } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
 import { addSchemaRule, boolVariable, numberVariable, REQUIRED, stringListVariable, stringVariable, varRef } from '../shared/variables';
 
 export const ENGINE_VERSIONS = ['OpenSearch_2.15', 'OpenSearch_2.17', 'OpenSearch_2.19', 'OpenSearch_3.1'];
 /** The HTTP actions a client of the domain can be granted (never es:*). */
 export const HTTP_ACTIONS = ['es:ESHttpGet', 'es:ESHttpHead', 'es:ESHttpPost', 'es:ESHttpPut', 'es:ESHttpPatch', 'es:ESHttpDelete'];
-const ROLE_ARN = { regex: 'arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}', hint: 'an IAM role ARN' };
 const LOG_TYPES = {
   index_slow: 'INDEX_SLOW_LOGS',
   search_slow: 'SEARCH_SLOW_LOGS',
@@ -119,18 +118,18 @@ export class OpensearchStack extends PipelineStack {
     const subnets = stringListVariable(this, 'subnet_ids', {
       description: 'Place the domain in these VPC subnets (one per zone). Default [] = public endpoint (still IAM + FGAC protected).',
       default: [],
-      pattern: { regex: 'subnet-[0-9a-f]{8,17}', hint: 'a subnet id (subnet-...)' },
+      pattern: SUBNET_ID,
       maxItems: 3,
     });
     const vpcId = stringVariable(this, 'vpc_id', {
       description: 'VPC of subnet_ids (for the domain security group). Required with subnets. Default null.',
       default: null,
-      pattern: { regex: 'vpc-[0-9a-f]{8,17}', hint: 'a VPC id (vpc-...)' },
+      pattern: VPC_ID,
     });
     const clientGroups = stringListVariable(this, 'client_security_group_ids', {
       description: 'Security groups allowed to reach the domain on 443 in a VPC (e.g. Firehose VPC delivery). Default [].',
       default: [],
-      pattern: { regex: 'sg-[0-9a-f]{8,17}', hint: 'a security group id (sg-...)' },
+      pattern: SECURITY_GROUP_ID,
       maxItems: 10,
     });
     addSchemaRule(this, {

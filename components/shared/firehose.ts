@@ -1,58 +1,69 @@
-/** What both Firehose components share: source-stream variables, the reader statements, logging. */
+/** What both Firehose components share: the delivery key and S3 statements, logging, freshness alarm. */
 import { CloudwatchLogStream } from '@cdktf/provider-aws/lib/cloudwatch-log-stream';
 import type { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { metricAlarm } from './alarms';
+import type { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import type { PolicyStatement } from './iam';
+import { customerKey, viaService } from './kms';
 import { logGroup, logRetentionVariable } from './logs';
 import type { PipelineStack } from './pipeline-stack';
-import { numberVariable, REQUIRED, stringVariable } from './variables';
+import { numberVariable } from './variables';
 
-const STREAM_NAME = { regex: '[A-Za-z0-9_.-]{1,128}', hint: '1-128 letters, digits, "_", "." or "-"' };
-export const KMS_KEY_ARN = { regex: 'arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}', hint: 'a KMS key ARN' };
-
-export interface FirehoseSource {
-  readonly streamName: string;
-  readonly streamArn: string;
-  /** Statements the delivery role needs to read the source stream. */
-  readonly statements: PolicyStatement[];
-}
-
-/** Declares `source_stream_name` and `source_stream_kms_key_arn`; returns the ARN and read statements. */
-export function firehoseSource(stack: PipelineStack, what: string): FirehoseSource {
-  const name = stringVariable(stack, 'source_stream_name', {
-    description: `Name of the Kinesis stream to deliver from (${what}). Required.`,
-    default: REQUIRED,
-    pattern: STREAM_NAME,
-  });
-  const key = stringVariable(stack, 'source_stream_kms_key_arn', {
-    description: 'Customer KMS key of the source stream (for kms:Decrypt). Default null = AWS-managed key.',
-    default: null,
-    pattern: KMS_KEY_ARN,
-  });
-  const streamArn = stack.arn('kinesis', `stream/${name.stringValue}`);
-  return {
-    streamName: name.stringValue,
-    streamArn,
-    statements: [
+/**
+ * The key for a delivery stream's S3 objects: the delivery role may use it only through S3.
+ * Created before the bucket (the bucket's default encryption names it) and after the role (a key
+ * policy may only name an existing role).
+ */
+export function deliveryKey(
+  stack: PipelineStack,
+  id: string,
+  props: { role: IamRole; suffix: string; description: string; count?: number },
+): KmsKey {
+  return customerKey(stack, id, {
+    suffix: props.suffix,
+    description: props.description,
+    count: props.count,
+    users: [
       {
-        sid: 'ReadSourceStream',
-        actions: [
-          'kinesis:DescribeStream',
-          'kinesis:DescribeStreamSummary',
-          'kinesis:GetShardIterator',
-          'kinesis:GetRecords',
-          'kinesis:ListShards',
-        ],
-        resources: [streamArn],
-      },
-      {
-        sid: 'DecryptSourceStream',
-        actions: ['kms:Decrypt'],
-        resources: [key.stringValue],
-        enabledWhen: `${key.fqn} != null`,
+        sid: 'DeliveryWritesThroughS3',
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: ['*'],
+        wildcardResourceReason: 'in a key policy "*" means this key',
+        principals: [{ type: 'AWS', identifiers: [props.role.arn] }],
+        conditions: viaService(stack, 's3'),
       },
     ],
-  };
+  });
+}
+
+/**
+ * What a delivery role needs to write objects under `prefixes` of a bucket encrypted with
+ * `keyArn`: `<label>Bucket`, `<label>Objects` and `Encrypt<label>` statements.
+ */
+export function s3WriteStatements(
+  stack: PipelineStack,
+  props: { label: string; bucketArn: string; keyArn: string; prefixes: readonly string[]; keyEnabledWhen?: string },
+): PolicyStatement[] {
+  return [
+    {
+      sid: `${props.label}Bucket`,
+      actions: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
+      resources: [props.bucketArn],
+    },
+    {
+      sid: `${props.label}Objects`,
+      actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+      resources: props.prefixes.map((prefix) => `${props.bucketArn}/${prefix}*`),
+    },
+    {
+      sid: `Encrypt${props.label}`,
+      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      resources: [props.keyArn],
+      conditions: viaService(stack, 's3'),
+      enabledWhen: props.keyEnabledWhen,
+    },
+  ];
 }
 
 export interface FirehoseLogging {

@@ -16,6 +16,7 @@ import { skipCheck } from './checkov';
 import { countWhen } from './conditional';
 import { deletionGuard } from './deletion-guard';
 import { denyInsecureTransport, policyDocument } from './iam';
+import { BUCKET_NAME } from './patterns';
 import type { PipelineStack } from './pipeline-stack';
 import { numberVariable, stringVariable } from './variables';
 
@@ -172,7 +173,7 @@ export class SecureBucket {
     const accessLogBucket = stringVariable(stack, 'access_log_bucket_name', {
       description: `Bucket that receives S3 server access logs of the ${props.suffix} bucket. Default null = no access logging (set it in production).`,
       default: null,
-      pattern: { regex: '[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]', hint: 'an S3 bucket name (3-63 lowercase letters, digits, "." or "-")' },
+      pattern: BUCKET_NAME,
     });
     const logging = `${accessLogBucket.fqn} != null`;
     new S3BucketLoggingA(stack, `${id}_logging`, {

@@ -11,7 +11,7 @@ import { TimestreamwriteTable } from '@cdktf/provider-aws/lib/timestreamwrite-ta
 import type { Construct } from 'constructs';
 import { countWhen, first, whenEnabled } from '../shared/conditional';
 import { deletionGuard } from '../shared/deletion-guard';
-import { KMS_KEY_ARN } from '../shared/firehose';
+import { KMS_KEY_ARN } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
 import { boolVariable, numberVariable, stringVariable } from '../shared/variables';
 

@@ -15,8 +15,13 @@ const sid = (tf: TerraformJson, doc: string, name: string) => {
   return s.fixed.find((x) => x.sid === name) ?? s.dynamic.find((x) => x.content.sid === name)?.content;
 };
 const message = (tf: TerraformJson, name: string, index = 0) => tf.variable[name]!.validation![index]!.error_message;
-const streamArn = (v: string) =>
-  `arn:\${data.aws_partition.partition.partition}:kinesis:\${var.region}:\${data.aws_caller_identity.caller.account_id}:stream/\${var.${v}}`;
+/** The source stream: an exact ARN built from its name, held in a local. */
+const streamArn = (tf: TerraformJson) => {
+  expect(tf.locals!.source_stream_arn).toBe(
+    'arn:${data.aws_partition.partition.partition}:kinesis:${var.region}:${data.aws_caller_identity.caller.account_id}:stream/${var.source_stream_name}',
+  );
+  return '${local.source_stream_arn}';
+};
 
 /** Every hardened-bucket piece exists for `bucket` with the same count. */
 function expectHardenedBucket(tf: TerraformJson, bucket: string, ref: string) {
@@ -48,7 +53,7 @@ describe('firehose-s3', () => {
 
   it('reads the ingest stream and writes GZIP objects partitioned by event hour', () => {
     expect(delivery.destination).toBe('extended_s3');
-    expect(delivery.kinesis_source_configuration).toEqual({ kinesis_stream_arn: streamArn('source_stream_name'), role_arn: '${aws_iam_role.role.arn}' });
+    expect(delivery.kinesis_source_configuration).toEqual({ kinesis_stream_arn: streamArn(tf), role_arn: '${aws_iam_role.role.arn}' });
     expect(s3.compression_format).toBe('GZIP');
     expect(s3.prefix).toBe(
       '${var.dynamic_partitioning_enabled ? "raw/year=!{partitionKeyFromQuery:year}/month=!{partitionKeyFromQuery:month}/day=!{partitionKeyFromQuery:day}/hour=!{partitionKeyFromQuery:hour}/" : "raw/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/"}',
@@ -79,7 +84,7 @@ describe('firehose-s3', () => {
 
   it('grants the delivery role exact actions on exact resources', () => {
     const doc = 'role_permissions';
-    expect(sid(tf, doc, 'ReadSourceStream')!.resources).toEqual([streamArn('source_stream_name')]);
+    expect(sid(tf, doc, 'ReadSourceStream')!.resources).toEqual([streamArn(tf)]);
     expect(sid(tf, doc, 'ArchiveBucket')).toMatchObject({
       actions: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
       resources: ['${local.archive_bucket_arn}'],
@@ -112,7 +117,7 @@ describe('firehose-opensearch', () => {
   const domainArn = 'arn:${data.aws_partition.partition.partition}:es:${var.region}:${data.aws_caller_identity.caller.account_id}:domain/${var.domain_name}';
 
   it('indexes the output stream into daily events-YYYY-MM-DD indices, backing up failed documents only', () => {
-    expect(delivery.kinesis_source_configuration).toMatchObject({ kinesis_stream_arn: streamArn('source_stream_name') });
+    expect(delivery.kinesis_source_configuration).toMatchObject({ kinesis_stream_arn: streamArn(tf) });
     expect(os).toMatchObject({
       domain_arn: domainArn,
       index_name: 'events',

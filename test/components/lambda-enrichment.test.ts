@@ -136,10 +136,8 @@ describe('role', () => {
   it('grants exact actions on exact resources', () => {
     expect(statement('ReadSourceStream')!.resources).toEqual(['${local.source_stream_arn}']);
     expect(statement('ReadSourceStream')!.actions).not.toContain('kinesis:PutRecords');
-    expect(statement('WriteDestinationStream')).toMatchObject({
-      actions: ['kinesis:PutRecords'],
-      resources: [arn('kinesis', 'stream/${var.destination_stream_name}')],
-    });
+    expect(statement('WriteDestinationStream')).toMatchObject({ actions: ['kinesis:PutRecords'], resources: ['${local.destination_stream_arn}'] });
+    expect(tf.locals?.destination_stream_arn).toBe(arn('kinesis', 'stream/${var.destination_stream_name}'));
     expect(statement('LookupProfiles')).toMatchObject({
       actions: ['dynamodb:BatchGetItem'],
       resources: [arn('dynamodb', 'table/${var.lookup_table_name}')],
