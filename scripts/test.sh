@@ -29,10 +29,24 @@ if git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --quiet -- stacks/schem
   die "stacks/schemas is out of date: run 'npm run synth' and commit the result"
 fi
 
+# Maven runs quietly (Flink's own logging is loud); its Surefire reports give the counts.
+surefire_summary() {
+  node -e '
+    const fs = require("fs"), path = require("path");
+    const dir = process.argv[1];
+    let tests = 0, failed = 0, skipped = 0;
+    for (const f of fs.readdirSync(dir).filter((f) => /^TEST-.*\.xml$/.test(f))) {
+      const head = fs.readFileSync(path.join(dir, f), "utf8").match(/<testsuite [^>]*>/)[0];
+      const n = (k) => Number((head.match(new RegExp(` ${k}="(\\d+)"`)) || [0, 0])[1]);
+      tests += n("tests"); failed += n("failures") + n("errors"); skipped += n("skipped");
+    }
+    if (tests === 0) { console.error(`no Surefire reports in ${dir}`); process.exit(1); }
+    console.log(`${process.argv[2]}: ${tests - failed - skipped} passed, ${failed} failed, ${skipped} skipped`);
+  ' "$1/target/surefire-reports" "$1"
+}
 for project in flink opensearch-it; do
-  if [[ -f "$project/pom.xml" ]]; then
-    log "maven: $project"
-    (cd "$project" && mvn -B -q -ntp test)
-  fi
+  log "maven: $project"
+  (cd "$project" && mvn -B -q -ntp test)
+  surefire_summary "$project"
 done
 log "all tests passed"
