@@ -135,8 +135,11 @@ export abstract class PipelineStack extends TerraformStack {
     // local backend with a machine-specific path.
     this.addOverride('terraform.backend', undefined);
     this.addOverride('//.metadata.backend', 'atmos (backend.tf.json)');
-    // "aws" alone means hashicorp/aws to Terraform and OpenTofu alike; say it explicitly.
+    // "aws" alone means hashicorp/aws to Terraform and OpenTofu alike; say it explicitly. Any 6.x
+    // from 6.25.0 (the version @cdktf/provider-aws 21.x was generated for): the lock file that
+    // `init` writes pins the exact build per component.
     this.addOverride('terraform.required_providers.aws.source', 'hashicorp/aws');
+    this.addOverride('terraform.required_providers.aws.version', '~> 6.25');
     // Variable validations refer to other variables (OpenTofu >= 1.8, Terraform >= 1.9).
     this.addOverride('terraform.required_version', '>= 1.9.0');
   }

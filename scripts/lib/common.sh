@@ -12,7 +12,8 @@ die() { log "ERROR: $*"; exit 1; }
 # go_module_build NAME MODULE VERSION LDFLAGS [OLD=NEW@VER ...]
 #
 # Builds the main package at the root of a Go module (or ./cmd/NAME when that exists) from the
-# Go module proxy, caches the binary at $CACHE_ROOT/NAME/VERSION/NAME and links it into
+# Go module proxy, caches the binary at $CACHE_ROOT/NAME/VERSION/NAME (VERSION without the
+# leading v) and links it into
 # .tools/bin. `go install MODULE@VERSION` is not usable here: the proxy refuses the @v/list
 # look-up it makes (and modules with `replace` directives refuse it anyway), so the module is
 # downloaded, copied to a writable folder, patched with the given replacements (for
@@ -21,7 +22,7 @@ die() { log "ERROR: $*"; exit 1; }
 go_module_build() {
   local name="$1" module="$2" version="$3" ldflags="$4"
   shift 4
-  local cache_dir="$CACHE_ROOT/$name/$version"
+  local cache_dir="$CACHE_ROOT/$name/${version#v}"
   local bin="$cache_dir/$name"
   mkdir -p "$TOOLS_BIN"
   if [[ -x "$bin" && -f "$cache_dir/.complete" ]]; then

@@ -31,7 +31,7 @@ describe.each(componentNames)('%s', (component) => {
   });
 
   it('pins the AWS provider and configures it from variables with the shared tags', () => {
-    expect(tf.terraform?.required_providers).toEqual({ aws: { source: 'hashicorp/aws', version: '6.25.0' } });
+    expect(tf.terraform?.required_providers).toEqual({ aws: { source: 'hashicorp/aws', version: '~> 6.25' } });
     expect(tf.provider?.aws).toEqual([{ region: '${var.region}', default_tags: [{ tags: '${local.label_tags}' }] }]);
     expect(tf.locals?.label_id).toBe('${join("-", [var.namespace, var.environment, var.stage, var.name])}');
     expect(tf.locals?.label_tags).toContain(`"Component" = "${component}"`);
