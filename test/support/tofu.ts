@@ -48,13 +48,13 @@ export function diagnosticText(d: TofuDiagnostic): string {
 }
 
 /** Environment for an offline tofu run: no inherited TF_* settings, an empty CLI config file. */
-function offlineEnv(cliConfigFile: string): NodeJS.ProcessEnv {
+export function offlineEnv(cliConfigFile: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('TF_')) env[key] = value;
   return { ...env, TF_CLI_CONFIG_FILE: cliConfigFile, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1', TF_INPUT: '0' };
 }
 
-function run(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv) {
+export function run(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv) {
   if (!existsSync(TOFU_BIN)) throw new Error(`tofu not found at ${TOFU_BIN}: run scripts/bootstrap.sh first`);
   const r = spawnSync(TOFU_BIN, [...args], { cwd, env, encoding: 'utf8', timeout: 60_000 });
   return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? String(r.error ?? '') };
