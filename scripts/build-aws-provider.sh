@@ -26,6 +26,7 @@
 #   AWS_PROVIDER_TIMEOUT_MIN    abort the build after this many minutes (default 60)
 #   AWS_PROVIDER_MAX_RSS_GIB    abort when the build's process tree exceeds this RSS (default 20)
 #   AWS_PROVIDER_FORCE=1        rebuild even if the cached binary exists
+#   AWS_PROVIDER_CACHED_ONLY=1  never build: exit 3 when the provider is not cached (for CI)
 set -euo pipefail
 
 VER="${AWS_PROVIDER_VERSION:-6.47.1}"
@@ -89,6 +90,11 @@ if [[ "${AWS_PROVIDER_FORCE:-0}" != 1 && -x "$BIN" ]]; then
   log "AWS provider $VER already cached at $BIN (no network used)"
   write_mirror_alias_and_tofurc
   exit 0
+fi
+
+if [[ "${AWS_PROVIDER_CACHED_ONLY:-0}" == 1 ]]; then
+  log "AWS provider $VER is not cached at $BIN (and AWS_PROVIDER_CACHED_ONLY=1: not building it)"
+  exit 3
 fi
 
 command -v go >/dev/null || { log "ERROR: go is not on PATH"; exit 1; }
