@@ -46,7 +46,8 @@ surefire_summary() {
 }
 for project in flink opensearch-it; do
   log "maven: $project"
-  (cd "$project" && mvn -B -q -ntp test)
+  (cd "$project" && mvn -B -q -ntp -Dstyle.color=never test)
+  echo # Maven may end without a newline; the summary must stand on its own line.
   surefire_summary "$project"
 done
 log "all tests passed"
