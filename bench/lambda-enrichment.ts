@@ -13,9 +13,8 @@
  * order alternated), then bundle size and the cold-start import time of the bundle (median over
  * fresh `node` processes). Every run's output stream is read back and counted.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   BatchWriteItemCommand,
@@ -40,11 +39,11 @@ import { unmarshallItem } from '../lambda-src/src/dynamodb-backend';
 import { enrich, type RawEvent } from '../lambda-src/src/records';
 import { createHandler } from '../lambda-src/src/runtime';
 import { buildLambda } from '../scripts/build-lambda';
+import { startMotoServer } from '../test/support/moto-server';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 
 const ROOT = resolve(__dirname, '..');
-const MOTO_BIN = join(ROOT, '.tools', 'venv', 'bin', 'moto_server');
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -65,37 +64,6 @@ const median = (xs: number[]) => {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-
-// ------------------------------------------------------------------ moto
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => (a && typeof a === 'object' ? res(a.port) : rej(new Error('no port'))));
-    });
-  });
-}
-
-async function startMoto(): Promise<{ endpoint: string; child: ChildProcess }> {
-  if (!existsSync(MOTO_BIN)) throw new Error(`moto_server not found at ${MOTO_BIN}`);
-  const port = await freePort();
-  const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn(MOTO_BIN, ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${endpoint}/moto-api/`)).ok) return { endpoint, child };
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error('moto_server did not start');
-}
 
 // ------------------------------------------------------------------ workload
 
@@ -351,7 +319,7 @@ async function main(): Promise<void> {
     `  ${floor} of ${batches.length} batches contain a first-seen customer: on-demand lookups need >= ${floor} calls, ` +
       `the baseline ${distinct} -> at most ${(distinct / floor).toFixed(1)}x fewer requests at this batch size`,
   );
-  const moto = await startMoto();
+  const moto = await startMotoServer();
   try {
     const c = clients(moto.endpoint);
     const table = 'bench-lookup';
@@ -446,7 +414,7 @@ async function main(): Promise<void> {
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, 'lambda-enrichment.json'), `${JSON.stringify({ workload: { RECORDS, CUSTOMERS, BATCH, REPS, distinct }, ...figures }, null, 2)}\n`);
   } finally {
-    moto.child.kill('SIGTERM');
+    await moto.stop();
   }
 }
 

@@ -19,7 +19,6 @@ import {
   ListShardsCommand,
 } from '@aws-sdk/client-kinesis';
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { MotoServer } from '../../test/support/moto';
 import type { HandlerOptions } from '../src/runtime';
@@ -109,8 +108,8 @@ export interface Resources {
 }
 
 export function clients(moto: MotoServer): Pick<Resources, 'ddb' | 'kinesis' | 'sqs'> {
-  // HTTP/1.1: the Kinesis client defaults to HTTP/2, which a plain-HTTP endpoint does not speak.
-  const cfg = () => ({ ...moto.clientConfig(), maxAttempts: 3, requestHandler: new NodeHttpHandler() });
+  // moto.clientConfig() already speaks HTTP/1.1 (the Kinesis client defaults to HTTP/2).
+  const cfg = () => ({ ...moto.clientConfig(), maxAttempts: 3 });
   return { ddb: new DynamoDBClient(cfg()), kinesis: new KinesisClient(cfg()), sqs: new SQSClient(cfg()) };
 }
 
