@@ -26,7 +26,7 @@ function synthFast(): string {
   return execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'synth.mjs')], { cwd: REPO_ROOT, encoding: 'utf8' });
 }
 
-const described = atmosJson<DescribedStacks>(['describe', 'stacks', '--format', 'json', '--process-templates=true', '--sections', 'vars,settings']);
+const described = atmosJson<DescribedStacks>(['describe', 'stacks', '--format', 'json', '--process-templates=true', '--process-functions=true', '--sections', 'vars,settings']);
 const componentNames = Object.keys(COMPONENTS);
 
 describe('deploy stacks', () => {
