@@ -413,4 +413,19 @@ describe('replay-failures after an outage of the output stream', () => {
       [trimmed.KinesisBatchInfo.startSequenceNumber, 'invalid'].sort(),
     );
   }, 180_000);
+
+  it('--mode invoke sends a real lambda:Invoke; an invocation that fails keeps the message (moto runs no Lambda code without Docker)', async () => {
+    const c = clients(moto);
+    const before = (await readStream(c.kinesis, NAMES.output)).length;
+    await c.sqs.send(new SendMessageCommand({ QueueUrl: failuresUrl, MessageBody: JSON.stringify(messages[0]) }));
+    const r = await runReplay(['--mode', 'invoke', '--max-attempts', '1']);
+    const out = r.stdout + r.stderr;
+    console.log(r.stdout);
+    expect(r.status, out).toBe(1);
+    expect(out).toContain(`function ${NAMES.fn} (lambda:Invoke)`);
+    expect(out).toMatch(/KEPT \(failing\): shardId-\d+ \d+\.\.\d+: \d+ record\(s\) still failing after 1 invocation\(s\): function error \(Handled\): error running docker/);
+    expect(out).toContain('summary: 1 message(s): 0 replayed and deleted, 1 kept (0 trimmed from the stream, 1 still failing');
+    expect((await readStream(c.kinesis, NAMES.output)).length).toBe(before);
+    expect((await drainQueue(c.sqs, failuresUrl)).map((m) => m.body)).toEqual([messages[0]]);
+  }, 180_000);
 });
