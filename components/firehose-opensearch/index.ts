@@ -59,6 +59,8 @@ export class FirehoseOpensearchStack extends PipelineStack {
       allowed: ['OneDay'],
     });
     const retry = numberVariable(this, 'retry_duration_seconds', {
+      // A stale aggregate's 409 (an older count after a newer one) is retried this long too, then
+      // backed up: expected, not data loss (README, firehose-opensearch).
       description: 'How long Firehose retries a failed index request before backing the documents up to S3. Default 300. Range 0-7200.',
       default: 300,
       min: 0,

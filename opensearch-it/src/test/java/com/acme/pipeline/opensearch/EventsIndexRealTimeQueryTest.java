@@ -597,6 +597,10 @@ class EventsIndexRealTimeQueryTest {
         // An event of the day of the index that existed before the setup ran.
         out.add(new Doc(PRE_EXISTING_INDEX, PRE_EXISTING_TIME, "event",
             event(base, "pre-existing-index", PRE_EXISTING_TIME, ISO_MILLIS.format(PRE_EXISTING_TIME), CUSTOMERS[2], "click", null).source()));
+        // An event_id with characters a template would escape in HTML mode and a URL would
+        // escape: the _id must be the event_id byte for byte (the pipeline uses {{{ }}}).
+        Instant u = base.minus(Duration.ofHours(4));
+        out.add(event(base, ODD_ID, u, ISO_MILLIS.format(u), CUSTOMERS[0], "click", null));
         // Timestamp formats, three hours ago, one second apart.
         Instant f = base.minus(Duration.ofHours(3));
         out.add(event(base, "ts-no-millis", f, ISO_SECONDS.format(f), CUSTOMERS[0], "click", null));
@@ -631,6 +635,7 @@ class EventsIndexRealTimeQueryTest {
     }
 
     static final long[] MIDNIGHT_OFFSETS_MILLIS = {-1_500, -500, 500};
+    static final String ODD_ID = "evt/1?a=b&c=<\"d\"> é {{x}}";
 
     static String midnightId(long offsetMillis) {
         return "midnight" + (offsetMillis < 0 ? "-before-" : "-after-") + Math.abs(offsetMillis) + "ms";
