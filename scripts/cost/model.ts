@@ -9,6 +9,7 @@
  */
 import type { TerraformJson } from '../../test/support/synth';
 import { unitPrice, type PriceTable, type UnitPrice } from './prices';
+import { unpricedTypes } from './rules';
 import { alarmMetrics, countOf, resourceInstances, varValue, type ResourceInstance, type Vars } from './resources';
 
 export const GIB = 1024 ** 3;
@@ -312,6 +313,8 @@ export function shardsNeeded(t: StreamTraffic, hours: number): number {
 /** The estimate for one stack. */
 export function estimate(input: StackInput, prices: PriceTable, a: Assumptions): Estimate {
   if (input.region !== prices.region) throw new Error(`stack ${input.stack} is in ${input.region}, the price table is for ${prices.region}`);
+  const unpriced = unpricedTypes(input.tf);
+  if (unpriced.length > 0) throw new Error(`resource types without a price rule (add them to scripts/cost/rules.ts): ${unpriced.join(', ')}`);
   const warnings: string[] = [];
   const need = (c: string): { tf: TerraformJson; vars: Vars; v: (n: string) => unknown; instances: ResourceInstance[] } => {
     const tf = input.tf[c];

@@ -88,3 +88,12 @@ export const RESOURCE_RULES: Readonly<Record<string, PriceRule>> = {
   aws_vpc_security_group_ingress_rule: free('security group rules are free'),
   terraform_data: free('exists only in Terraform state (deletion guard)'),
 };
+
+/** Resource types of synthesized components that have no price rule, as "component: type". */
+export function unpricedTypes(components: Readonly<Record<string, { resource?: Record<string, unknown> }>>): string[] {
+  const out: string[] = [];
+  for (const [component, tf] of Object.entries(components)) {
+    for (const type of Object.keys(tf.resource ?? {})) if (!RESOURCE_RULES[type]) out.push(`${component}: ${type}`);
+  }
+  return out.sort();
+}
