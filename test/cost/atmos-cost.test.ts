@@ -3,11 +3,28 @@
  * schema, estimates that follow each stack's YAML, flag errors that reach the user, and the
  * README's table being exactly what `atmos cost --blueprint-table` prints.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { atmos } from '../support/atmos';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ATMOS_BIN } from '../support/atmos';
 import { REPO_ROOT } from '../support/paths';
+
+/**
+ * Runs the real atmos asynchronously (each `atmos cost` runs Atmos twice and tsx once, several
+ * seconds on a loaded machine): a synchronous spawn would block the test worker long enough for
+ * vitest's own RPC to time out.
+ */
+function atmos(args: readonly string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      ATMOS_BIN,
+      [...args],
+      { cwd: REPO_ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 240_000, env: { ...process.env, ATMOS_TELEMETRY_ENABLED: 'false', ATMOS_VERSION_CHECK_ENABLED: 'false', NO_COLOR: '1' } },
+      (error, stdout, stderr) => resolve({ status: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 interface Item {
   name: string;
@@ -24,8 +41,8 @@ interface Doc {
   [extra: string]: unknown;
 }
 
-function costJson(args: string[]): Doc {
-  const r = atmos(['cost', ...args, '--json']);
+async function costJson(args: string[]): Promise<Doc> {
+  const r = await atmos(['cost', ...args, '--json']);
   if (r.status !== 0) throw new Error(`atmos cost ${args.join(' ')} failed (${r.status}):\n${r.stderr}\n${r.stdout}`);
   return JSON.parse(r.stdout) as Doc;
 }
@@ -37,8 +54,11 @@ const item = (d: Doc, component: string, prefix: string): Item => {
 };
 
 describe('atmos cost --json', () => {
-  const prod = costJson(['-s', 'prod']);
-  const dev = costJson(['-s', 'dev', '--throughput', '10MB/s', '--record-bytes', '2048', '--hours', '100']);
+  let prod: Doc;
+  let dev: Doc;
+  beforeAll(async () => {
+    [prod, dev] = await Promise.all([costJson(['-s', 'prod']), costJson(['-s', 'dev', '--throughput', '10MB/s', '--record-bytes', '2048', '--hours', '100'])]);
+  }, 240_000);
 
   it('is the document the issue specifies', () => {
     expect(prod).toMatchObject({ stack: 'prod', throughput_mb_s: 1 });
@@ -84,27 +104,26 @@ describe('atmos cost --json', () => {
 });
 
 describe('atmos cost errors', () => {
-  it('a bad flag value fails with the flag and the allowed format', () => {
-    const r = atmos(['cost', '-s', 'prod', '--throughput', '10MBs']);
+  it('a bad flag value fails with the flag and the allowed format', async () => {
+    const [r, h] = await Promise.all([atmos(['cost', '-s', 'prod', '--throughput', '10MBs']), atmos(['cost', '-s', 'prod', '--hours', '800'])]);
     expect(r.status).not.toBe(0);
     expect(r.stderr + r.stdout).toContain(
       'atmos cost: --throughput: "10MBs" is not a throughput; use <number><unit>/s with a number above 0 and unit one of B, KB, MB, GB, KiB, MiB, GiB (e.g. 10MB/s, 512KiB/s)',
     );
-    const h = atmos(['cost', '-s', 'prod', '--hours', '800']);
     expect(h.status).not.toBe(0);
     expect(h.stderr + h.stdout).toContain('atmos cost: --hours: "800" is not a number of hours; use a number above 0 and at most 744');
   });
 
-  it('an unknown stack is named', () => {
-    const r = atmos(['cost', '-s', 'qa']);
+  it('an unknown stack is named', async () => {
+    const r = await atmos(['cost', '-s', 'qa']);
     expect(r.status).not.toBe(0);
     expect(r.stderr + r.stdout).toMatch(/qa/);
   });
 });
 
 describe('atmos cost --blueprint-table', () => {
-  it('is what the README shows, verbatim', () => {
-    const r = atmos(['cost', '--blueprint-table']);
+  it('is what the README shows, verbatim', async () => {
+    const r = await atmos(['cost', '--blueprint-table']);
     expect(r.status, r.stderr).toBe(0);
     const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
     const m = /<!-- cost-table:begin -->\n([\s\S]*?)<!-- cost-table:end -->/.exec(readme);
