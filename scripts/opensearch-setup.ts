@@ -4,9 +4,15 @@
  * workflow calls after `terraform deploy firehose-opensearch`.
  *
  * It applies, idempotently (every request is a PUT of the full desired state):
- *   1. PUT _index_template/events                        components/firehose-opensearch/events-index-template.json
- *   2. PUT _plugins/_security/api/roles/events_writer     least privilege for Firehose on the template's index patterns
- *   3. PUT _plugins/_security/api/rolesmapping/events_writer   backend_roles = [the delivery role ARN]
+ *   1. PUT _ingest/pipeline/<name>, for each pipeline    components/firehose-opensearch/events-ingest-pipelines.json,
+ *      in file order (the pipelines called by another come first)
+ *   2. PUT _index_template/events                        components/firehose-opensearch/events-index-template.json
+ *      (its index.default_pipeline must name a pipeline of step 1)
+ *   3. PUT <the template's index patterns>/_settings?allow_no_indices=true   the same index.default_pipeline on
+ *      daily indices that already exist (created before this template version), so today's index is idempotent
+ *      too, not only tomorrow's
+ *   4. PUT _plugins/_security/api/roles/events_writer     least privilege for Firehose on the template's index patterns
+ *   5. PUT _plugins/_security/api/rolesmapping/events_writer   backend_roles = [the delivery role ARN]
  * Requests are SigV4-signed (service "es") with the default AWS credential chain; the caller must
  * be the domain's FGAC master role (opensearch `admin_role_arn`) or mapped to `security_manager`.
  *
@@ -32,6 +38,9 @@ import { SignatureV4 } from '@smithy/signature-v4';
 const REPO_ROOT = join(__dirname, '..');
 export const TEMPLATE_FILE = join(REPO_ROOT, 'components', 'firehose-opensearch', 'events-index-template.json');
 export const TEMPLATE_NAME = 'events';
+export const PIPELINES_FILE = join(REPO_ROOT, 'components', 'firehose-opensearch', 'events-ingest-pipelines.json');
+/** Ingest pipeline ids: what PUT _ingest/pipeline/<id> accepts without URL escaping. */
+const PIPELINE_NAME = /^[a-z0-9][a-z0-9_-]{0,254}$/;
 export const ROLE_NAME = 'events_writer';
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]{1,512}$/;
 /** search-<domain>-<id>.<region>.es.amazonaws.com (or vpc-…; .com.cn in China). */
@@ -42,6 +51,10 @@ const TIMEOUT_MS = 30_000;
 
 /**
  * The events_writer role: what Firehose needs to bulk-index into the daily indices, nothing more.
+ * The default pipeline (events-idempotent) needs no permission of its own: it runs inside the
+ * bulk action, and the index it picks (events-YYYY-MM-DD of the record's timestamp) is inside
+ * the same index patterns. No cluster:admin/ingest/* action is granted: Firehose neither reads
+ * nor changes pipelines.
  * AWS's FGAC example for Firehose grants cluster_composite_ops + cluster_monitor and
  * crud + create_index + manage on the index pattern; `manage` (delete/close indices, change
  * settings) and `crud` (read every document, delete, update) are more than delivery needs, so the
@@ -218,12 +231,36 @@ interface Response {
   body: string;
 }
 
+/** The pipelines file: pipeline id -> pipeline body, in the order they must be created. */
+export function readPipelines(text: string, file = PIPELINES_FILE): Array<{ name: string; body: string }> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new SetupError(`${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed) || Object.keys(parsed).length === 0) {
+    throw new SetupError(`${file}: must be an object of pipeline id -> pipeline definition`);
+  }
+  return Object.entries(parsed as Record<string, unknown>).map(([name, body]) => {
+    if (!PIPELINE_NAME.test(name)) throw new SetupError(`${file}: pipeline id "${name}" must match ${PIPELINE_NAME}`);
+    const processors = (body as { processors?: unknown } | null)?.processors;
+    if (!Array.isArray(processors) || processors.length === 0) {
+      throw new SetupError(`${file}: pipeline "${name}" needs a non-empty "processors" list`);
+    }
+    return { name, body: JSON.stringify(body) };
+  });
+}
+
 interface Target {
   url: URL;
   /** Path prefix of the endpoint without a trailing slash ("" for a bare host). */
   basePath: string;
   signer?: SignatureV4;
 }
+
+/** RFC 3986 escaping of a path segment (encodeURIComponent also escapes !'()*). */
+const uriEscape = (v: string) => encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 function excerpt(text: string, max = 500): string {
   const flat = text.trim();
@@ -248,9 +285,12 @@ export function resolveRegion(explicit: string | undefined, url: URL): string | 
   return explicit ?? ENDPOINT_REGION.exec(url.hostname)?.[1] ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
 }
 
-async function send(target: Target, method: string, path: string, body: string): Promise<Response> {
+async function send(target: Target, method: string, pathAndQuery: string, body: string): Promise<Response> {
   const url = target.url;
+  const [path, search = ''] = pathAndQuery.split('?', 2);
+  const query = Object.fromEntries(new URLSearchParams(search));
   const fullPath = `${target.basePath}${path}`;
+  const requestPath = search ? `${fullPath}?${search}` : fullPath;
   let headers: Record<string, string> = {
     host: url.host,
     'content-type': 'application/json',
@@ -263,7 +303,7 @@ async function send(target: Target, method: string, path: string, body: string):
       hostname: url.hostname,
       port: url.port ? Number(url.port) : undefined,
       path: fullPath,
-      query: {},
+      query,
       headers,
       body,
     });
@@ -272,7 +312,7 @@ async function send(target: Target, method: string, path: string, body: string):
   const client = url.protocol === 'https:' ? https : http;
   return new Promise<Response>((resolve, reject) => {
     const req = client.request(
-      { method, hostname: url.hostname, port: url.port || undefined, path: fullPath, headers, timeout: TIMEOUT_MS },
+      { method, hostname: url.hostname, port: url.port || undefined, path: requestPath, headers, timeout: TIMEOUT_MS },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -348,15 +388,22 @@ async function main(argv: string[]): Promise<void> {
   const url = normalizeEndpoint(endpoint as string);
 
   const templateText = readFileSync(TEMPLATE_FILE, 'utf8');
-  let template: { index_patterns?: unknown };
+  let template: { index_patterns?: unknown; template?: { settings?: { index?: { default_pipeline?: unknown } } } };
   try {
-    template = JSON.parse(templateText) as { index_patterns?: unknown };
+    template = JSON.parse(templateText) as typeof template;
   } catch (e) {
     throw new SetupError(`${TEMPLATE_FILE} is not valid JSON: ${(e as Error).message}`);
   }
   const patterns = template.index_patterns;
-  if (!Array.isArray(patterns) || patterns.length === 0 || !patterns.every((p) => typeof p === 'string')) {
-    throw new SetupError(`${TEMPLATE_FILE}: index_patterns must be a non-empty list of strings`);
+  if (!Array.isArray(patterns) || patterns.length === 0 || !patterns.every((p) => typeof p === 'string' && /^[a-z0-9*_-]+$/.test(p))) {
+    throw new SetupError(`${TEMPLATE_FILE}: index_patterns must be a non-empty list of index patterns (a-z, 0-9, "*", "_", "-")`);
+  }
+  const pipelines = readPipelines(readFileSync(PIPELINES_FILE, 'utf8'));
+  const defaultPipeline = template.template?.settings?.index?.default_pipeline;
+  if (typeof defaultPipeline !== 'string' || !pipelines.some((p) => p.name === defaultPipeline)) {
+    throw new SetupError(
+      `${TEMPLATE_FILE}: template.settings.index.default_pipeline must name a pipeline of ${PIPELINES_FILE} (one of: ${pipelines.map((p) => p.name).join(', ')}); it is ${JSON.stringify(defaultPipeline)}`,
+    );
   }
 
   const target: Target = { url, basePath: url.pathname.replace(/\/+$/, '') };
@@ -370,7 +417,16 @@ async function main(argv: string[]): Promise<void> {
   console.log(`opensearch-setup: ${url.origin}${target.basePath} (${how})`);
 
   const steps: Array<{ path: string; body: string; what: string }> = [
+    ...pipelines.map((p) => ({ path: `/_ingest/pipeline/${p.name}`, body: p.body, what: 'ingest pipeline' })),
     { path: `/_index_template/${TEMPLATE_NAME}`, body: templateText, what: `index template for ${patterns.join(', ')}` },
+    {
+      // Indices created before this template version keep their settings; give them the default
+      // pipeline too. allow_no_indices: a new domain has no daily index yet (404 otherwise).
+      // Escaped on the wire (events-%2A): SigV4 then signs the twice-escaped form, as AWS expects.
+      path: `/${uriEscape(patterns.join(','))}/_settings?allow_no_indices=true`,
+      body: JSON.stringify({ index: { default_pipeline: defaultPipeline } }),
+      what: `default pipeline ${defaultPipeline} on existing indices`,
+    },
   ];
   if (options.security) {
     steps.push(

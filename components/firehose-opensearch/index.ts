@@ -5,7 +5,15 @@
  *
  * Under fine-grained access control the delivery role also needs a role mapping inside the
  * domain; `atmos opensearch-setup -s <stack>` (scripts/opensearch-setup.ts) applies it together
- * with the events-* index template (events-index-template.json) after apply.
+ * with the events-* index template (events-index-template.json) and its default ingest pipeline
+ * (events-ingest-pipelines.json) after apply.
+ *
+ * Idempotent documents: every hop before OpenSearch delivers at least once, so the document
+ * identity comes from the record, not from the delivery. The default pipeline sets _id = event_id
+ * (events) or aggregate_id with an external_gte _version = version (aggregates: the newest count
+ * wins whatever the arrival order), and puts each document into the daily index of its own
+ * timestamp, so a copy redelivered after midnight UTC overwrites the first one instead of landing
+ * in the next day's index.
  */
 import { KinesisFirehoseDeliveryStream } from '@cdktf/provider-aws/lib/kinesis-firehose-delivery-stream';
 import { Token } from 'cdktf';
@@ -22,6 +30,14 @@ import { numberVariable, REQUIRED, stringListVariable, stringVariable, varRef } 
 export const INDEX_NAME = 'events';
 export const FAILED_PREFIX = 'failed/';
 export const ERROR_PREFIX = 'errors/';
+/**
+ * Firehose's document id option. NO_DOCUMENT_ID: Firehose puts no _id in the bulk actions, so the
+ * id the events-idempotent pipeline sets is the only one there is. FIREHOSE_DEFAULT would send a
+ * Firehose-internal id that is stable only across Firehose's own retries (never across a
+ * redelivery upstream); the pipeline overrides it anyway (measured on OpenSearch 2.19), so sending
+ * it buys nothing and puts a misleading esDocumentId into the failed-documents backup.
+ */
+export const DOCUMENT_ID_FORMAT = 'NO_DOCUMENT_ID';
 
 export class FirehoseOpensearchStack extends PipelineStack {
   constructor(scope: Construct, id = 'firehose-opensearch') {
@@ -34,13 +50,17 @@ export class FirehoseOpensearchStack extends PipelineStack {
       pattern: { regex: '[a-z][a-z0-9-]{2,27}', hint: 'an OpenSearch domain name (3-28 lowercase letters, digits, "-")' },
     });
     const rotation = stringVariable(this, 'index_rotation_period', {
-      // No NoRotation: it writes to an index named just `events`, outside the events-* template
-      // and the writer role's index pattern.
-      description: 'Index rotation: OneDay gives events-YYYY-MM-DD (the blueprint\'s events-*). Default OneDay. One of OneHour, OneDay, OneWeek, OneMonth.',
+      // Only OneDay: the events-idempotent pipeline moves every document into events-YYYY-MM-DD of
+      // its own timestamp (deterministic, so a redelivery finds its first copy); another rotation
+      // would only rename the bulk target and then be overridden. NoRotation writes to `events`,
+      // outside the events-* template and the writer role's index pattern.
+      description: 'Index rotation of the bulk requests: OneDay (events-YYYY-MM-DD, the blueprint\'s events-*). The default pipeline then files each document under the day of its own timestamp. Default OneDay. One of OneDay.',
       default: 'OneDay',
-      allowed: ['OneHour', 'OneDay', 'OneWeek', 'OneMonth'],
+      allowed: ['OneDay'],
     });
     const retry = numberVariable(this, 'retry_duration_seconds', {
+      // A stale aggregate's 409 (an older count after a newer one) is retried this long too, then
+      // backed up: expected, not data loss (README, firehose-opensearch).
       description: 'How long Firehose retries a failed index request before backing the documents up to S3. Default 300. Range 0-7200.',
       default: 300,
       min: 0,
@@ -134,6 +154,7 @@ export class FirehoseOpensearchStack extends PipelineStack {
         retryDuration: retry.numberValue,
         bufferingSize: bufferSize.numberValue,
         bufferingInterval: bufferInterval.numberValue,
+        documentIdOptions: { defaultDocumentIdFormat: DOCUMENT_ID_FORMAT },
         s3BackupMode: 'FailedDocumentsOnly',
         s3Configuration: {
           roleArn: role.arn,

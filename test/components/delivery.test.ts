@@ -130,6 +130,18 @@ describe('firehose-opensearch', () => {
     expect((os.dynamic as { vpc_config: { for_each: string } }).vpc_config.for_each).toBe('${length(var.vpc_subnet_ids) > 0 ? [1] : []}');
   });
 
+  it('sends no document id: the events-idempotent default pipeline sets every _id (event_id, aggregate_id)', () => {
+    expect(os.document_id_options).toEqual({ default_document_id_format: 'NO_DOCUMENT_ID' });
+    // The pipeline files each document under the day of its own timestamp: any other rotation
+    // would only rename the bulk target, so OneDay is the only value.
+    expect(tf.variable.index_rotation_period!.validation).toEqual([
+      {
+        condition: '${contains(["OneDay"], var.index_rotation_period)}',
+        error_message: 'Invalid value for index_rotation_period: allowed values are OneDay.',
+      },
+    ]);
+  });
+
   it('validates retry and buffering ranges', () => {
     expect(message(tf, 'retry_duration_seconds')).toBe('Invalid value for retry_duration_seconds: must be a whole number from 0 to 7200 seconds.');
     expect(message(tf, 'buffering_size_mb')).toBe('Invalid value for buffering_size_mb: must be a whole number from 1 to 100 MB.');

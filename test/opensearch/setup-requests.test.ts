@@ -19,13 +19,28 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { normalizeEndpoint, resolveRegion, trailingJson } from '../../scripts/opensearch-setup';
+import { normalizeEndpoint, readPipelines, resolveRegion, trailingJson } from '../../scripts/opensearch-setup';
 import { REPO_ROOT } from '../support/paths';
 
 const SCRIPT = join(REPO_ROOT, 'scripts', 'opensearch-setup.ts');
 const TSX = join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
 const TOOLS_BIN = join(REPO_ROOT, '.tools', 'bin');
 const TEMPLATE_TEXT = readFileSync(join(REPO_ROOT, 'components', 'firehose-opensearch', 'events-index-template.json'), 'utf8');
+const PIPELINES_TEXT = readFileSync(join(REPO_ROOT, 'components', 'firehose-opensearch', 'events-ingest-pipelines.json'), 'utf8');
+const PIPELINES = JSON.parse(PIPELINES_TEXT) as Record<string, { processors: Record<string, Record<string, unknown>>[] }>;
+/** The pipelines in the order they must be created: a pipeline called by another one first. */
+const PIPELINE_ORDER = ['events-idempotent-event', 'events-idempotent-aggregate', 'events-idempotent'];
+/** `events-*`, escaped on the wire (SigV4 signs it escaped once more). */
+const SETTINGS_PATH = '/events-%2A/_settings?allow_no_indices=true';
+/** Every request of a full run, in order. */
+const ALL_REQUESTS = [
+  ...PIPELINE_ORDER.map((name) => `PUT /_ingest/pipeline/${name}`),
+  'PUT /_index_template/events',
+  `PUT ${SETTINGS_PATH}`,
+  'PUT /_plugins/_security/api/roles/events_writer',
+  'PUT /_plugins/_security/api/rolesmapping/events_writer',
+];
+const N = ALL_REQUESTS.length;
 
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/acme-ue1-dev-search-delivery';
 const ACCESS_KEY = 'AKIDEXAMPLE';
@@ -158,7 +173,18 @@ function verifySigV4(req: Recorded, secretKey: string): { accessKey: string; dat
   const canonicalHeaders = signedHeaders.map((h) => `${h}:${String(req.headers[h]).trim().replace(/\s+/g, ' ')}\n`).join('');
   const payloadHash = sha256Hex(req.body);
   const [path, query = ''] = req.path.split('?');
-  const canonicalRequest = [req.method, path, query, canonicalHeaders, signedHeaderList, payloadHash].join('\n');
+  // RFC 3986 escaping (encodeURIComponent leaves !'()* alone), applied twice to each decoded path
+  // segment: every service but S3 signs the escaped form of the already escaped path.
+  const escape = (v: string) => encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const canonicalPath = path
+    .split('/')
+    .map((segment) => escape(escape(decodeURIComponent(segment))))
+    .join('/');
+  const canonicalQuery = [...new URLSearchParams(query)]
+    .map(([k, v]) => `${escape(k)}=${escape(v)}`)
+    .sort()
+    .join('&');
+  const canonicalRequest = [req.method, canonicalPath, canonicalQuery, canonicalHeaders, signedHeaderList, payloadHash].join('\n');
   const scope = `${date}/${region}/${service}/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
   const key = hmac(hmac(hmac(hmac(`AWS4${secretKey}`, date), region), service), 'aws4_request');
@@ -181,17 +207,19 @@ describe('opensearch-setup requests (loopback recorder, signing on)', () => {
     await recorder.close();
   });
 
-  it('PUTs the index template, the events_writer role and its mapping, exactly, SigV4-signed for es', async () => {
+  it('PUTs the ingest pipelines, the index template, the existing indices\' default pipeline, the events_writer role and its mapping, exactly, SigV4-signed for es', async () => {
     const r = await runScript(['--endpoint', recorder.url, '--role-arn', ROLE_ARN, '--region', REGION]);
     expect(r.status, r.stderr).toBe(0);
 
-    expect(recorder.requests.map((q) => `${q.method} ${q.path}`)).toEqual([
-      'PUT /_index_template/events',
-      'PUT /_plugins/_security/api/roles/events_writer',
-      'PUT /_plugins/_security/api/rolesmapping/events_writer',
-    ]);
-    const [template, role, mapping] = recorder.requests;
+    expect(recorder.requests.map((q) => `${q.method} ${q.path}`)).toEqual(ALL_REQUESTS);
+    const pipelines = recorder.requests.slice(0, PIPELINE_ORDER.length);
+    const [template, settings, role, mapping] = recorder.requests.slice(PIPELINE_ORDER.length);
+    pipelines.forEach((q, i) => expect(q.body).toBe(JSON.stringify(PIPELINES[PIPELINE_ORDER[i]!])));
     expect(template.body).toBe(TEMPLATE_TEXT);
+    // The template makes the pipeline (PUT before it) the default of every new events-* index,
+    // and the settings request gives indices that already exist the same default.
+    expect(JSON.parse(template.body).template.settings.index.default_pipeline).toBe('events-idempotent');
+    expect(settings.body).toBe('{"index":{"default_pipeline":"events-idempotent"}}');
     expect(role.body).toBe(JSON.stringify(EXPECTED_ROLE));
     expect(mapping.body).toBe(JSON.stringify(expectedMapping(ROLE_ARN)));
 
@@ -205,7 +233,7 @@ describe('opensearch-setup requests (loopback recorder, signing on)', () => {
     }
     expect(r.stdout).toContain(`(SigV4 service es, region ${REGION})`);
     expect(r.stdout).toContain('PUT /_plugins/_security/api/rolesmapping/events_writer');
-    expect(r.stdout).toContain('done (3 of 3 requests succeeded)');
+    expect(r.stdout).toContain(`done (${N} of ${N} requests succeeded)`);
   });
 
   it('is idempotent: a second run sends the same full-state PUTs and succeeds', async () => {
@@ -213,7 +241,8 @@ describe('opensearch-setup requests (loopback recorder, signing on)', () => {
     const second = await runScript(['--endpoint', recorder.url, '--role-arn', ROLE_ARN, '--region', REGION]);
     expect([first.status, second.status]).toEqual([0, 0]);
     const shape = (q: Recorded) => `${q.method} ${q.path} ${q.body}`;
-    expect(recorder.requests.slice(3).map(shape)).toEqual(recorder.requests.slice(0, 3).map(shape));
+    expect(recorder.requests).toHaveLength(2 * N);
+    expect(recorder.requests.slice(N).map(shape)).toEqual(recorder.requests.slice(0, N).map(shape));
   });
 
   it('an HTTP 403 fails the run with a message naming the request, status and body, and stops there', async () => {
@@ -228,7 +257,7 @@ describe('opensearch-setup requests (loopback recorder, signing on)', () => {
     expect(r.stderr).toContain('does not have any access to endpoint ROLES');
     expect(r.stderr).toContain('FGAC master role');
     // No retry of a 403, and no role mapping after the failed role.
-    expect(recorder.requests.map((q) => q.path)).toEqual(['/_index_template/events', '/_plugins/_security/api/roles/events_writer']);
+    expect(recorder.requests.map((q) => `${q.method} ${q.path}`)).toEqual(ALL_REQUESTS.slice(0, N - 1));
   });
 
   it('retries 503 (domain still processing) and then succeeds', async () => {
@@ -237,20 +266,18 @@ describe('opensearch-setup requests (loopback recorder, signing on)', () => {
     const r = await runScript(['--endpoint', recorder.url, '--role-arn', ROLE_ARN, '--region', REGION]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('HTTP 503');
-    expect(recorder.requests.map((q) => q.path)).toEqual([
-      '/_index_template/events',
-      '/_index_template/events',
-      '/_plugins/_security/api/roles/events_writer',
-      '/_plugins/_security/api/rolesmapping/events_writer',
+    const template = ALL_REQUESTS.indexOf('PUT /_index_template/events');
+    expect(recorder.requests.map((q) => `${q.method} ${q.path}`)).toEqual([
+      ...ALL_REQUESTS.slice(0, template + 1),
+      ...ALL_REQUESTS.slice(template),
     ]);
   });
 
-  it('--no-sign --skip-security sends only the template, unsigned (the opensearch-it mode)', async () => {
+  it('--no-sign --skip-security sends the pipelines, template and settings only, unsigned (the opensearch-it mode)', async () => {
     const r = await runScript(['--endpoint', `${recorder.url}/`, '--no-sign', '--skip-security']);
     expect(r.status, r.stderr).toBe(0);
-    expect(recorder.requests).toHaveLength(1);
-    expect(recorder.requests[0].path).toBe('/_index_template/events');
-    expect(recorder.requests[0].headers.authorization).toBeUndefined();
+    expect(recorder.requests.map((q) => `${q.method} ${q.path}`)).toEqual(ALL_REQUESTS.slice(0, N - 2));
+    for (const q of recorder.requests) expect(q.headers.authorization).toBeUndefined();
   });
 
   it('refuses bad input before sending anything', async () => {
@@ -264,6 +291,34 @@ describe('opensearch-setup requests (loopback recorder, signing on)', () => {
     expect(nothing.status).toBe(1);
     expect(nothing.stderr).toContain('usage: opensearch-setup');
     expect(recorder.requests).toHaveLength(0);
+  });
+});
+
+describe('the events-idempotent pipelines (components/firehose-opensearch/events-ingest-pipelines.json)', () => {
+  it('are read in file order, a called pipeline before its caller', () => {
+    expect(readPipelines(PIPELINES_TEXT).map((p) => p.name)).toEqual(PIPELINE_ORDER);
+    // The dispatcher calls events-idempotent-<record_type>: one pipeline per record type of the contract.
+    const dispatch = PIPELINES['events-idempotent']!.processors.find((p) => 'pipeline' in p)!.pipeline;
+    expect(dispatch).toMatchObject({ name: 'events-idempotent-{{{record_type}}}' });
+  });
+
+  it('take _id from event_id / aggregate_id and a long external_gte _version from version', () => {
+    const set = (name: string) =>
+      Object.fromEntries(PIPELINES[name]!.processors.filter((p) => 'set' in p).map((p) => [p.set!.field, p.set!.value]));
+    expect(set('events-idempotent-event')).toEqual({ _id: '{{{event_id}}}' });
+    expect(set('events-idempotent-aggregate')).toEqual({ _id: '{{{aggregate_id}}}', _version_type: 'external_gte' });
+    // A {{template}} is a string, and _version must be a long: a convert, not a set.
+    expect(PIPELINES['events-idempotent-aggregate']!.processors.find((p) => p.convert?.target_field === '_version')!.convert).toMatchObject({
+      field: 'version',
+      type: 'long',
+    });
+  });
+
+  it('refuses a pipelines file that is not an object of named, non-empty pipelines', () => {
+    expect(() => readPipelines('[', 'p.json')).toThrow(/p\.json is not valid JSON/);
+    expect(() => readPipelines('[]', 'p.json')).toThrow('p.json: must be an object of pipeline id -> pipeline definition');
+    expect(() => readPipelines('{"Bad Name":{"processors":[{}]}}', 'p.json')).toThrow('p.json: pipeline id "Bad Name" must match');
+    expect(() => readPipelines('{"ok":{"processors":[]}}', 'p.json')).toThrow('p.json: pipeline "ok" needs a non-empty "processors" list');
   });
 });
 
@@ -342,8 +397,8 @@ process.stdout.write(JSON.stringify(doc, null, 2) + '\\n');
       ['terraform', 'output', 'opensearch', '-s', 'dev', '--', '-json'],
       ['terraform', 'output', 'firehose-opensearch', '-s', 'dev', '--', '-json'],
     ]);
-    expect(recorder.requests.map((q) => q.path)).toHaveLength(3);
-    expect(recorder.requests[2].body).toBe(JSON.stringify(expectedMapping(ROLE_ARN)));
+    expect(recorder.requests.map((q) => `${q.method} ${q.path}`)).toEqual(ALL_REQUESTS);
+    expect(recorder.requests[N - 1].body).toBe(JSON.stringify(expectedMapping(ROLE_ARN)));
   });
 
   it('fails, naming the component and output, when an output is missing (component not applied)', async () => {
@@ -408,13 +463,9 @@ process.stdout.write(JSON.stringify(doc, null, 2) + '\\n');
     const output = `${r.stdout}\n${r.stderr}`;
     expect(r.status, output).toBe(0);
     expect(output).toContain('atmos terraform output opensearch -s sandbox -- -json');
-    expect(output).toContain('done (3 of 3 requests succeeded)');
-    expect(recorder.requests.map((q) => `${q.method} ${q.path}`)).toEqual([
-      'PUT /_index_template/events',
-      'PUT /_plugins/_security/api/roles/events_writer',
-      'PUT /_plugins/_security/api/rolesmapping/events_writer',
-    ]);
-    expect(recorder.requests[2].body).toBe(JSON.stringify(expectedMapping(ROLE_ARN)));
+    expect(output).toContain(`done (${N} of ${N} requests succeeded)`);
+    expect(recorder.requests.map((q) => `${q.method} ${q.path}`)).toEqual(ALL_REQUESTS);
+    expect(recorder.requests[N - 1].body).toBe(JSON.stringify(expectedMapping(ROLE_ARN)));
     expect(verifySigV4(recorder.requests[0], SECRET_KEY).region).toBe(REGION);
 
     // Without a stack the custom command refuses to run (the flag is required).

@@ -13,9 +13,11 @@ import org.opensearch.Version;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.env.Environment;
 import org.opensearch.http.HttpServerTransport;
+import org.opensearch.ingest.common.IngestCommonPlugin;
 import org.opensearch.node.InternalSettingsPreparer;
 import org.opensearch.node.Node;
 import org.opensearch.plugins.Plugin;
+import org.opensearch.script.mustache.MustachePlugin;
 import org.opensearch.transport.Netty4Plugin;
 
 /**
@@ -57,7 +59,10 @@ final class EmbeddedOpenSearchNode implements AutoCloseable {
             .build();
         Environment environment =
             InternalSettingsPreparer.prepareEnvironment(settings, Map.of(), null, () -> NODE_NAME);
-        Node node = new ClasspathPluginNode(environment, List.of(Netty4Plugin.class));
+        // Netty 4: HTTP. ingest-common + lang-mustache: the processors and `{{field}}` templates of
+        // the events-idempotent pipeline (modules of every distribution and of AWS domains).
+        Node node = new ClasspathPluginNode(environment,
+            List.of(Netty4Plugin.class, IngestCommonPlugin.class, MustachePlugin.class));
         try {
             node.start();
             HttpServerTransport http = node.injector().getInstance(HttpServerTransport.class);
