@@ -84,7 +84,7 @@ export function describeStacks(root: string, stacks: readonly string[]): Record<
   const atmosBin = join(root, '.tools', 'bin', 'atmos');
   const out: Record<string, Record<string, Vars>> = {};
   for (const stack of stacks) {
-    const r = spawnSync(atmosBin, ['describe', 'stacks', '--stack', stack, '--format', 'json', '--process-templates=true', '--sections', 'vars'], {
+    const r = spawnSync(atmosBin, ['describe', 'stacks', '--stack', stack, '--format', 'json', '--process-templates=true', '--process-functions=true', '--sections', 'vars'], {
       cwd: root,
       encoding: 'utf8',
       env: { ...process.env, ATMOS_TELEMETRY_ENABLED: 'false', ATMOS_VERSION_CHECK_ENABLED: 'false', NO_COLOR: '1' },

@@ -88,9 +88,10 @@ describe('resource counts follow count and for_each', () => {
   });
 
   it('a metric-math alarm is billed per metric it reads', () => {
-    // error rate = 100 × Errors / Invocations: two metrics and one expression
+    // error rate = 100 × Errors / Invocations: two metrics and one expression; iterator age,
+    // failed records, DLQ and on-failure queue messages: one metric each
     const r = resourceInstances(tf['lambda-enrichment']!, {});
-    expect(alarmMetrics(r)).toEqual({ alarms: 3, metrics: 4 });
+    expect(alarmMetrics(r)).toEqual({ alarms: 5, metrics: 6 });
   });
 
   it('a condition the evaluator does not know fails loudly', () => {
