@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENRICHMENT_METRICS } from '../../components/lambda-enrichment/contract';
 import { COMPONENTS } from '../../components/registry';
 import { atmosJson, DEPLOY_STACKS } from '../support/atmos';
@@ -17,7 +17,10 @@ import { tofuWorkspace } from '../support/tofu';
 
 type Vars = Record<string, unknown>;
 type Described = Record<string, { components: { terraform: Record<string, { vars: Vars }> } }>;
-const described = atmosJson<Described>(['describe', 'stacks', '--format', 'json', '--process-templates=true', '--process-functions=true', '--sections', 'vars']);
+let described: Described;
+beforeAll(async () => {
+  described = await atmosJson<Described>(['describe', 'stacks', '--format', 'json', '--process-templates=true', '--process-functions=true', '--sections', 'vars']);
+});
 const vars = (stack: string, component: string) => described[stack]!.components.terraform[component]!.vars;
 const label = (v: Vars) => [v.namespace, v.environment, v.stage, v.name].join('-');
 

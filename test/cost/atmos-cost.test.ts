@@ -3,28 +3,11 @@
  * schema, estimates that follow each stack's YAML, flag errors that reach the user, and the
  * README's table being exactly what `atmos cost --blueprint-table` prints.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ATMOS_BIN } from '../support/atmos';
+import { atmos } from '../support/atmos';
 import { REPO_ROOT } from '../support/paths';
-
-/**
- * Runs the real atmos asynchronously (each `atmos cost` runs Atmos twice and tsx once, several
- * seconds on a loaded machine): a synchronous spawn would block the test worker long enough for
- * vitest's own RPC to time out.
- */
-function atmos(args: readonly string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      ATMOS_BIN,
-      [...args],
-      { cwd: REPO_ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 240_000, env: { ...process.env, ATMOS_TELEMETRY_ENABLED: 'false', ATMOS_VERSION_CHECK_ENABLED: 'false', NO_COLOR: '1' } },
-      (error, stdout, stderr) => resolve({ status: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 interface Item {
   name: string;

@@ -33,7 +33,7 @@ import { buildLambda, type LambdaBuild } from '../../scripts/build-lambda';
 import { createHandler } from '../../lambda-src/src/runtime';
 import { clients, createQueue, createStream, createTable, drainQueue, expectedCustomer, FAST_RETRY, profileItem, readStream, seedTable } from '../../lambda-src/test/helpers';
 import { eventRecord, type KinesisBatchInfo, type OnFailureRecord } from '../../scripts/replay-failures';
-import { ATMOS_BIN, atmosJson } from '../support/atmos';
+import { ATMOS_BIN, atmosJsonSync } from '../support/atmos';
 import { REPO_ROOT } from '../support/paths';
 import { useMotoServer, TEST_REGION } from '../support/moto';
 import { readComponent } from '../support/synth';
@@ -46,7 +46,7 @@ const ACCOUNT = '123456789012';
 const moto = useMotoServer();
 const scratch = mkdtempSync(join(tmpdir(), 'replay-test-'));
 
-const described = atmosJson<{ vars: Record<string, Value> }>(['describe', 'component', 'lambda-enrichment', '-s', 'local', '--format', 'json']);
+const described = atmosJsonSync<{ vars: Record<string, Value> }>(['describe', 'component', 'lambda-enrichment', '-s', 'local', '--format', 'json']);
 const vars = described.vars;
 const label = ['namespace', 'environment', 'stage', 'name'].map((k) => vars[k]).join('-');
 const NAMES = {

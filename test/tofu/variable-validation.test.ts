@@ -69,9 +69,9 @@ describe('deploy stacks pass OpenTofu variable validation and var-only precondit
       expect(workspacesOf(component).skipped).toEqual([]);
     });
 
-    it.each(DEPLOY_STACKS)('stack %s: tofu plan on the variables-only copy succeeds with no changes', (stack) => {
+    it.each(DEPLOY_STACKS)('stack %s: tofu plan on the variables-only copy succeeds with no changes', async (stack) => {
       const varfile = join(scratch, `${stack}-${component}.tfvars.json`);
-      generateVarfile(component, stack, varfile);
+      await generateVarfile(component, stack, varfile);
       const ws = workspacesOf(component);
 
       const vars = ws.variables.plan(varfile);
@@ -138,16 +138,16 @@ describe('invalid stack fixtures: which layer rejects them', () => {
 
   it('has component fixtures', () => expect(fixtures.length).toBeGreaterThanOrEqual(8));
 
-  it.each(fixtures.map((f) => [f.file, f] as const))('%s', (file, { content, header }) => {
+  it.each(fixtures.map((f) => [f.file, f] as const))('%s', async (file, { content, header }) => {
     const component = header('check')!.split(/\s+/)[1]!;
     const stack = header('stack') ?? 'dev';
     const sandbox = atmosSandbox({ name: file, content });
     try {
       // Varfile generation does not apply settings.validation: it writes the bad value as is.
       const varfile = join(scratch, `fixture-${file}.tfvars.json`);
-      generateVarfile(component, stack, varfile, sandbox.dir);
+      await generateVarfile(component, stack, varfile, sandbox.dir);
 
-      const validate = atmos(['validate', 'component', component, '-s', stack], { cwd: sandbox.dir });
+      const validate = await atmos(['validate', 'component', component, '-s', stack], { cwd: sandbox.dir });
       const schemaRejects = validate.status !== 0;
       const schemaMessages = schemaErrors(validate.stdout + validate.stderr);
 
