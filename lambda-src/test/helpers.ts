@@ -285,13 +285,14 @@ export function injectUnprocessedKeys(client: DynamoDBClient, withhold: (pk: str
  * Makes the first `times` BatchGetItem attempts fail with ProvisionedThroughputExceededException.
  * Injected below the SDK's retry middleware, so the SDK's own retry strategy sees them like real throttles.
  */
-export function injectThrottling(client: DynamoDBClient, times: number): { attempts: () => number } {
+export function injectThrottling(client: DynamoDBClient, times: number): { attempts: () => number; stop: () => void } {
   let attempts = 0;
+  let limit = times;
   (client as AnyClient).middlewareStack.add(
     (next: any, context: any) => async (args: any) => {
       if (context.commandName !== 'BatchGetItemCommand') return next(args);
       attempts++;
-      if (attempts <= times) {
+      if (attempts <= limit) {
         throw new ProvisionedThroughputExceededException({
           message: 'injected: throughput exceeds the current capacity',
           $metadata: { httpStatusCode: 400 },
@@ -301,7 +302,12 @@ export function injectThrottling(client: DynamoDBClient, times: number): { attem
     },
     { step: 'deserialize', name: `throttle-${++counter}` },
   );
-  return { attempts: () => attempts };
+  return {
+    attempts: () => attempts,
+    stop: () => {
+      limit = 0;
+    },
+  };
 }
 
 /**
