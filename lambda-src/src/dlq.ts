@@ -2,8 +2,13 @@ import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { backoff, type RetryPolicy, type Timing } from './retry';
 
 /** SendMessageBatch limits: 10 messages and 256 KiB in total per call. */
-const SQS_MAX_ENTRIES = 10;
-const SQS_MAX_BATCH_BYTES = 256 * 1024;
+export const DLQ_MAX_ENTRIES = 10;
+export const DLQ_MAX_BATCH_BYTES = 256 * 1024;
+const SQS_MAX_ENTRIES = DLQ_MAX_ENTRIES;
+const SQS_MAX_BATCH_BYTES = DLQ_MAX_BATCH_BYTES;
+
+/** Bytes one entry counts against the SendMessageBatch limit (body + attribute allowance). */
+export const dlqEntryBytes = (e: DlqEntry): number => Buffer.byteLength(e.body) + 64;
 
 export interface DlqEntry {
   readonly ref: number;
@@ -22,7 +27,7 @@ function chunk(entries: readonly DlqEntry[]): DlqEntry[][] {
   let current: DlqEntry[] = [];
   let bytes = 0;
   for (const e of entries) {
-    const size = Buffer.byteLength(e.body) + 64;
+    const size = dlqEntryBytes(e);
     if (current.length > 0 && (current.length === SQS_MAX_ENTRIES || bytes + size > SQS_MAX_BATCH_BYTES)) {
       chunks.push(current);
       current = [];

@@ -4,9 +4,8 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import type { EnrichmentConfig } from './config';
-import { sendToDlq, type DlqEntry } from './dlq';
 import type { LookupBackend } from './dynamodb-backend';
-import { putInOrder, type OutputEntry } from './output-writer';
+import { writeInOrder, type WriteItem } from './ordered-writer';
 import { ProfileLookup } from './profile-lookup';
 import { dlqBody, enrichText, parseRecord } from './records';
 import {
@@ -115,8 +114,8 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         }
       }
 
-      const dlq: DlqEntry[] = [];
-      const output: OutputEntry[] = [];
+      const items: WriteItem[] = [];
+      let malformed = 0;
       for (let ref = 0; ref < cut; ref++) {
         const record = records[ref]!;
         const p = parsed[ref]!;
@@ -126,7 +125,8 @@ export function createProcessor(deps: ProcessorDeps): Processor {
             detail: p.detail,
             sequenceNumber: record.kinesis.sequenceNumber,
           });
-          dlq.push({ ref, reason: p.reason, body: dlqBody(record, p.reason, p.detail, p.bytes) });
+          items.push({ kind: 'dlq', entry: { ref, reason: p.reason, body: dlqBody(record, p.reason, p.detail, p.bytes) } });
+          malformed++;
           continue;
         }
         const data = enrichText(p.parsed, lookedUp.profiles.get(p.parsed.customerId)!, record);
@@ -134,25 +134,22 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         if (size > config.maxRecordBytes) {
           const detail = `enriched record is ${size} bytes > MAX_RECORD_BYTES ${config.maxRecordBytes}`;
           logger.warn('enriched record too large, sent to DLQ', { detail, sequenceNumber: record.kinesis.sequenceNumber });
-          dlq.push({ ref, reason: 'enriched_record_too_large', body: dlqBody(record, 'enriched_record_too_large', detail, size) });
+          items.push({ kind: 'dlq', entry: { ref, reason: 'enriched_record_too_large', body: dlqBody(record, 'enriched_record_too_large', detail, size) } });
+          malformed++;
           continue;
         }
-        output.push({ ref, data, partitionKey: p.parsed.customerId, size });
+        items.push({ kind: 'put', entry: { ref, data, partitionKey: p.parsed.customerId, size } });
       }
 
-      // DLQ first: an unavailable queue moves the checkpoint before any output is written.
-      const dead =
-        dlq.length > 0
-          ? await sendToDlq(deps.sqs(), config.dlqUrl, dlq, retryDlq, timing)
-          : { sent: [], failed: new Map<number, string>(), requests: 0 };
-      for (const [ref, reason] of dead.failed) lower(ref, `DLQ send failed: ${reason}`);
-
-      const toWrite = output.filter((e) => e.ref < cut);
-      const put =
-        toWrite.length > 0
-          ? await putInOrder(deps.kinesis(), config.outputStreamName, toWrite, retryPut, timing)
-          : { written: [], requests: 0, stopped: undefined };
-      if (put.stopped !== undefined) lower(toWrite[put.stopped.index]!.ref, `put failed: ${put.stopped.reason}`);
+      const out = await writeInOrder(
+        { kinesis: deps.kinesis, streamName: config.outputStreamName, sqs: deps.sqs, queueUrl: config.dlqUrl },
+        items,
+        { put: retryPut, dlq: retryDlq },
+        timing,
+      );
+      if (out.stopped !== undefined) lower(out.stopped.ref, out.stopped.reason);
+      const put = { written: out.written, requests: out.putRequests };
+      const dead = { sent: out.deadLettered };
 
       const done = new Set<number>([...put.written, ...dead.sent]);
       let notDoneBeforeCut = 0;
@@ -181,7 +178,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       const lookups = lookedUp.cacheHits + lookedUp.cacheMisses;
       metrics.addMetric('RecordsIn', MetricUnit.Count, total);
       metrics.addMetric('RecordsOut', MetricUnit.Count, summary.emitted);
-      metrics.addMetric('MalformedRecords', MetricUnit.Count, dlq.length);
+      metrics.addMetric('MalformedRecords', MetricUnit.Count, malformed);
       metrics.addMetric('FailedRecords', MetricUnit.Count, summary.failed);
       metrics.addMetric('RedeliveredRecords', MetricUnit.Count, summary.redelivered);
       if (lookups > 0) metrics.addMetric('CacheHitRate', MetricUnit.Percent, (100 * lookedUp.cacheHits) / lookups);

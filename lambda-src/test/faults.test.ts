@@ -179,9 +179,9 @@ describe('output faults', () => {
     expect(await handler(event)).toEqual({ batchItemFailures: [] });
     const idsOf = (call: { Records: { Data: Uint8Array }[] }) =>
       call.Records.map((x) => (JSON.parse(Buffer.from(x.Data).toString('utf8')) as { event_id: string }).event_id);
-    // runs of 32 distinct customers; a failed entry is retried alone before the run after it
+    // the first record alone, then runs of distinct customers; failed entries are retried before the next run
     const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `evt-${from + i}`);
-    expect(puts.map(idsOf)).toEqual([ids(0, 32), ['evt-4', 'evt-17', 'evt-18'], ['evt-17'], ids(32, 50), ['evt-49']]);
+    expect(puts.map(idsOf)).toEqual([['evt-0'], ids(1, 33), ['evt-4', 'evt-17', 'evt-18'], ['evt-17'], ids(33, 50), ['evt-49']]);
     await expectExactly(r, event, ids(0, 50).map((_, i) => i));
     // one shard: the stream order is the write order; every customer's events are in input order
     const out = await readStream(r.kinesis, r.stream);
@@ -203,14 +203,21 @@ describe('output faults', () => {
     );
     const res = await handler(event);
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: event.Records[8]!.kinesis.sequenceNumber }]);
-    // the first call holds records 0..29 (30 distinct customers); 8 is retried alone, then nothing more
-    expect(puts.map((p) => p.Records.length)).toEqual([30, 1, 1, 1]);
-    const written = Array.from({ length: 30 }, (_, i) => i).filter((i) => i !== 8);
+    // record 0 alone, then 1..30 (30 distinct customers); 8 is retried alone, then nothing more
+    expect(puts.map((p) => p.Records.length)).toEqual([1, 30, 1, 1, 1]);
+    const written = Array.from({ length: 31 }, (_, i) => i).filter((i) => i !== 8);
     await expectExactly(r, event, written);
-    expect(handler.lastSummary()).toMatchObject({ emitted: 29, redelivered: 42, duplicatesOnRedelivery: 21, failed: 21 });
+    expect(handler.lastSummary()).toMatchObject({ emitted: 30, redelivered: 42, duplicatesOnRedelivery: 22, failed: 20 });
+
+    // the redelivery starts at 8: it fails alone, nothing else is written again
+    puts.length = 0;
+    const redelivered = { Records: event.Records.slice(8) };
+    expect(await handler(redelivered)).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[8]!.kinesis.sequenceNumber }] });
+    expect(puts.map((p) => p.Records.length)).toEqual([1, 1, 1, 1]);
+    await expectExactly(r, event, written);
   });
 
-  it('checkpoints at the first valid record when the output stream does not exist; DLQ messages already sent are counted', async () => {
+  it('checkpoints at the first record when the output stream does not exist; no DLQ message is sent past it', async () => {
     const r = await setUp(moto, items);
     const handler = createHandler({
       env: envFor({ ...r, stream: unique('no-such-stream') }),
@@ -228,12 +235,11 @@ describe('output faults', () => {
     ]);
     const res = await handler(event);
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]!.kinesis.sequenceNumber }]);
-    const dlq = await drainQueue(r.sqs, r.queueUrl);
-    expect(dlq.map((m) => m.body.reason)).toEqual(['invalid_json', 'missing_customer_id']);
-    expect(handler.lastSummary()).toMatchObject({ records: 5, emitted: 0, deadLettered: 2, failed: 3, redelivered: 5, duplicatesOnRedelivery: 2 });
+    expect(await drainQueue(r.sqs, r.queueUrl)).toEqual([]);
+    expect(handler.lastSummary()).toMatchObject({ records: 5, emitted: 0, deadLettered: 0, failed: 5, redelivered: 5, duplicatesOnRedelivery: 0 });
   });
 
-  it('checkpoints at the first malformed record when the DLQ cannot be written: nothing lost, nothing after it written', async () => {
+  it('checkpoints at the first malformed record when the DLQ cannot be written: nothing lost, nothing after its range written', async () => {
     const r = await setUp(moto, items);
     const missingQueue = r.queueUrl.replace(/[^/]+$/, unique('gone'));
     const handler = createHandler({
@@ -251,8 +257,9 @@ describe('output faults', () => {
     ]);
     const res = await handler(event);
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: event.Records[1]!.kinesis.sequenceNumber }]);
-    await expectExactly(r, event, [0]);
+    // record 0 alone, then the range 1..3: its PutRecords (record 2) ran next to the failed DLQ send
+    await expectExactly(r, event, [0, 2]);
     expect(await drainQueue(r.sqs, r.queueUrl)).toEqual([]);
-    expect(handler.lastSummary()).toMatchObject({ emitted: 1, deadLettered: 0, failed: 3, duplicatesOnRedelivery: 0 });
+    expect(handler.lastSummary()).toMatchObject({ emitted: 2, deadLettered: 0, failed: 2, duplicatesOnRedelivery: 1 });
   });
 });

@@ -123,16 +123,17 @@ describe('enrichment handler (moto)', () => {
     const puts = recordCalls(r.kinesis, 'PutRecordsCommand');
     const handler = createHandler({ env: envFor(r), dynamodb: r.ddb, kinesis: r.kinesis, sqs: r.sqs, retry: FAST_RETRY });
 
-    // 1,100 distinct customers (unknown to the table): only the 500-entry limit cuts.
+    // 1,100 distinct customers (unknown to the table): the first record alone (the probe a
+    // redelivery starts with), then only the 500-entry limit cuts.
     const small = Array.from({ length: 1_100 }, (_, i) => ({ data: rawEvent(i, `walk-in-${i}`) }));
     expect((await handler(kinesisEvent(small))).batchItemFailures).toEqual([]);
-    expect(puts.map((p) => p.Records.length)).toEqual([500, 500, 100]);
+    expect(puts.map((p) => p.Records.length)).toEqual([1, 500, 500, 99]);
 
     // 20 customers round robin: a call ends before the customer repeats (runs of 20, in order).
     puts.length = 0;
     const rr = Array.from({ length: 50 }, (_, i) => ({ data: rawEvent(2_000 + i, `cust-${i % CUSTOMERS}`) }));
     expect((await handler(kinesisEvent(rr))).batchItemFailures).toEqual([]);
-    expect(puts.map((p) => p.Records.length)).toEqual([20, 20, 10]);
+    expect(puts.map((p) => p.Records.length)).toEqual([1, 20, 20, 9]);
     expect(puts.flatMap((p) => p.Records.map((e: { Data: Uint8Array }) => JSON.parse(Buffer.from(e.Data).toString()).event_id))).toEqual(
       rr.map((x) => x.data.event_id),
     );
