@@ -31,7 +31,10 @@ export interface WriteOutcome {
   readonly dlqRequests: number;
 }
 
-/** Consecutive items: first item alone, then runs within the PutRecords / SendMessageBatch limits, customers distinct. */
+/**
+ * Consecutive items: the first alone, then runs of one kind within the PutRecords /
+ * SendMessageBatch limits, each customer at most once per run.
+ */
 export function ranges(items: readonly WriteItem[]): WriteItem[][] {
   const out: WriteItem[][] = [];
   let current: WriteItem[] = [];
@@ -41,10 +44,13 @@ export function ranges(items: readonly WriteItem[]): WriteItem[][] {
   let dlqBytes = 0;
   let dlqs = 0;
   for (const item of items) {
+    // A range is all output or all DLQ: a failure of one kind never sits next to written records
+    // of the other kind in the same range.
     const full =
-      item.kind === 'put'
+      (current.length > 0 && current[0]!.kind !== item.kind) ||
+      (item.kind === 'put'
         ? keys.has(item.entry.partitionKey) || puts === PUT_RECORDS_MAX_ENTRIES || putBytes + item.entry.size > PUT_RECORDS_MAX_BYTES
-        : dlqs === DLQ_MAX_ENTRIES || dlqBytes + dlqEntryBytes(item.entry) > DLQ_MAX_BATCH_BYTES;
+        : dlqs === DLQ_MAX_ENTRIES || dlqBytes + dlqEntryBytes(item.entry) > DLQ_MAX_BATCH_BYTES);
     if (current.length > 0 && (full || out.length === 0)) {
       out.push(current);
       current = [];

@@ -181,6 +181,8 @@ export interface OutputRecord {
   partitionKey: string;
   sequenceNumber: string;
   body: Record<string, unknown>;
+  /** The record's data exactly as written (body is JSON.parse of it, which rounds big numbers). */
+  raw: string;
 }
 
 /** Reads every record of every shard of a stream from TRIM_HORIZON. */
@@ -196,11 +198,13 @@ export async function readStream(kinesis: KinesisClient, stream: string): Promis
     while (iterator) {
       const res = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
       for (const r of res.Records ?? []) {
+        const raw = Buffer.from(r.Data!).toString('utf8');
         out.push({
           shardId: shard.ShardId!,
           partitionKey: r.PartitionKey!,
           sequenceNumber: r.SequenceNumber!,
-          body: JSON.parse(Buffer.from(r.Data!).toString('utf8')) as Record<string, unknown>,
+          body: JSON.parse(raw) as Record<string, unknown>,
+          raw,
         });
       }
       if ((res.Records ?? []).length === 0) break;
