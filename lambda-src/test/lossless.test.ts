@@ -7,6 +7,7 @@ import { convertDaxResponse } from '../src/dax-backend';
 import { unmarshallItem } from '../src/dynamodb-backend';
 import { RawNumber, scanMembers, spliceMembers, toJson } from '../src/json-text';
 import { ENTRY_OVERHEAD_BYTES, LruTtlCache } from '../src/lru-cache';
+import { LOOKAHEAD, nextCall } from '../src/ordered-writer';
 import { deriveEventId, enrichText, parseRecord, profileFragment } from '../src/records';
 import { kinesisEvent } from './helpers';
 
@@ -208,5 +209,42 @@ describe('byte-bounded cache', () => {
     now = 2_000;
     expect(c.get('a')).toBeUndefined();
     expect(c.bytes).toBe(0);
+  });
+});
+
+describe('ordered writer scheduling (nextCall)', () => {
+  const put = (ref: number, key: string) => ({ kind: 'put' as const, entry: { ref, data: new Uint8Array(0), partitionKey: key, size: 10 } });
+  const dlq = (ref: number) => ({ kind: 'dlq' as const, entry: { ref, reason: 'invalid_json', body: '{}' } });
+
+  it('first record alone; then every free customer, skipping those waiting for an earlier event of theirs', () => {
+    const keys = ['a', 'a', 'b', 'a', 'c', 'b', 'd'];
+    const items = keys.map((k, i) => put(i, k));
+    const done = items.map(() => false);
+    expect(nextCall(items, done, 0, items.length, true)).toEqual([0]);
+    done[0] = true;
+    // 1 (a), 2 (b), 3 (a: waits), 4 (c), 5 (b: waits), 6 (d)
+    expect(nextCall(items, done, 1, items.length, false)).toEqual([1, 2, 4, 6]);
+    for (const i of [1, 2, 4, 6]) done[i] = true;
+    expect(nextCall(items, done, 3, items.length, false)).toEqual([3, 5]);
+    // a limit (a record that failed for good) is never passed
+    expect(nextCall(items, items.map(() => false), 1, 4, false)).toEqual([1, 2]);
+  });
+
+  it('reaches at most LOOKAHEAD records past the first waiting one, and never past a pending DLQ record', () => {
+    const items = [put(0, 'hot'), put(1, 'hot'), ...Array.from({ length: 200 }, (_, i) => put(i + 2, `k${i}`))];
+    const call = nextCall(items, items.map(() => false), 0, items.length, false);
+    expect(call[0]).toBe(0);
+    expect(call[call.length - 1]).toBe(1 + LOOKAHEAD - 1);
+    expect(call).not.toContain(1);
+    const mixed = [put(0, 'a'), put(1, 'b'), dlq(2), dlq(3), put(4, 'c')];
+    const d = mixed.map(() => false);
+    expect(nextCall(mixed, d, 0, 5, false)).toEqual([0, 1]);
+    d[0] = d[1] = true;
+    expect(nextCall(mixed, d, 2, 5, false)).toEqual([2, 3]);
+  });
+
+  it('cuts a call at 500 entries', () => {
+    const items = Array.from({ length: 1_200 }, (_, i) => put(i, `k${i}`));
+    expect(nextCall(items, items.map(() => false), 0, items.length, false)).toHaveLength(500);
   });
 });
