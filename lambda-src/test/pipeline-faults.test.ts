@@ -9,10 +9,16 @@
  */
 import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { SQSClient, ReceiveMessageCommand, DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
-import { KinesisEventSourceMapping, type OnFailureRecord } from '../../local-aws/event-source-mapping';
-import { useMotoServer } from '../../test/support/moto';
+import { KinesisEventSourceMapping, type EventSourceMappingOptions, type OnFailureRecord } from '../../local-aws/event-source-mapping';
+import { buildLambda } from '../../scripts/build-lambda';
+import { TEST_REGION, useMotoServer } from '../../test/support/moto';
 import { deriveEventId } from '../src/records';
 import { createHandler } from '../src/runtime';
 import { createQueue, drainQueue, envFor, injectPutRecordsFailures, injectThrottling, profileItem, readStream, setUp, unique } from './helpers';
@@ -58,7 +64,10 @@ interface Outcome {
 
 type Faults = (io: { kinesis: KinesisClient; ddb: Parameters<typeof injectThrottling>[0]; sqs: SQSClient; crash: () => void }) => void;
 
-async function run(name: string, faults: Faults): Promise<Outcome> {
+/** The function under test, built from the environment the component would set. */
+type FunctionFactory = (env: Record<string, string>) => Promise<{ invoke: EventSourceMappingOptions['function']; close: () => void }>;
+
+async function run(name: string, faults: Faults, make?: FunctionFactory, envOverride: (env: Record<string, string>) => Record<string, string> = (e) => e): Promise<Outcome> {
   const r = await setUp(moto, Array.from({ length: 8 }, (_, i) => profileItem(i)), 2);
   const admin = { kinesis: new KinesisClient({ ...moto.clientConfig(), maxAttempts: 3 }), sqs: new SQSClient({ ...moto.clientConfig(), maxAttempts: 3 }) };
   const ingest = unique('ingest');
@@ -84,7 +93,9 @@ async function run(name: string, faults: Faults): Promise<Outcome> {
 
   let crashInvocation: ((err: Error) => void) | undefined;
   faults({ kinesis: r.kinesis, ddb: r.ddb, sqs: r.sqs, crash: () => crashInvocation?.(new Error('Runtime exited: crash injected mid-batch')) });
-  const handler = createHandler({ env: envFor(r), dynamodb: r.ddb, kinesis: r.kinesis, sqs: r.sqs });
+  const env = envOverride(envFor(r));
+  const handler = createHandler({ env, dynamodb: r.ddb, kinesis: r.kinesis, sqs: r.sqs });
+  const external = make ? await make(env) : undefined;
   const esm = new KinesisEventSourceMapping({
     kinesis: admin.kinesis,
     streamArn: arn,
@@ -96,13 +107,19 @@ async function run(name: string, faults: Faults): Promise<Outcome> {
     maximumRetryAttempts: 3,
     maximumRecordAgeInSeconds: 3600,
     onFailure: { sqs: admin.sqs, queueUrl: onFailureUrl },
-    function: (event: KinesisStreamEvent, context) =>
-      new Promise((resolve, reject) => {
-        crashInvocation = reject;
-        handler(event, context).then(resolve, reject);
-      }),
+    function:
+      external?.invoke ??
+      ((event: KinesisStreamEvent, context) =>
+        new Promise((resolve, reject) => {
+          crashInvocation = reject;
+          handler(event, context).then(resolve, reject);
+        })),
   });
-  await esm.drain();
+  try {
+    await esm.drain();
+  } finally {
+    external?.close();
+  }
 
   // Read back everything
   const idOf = (i: number) =>
@@ -296,3 +313,83 @@ describe('enrichment pipeline under faults (moto, local event source mapping, co
   });
 });
 
+
+/**
+ * The esbuild bundle (dist/index.js) in its own `node` process, as the Lambda runtime would run
+ * it: environment from the component's contract, AWS_ENDPOINT_URL = moto; one JSON line in per
+ * invocation, one out. No fault injection is possible inside it, so its cases use real faults.
+ */
+describe('the bundle in its own node process, driven by the local event source mapping', () => {
+  let dir = '';
+  let indexJs = '';
+  const RUNTIME = `
+const { handler } = require(process.argv[1]); // node -e CODE <index.js>: argv[1] is index.js
+const rl = require('readline').createInterface({ input: process.stdin });
+rl.on('line', async (line) => {
+  const { id, event, timeoutMs } = JSON.parse(line);
+  const deadline = Date.now() + timeoutMs;
+  const context = { functionName: 'enrichment', awsRequestId: String(id), getRemainingTimeInMillis: () => deadline - Date.now() };
+  try {
+    const result = await handler(event, context);
+    process.stdout.write('RESULT ' + JSON.stringify({ id, result }) + '\\n');
+  } catch (err) {
+    process.stdout.write('RESULT ' + JSON.stringify({ id, error: String(err && err.message || err) }) + '\\n');
+  }
+});`;
+
+  const bundle: FunctionFactory = async (env) => {
+    const child = spawn(process.execPath, ['-e', RUNTIME, indexJs], {
+      env: {
+        PATH: process.env.PATH,
+        AWS_ENDPOINT_URL: moto.endpoint,
+        AWS_REGION: TEST_REGION,
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_SECRET_ACCESS_KEY: 'testing',
+        POWERTOOLS_METRICS_DISABLED: 'true',
+        ...env,
+      },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!line.startsWith('RESULT ')) return;
+      const msg = JSON.parse(line.slice(7)) as { id: number; result?: unknown; error?: string };
+      const w = waiting.get(msg.id);
+      waiting.delete(msg.id);
+      if (msg.error !== undefined) w?.reject(new Error(msg.error));
+      else w?.resolve(msg.result);
+    });
+    let exited: string | undefined;
+    child.on('exit', (code) => {
+      exited = `Runtime exited with ${code}`;
+      for (const w of waiting.values()) w.reject(new Error(exited));
+      waiting.clear();
+    });
+    let id = 0;
+    return {
+      invoke: (event, context) =>
+        new Promise((resolve, reject) => {
+          if (exited !== undefined) return reject(new Error(exited));
+          const n = ++id;
+          waiting.set(n, { resolve, reject });
+          child.stdin!.write(`${JSON.stringify({ id: n, event, timeoutMs: context.getRemainingTimeInMillis() })}\n`);
+        }),
+      close: () => child.kill('SIGTERM'),
+    };
+  };
+
+  it('no fault: every record once (output or DLQ)', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'enrichment-bundle-'));
+    indexJs = (await buildLambda(dir)).indexJs;
+    const o = await run('bundle: no fault', () => undefined, bundle);
+    expect(o.copies).toEqual(once(all));
+    expect(o.onFailure).toEqual([]);
+  }, 120_000);
+
+  it('DLQ missing (a real fault: the queue does not exist): nothing after the malformed record written, the rest to the on-failure queue', async () => {
+    const o = await run('bundle: DLQ queue missing', () => undefined, bundle, (env) => ({ ...env, DLQ_URL: env.DLQ_URL!.replace(/[^/]+$/, unique('missing')) }));
+    expect(o.copies).toEqual(once(range(0, 19)));
+    expect([...o.covered].sort((a, b) => a - b)).toEqual(range(20, 39));
+    rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+});
