@@ -288,26 +288,7 @@ export class KinesisEventSourceMapping {
   }
 
   private toEvent(shard: ShardState, records: _Record[]): KinesisStreamEvent {
-    return {
-      Records: records.map(
-        (r): KinesisStreamRecord => ({
-          kinesis: {
-            kinesisSchemaVersion: '1.0',
-            partitionKey: r.PartitionKey!,
-            sequenceNumber: r.SequenceNumber!,
-            data: Buffer.from(r.Data ?? new Uint8Array()).toString('base64'),
-            approximateArrivalTimestamp: (r.ApproximateArrivalTimestamp?.getTime() ?? 0) / 1000,
-          },
-          eventSource: 'aws:kinesis',
-          eventVersion: '1.0',
-          eventID: `${shard.shardId}:${r.SequenceNumber}`,
-          eventName: 'aws:kinesis:record',
-          invokeIdentityArn: this.o.roleArn,
-          awsRegion: this.region,
-          eventSourceARN: this.o.streamArn,
-        }),
-      ),
-    };
+    return lambdaKinesisEvent(records, { shardId: shard.shardId, streamArn: this.o.streamArn, region: this.region, roleArn: this.o.roleArn });
   }
 
   private async invoke(
@@ -412,6 +393,37 @@ export class KinesisEventSourceMapping {
     if (at !== 0) throw new Error('internal: discarded records are not at the head of the shard');
     this.checkpoint(shard, records.length);
   }
+}
+
+/**
+ * The event Lambda sends for records of one shard (GetRecords output). Also for a replay that
+ * re-processes records named by an on-failure message: the same eventID / eventSourceARN give the
+ * handler the same derived event ids.
+ */
+export function lambdaKinesisEvent(
+  records: readonly _Record[],
+  source: { shardId: string; streamArn: string; region: string; roleArn: string },
+): KinesisStreamEvent {
+  return {
+    Records: records.map(
+      (r): KinesisStreamRecord => ({
+        kinesis: {
+          kinesisSchemaVersion: '1.0',
+          partitionKey: r.PartitionKey!,
+          sequenceNumber: r.SequenceNumber!,
+          data: Buffer.from(r.Data ?? new Uint8Array()).toString('base64'),
+          approximateArrivalTimestamp: (r.ApproximateArrivalTimestamp?.getTime() ?? 0) / 1000,
+        },
+        eventSource: 'aws:kinesis',
+        eventVersion: '1.0',
+        eventID: `${source.shardId}:${r.SequenceNumber}`,
+        eventName: 'aws:kinesis:record',
+        invokeIdentityArn: source.roleArn,
+        awsRegion: source.region,
+        eventSourceARN: source.streamArn,
+      }),
+    ),
+  };
 }
 
 /** Sorts sequence numbers numerically (they are decimal strings of up to 128 bits). */
