@@ -68,7 +68,9 @@ import {
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { SignatureV4 } from '@smithy/signature-v4';
+import type { KinesisStreamRecord } from 'aws-lambda';
 import { FAILURES_QUEUE_SUFFIX, LAMBDA_ARTIFACT } from '../components/lambda-enrichment/contract';
+import { lambdaKinesisEvent } from '../local-aws/event-source-mapping';
 
 const REPO_ROOT = join(__dirname, '..');
 const COMPONENT = 'lambda-enrichment';
@@ -313,35 +315,16 @@ export async function readBatch(kinesis: KinesisClient, info: KinesisBatchInfo):
 
 // ---------------------------------------------------------------------- Kinesis Lambda event
 
-export interface KinesisEventRecord {
-  kinesis: { kinesisSchemaVersion: string; partitionKey: string; sequenceNumber: string; data: string; approximateArrivalTimestamp: number };
-  eventSource: 'aws:kinesis';
-  eventVersion: '1.0';
-  eventID: string;
-  eventName: 'aws:kinesis:record';
-  invokeIdentityArn: string;
-  awsRegion: string;
-  eventSourceARN: string;
-}
+/** One record of the Kinesis event Lambda sends (built by the local event source mapping's own builder). */
+export type KinesisEventRecord = KinesisStreamRecord;
 
-/** One record as the event source mapping delivers it (the documented Kinesis event). */
+/**
+ * One record as the event source mapping delivers it: the same builder as the local mapping
+ * (local-aws/event-source-mapping.ts), so an event_id derived from eventID/eventSourceARN is
+ * the same on a replay as on the first delivery.
+ */
 export function eventRecord(r: KinesisRecord, info: KinesisBatchInfo, roleArn: string, region: string): KinesisEventRecord {
-  return {
-    kinesis: {
-      kinesisSchemaVersion: '1.0',
-      partitionKey: r.PartitionKey!,
-      sequenceNumber: r.SequenceNumber!,
-      data: Buffer.from(r.Data ?? new Uint8Array()).toString('base64'),
-      approximateArrivalTimestamp: (r.ApproximateArrivalTimestamp?.getTime() ?? 0) / 1000,
-    },
-    eventSource: 'aws:kinesis',
-    eventVersion: '1.0',
-    eventID: `${info.shardId}:${r.SequenceNumber!}`,
-    eventName: 'aws:kinesis:record',
-    invokeIdentityArn: roleArn,
-    awsRegion: region,
-    eventSourceARN: info.streamArn,
-  };
+  return lambdaKinesisEvent([r], { shardId: info.shardId, streamArn: info.streamArn, region, roleArn }).Records[0]!;
 }
 
 /** Splits records into consecutive parts whose event fits a synchronous invocation. */

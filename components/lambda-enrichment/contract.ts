@@ -3,6 +3,7 @@
  * CDKTF imports so that scripts (scripts/replay-failures.ts) and the monitoring component can use
  * it cheaply: resource name suffixes, the handler's metrics, the record-age margin.
  */
+import { LIMITS } from '../../lambda-src/src/config';
 
 /** The bundle `npm run build:lambda` writes next to main.tf.json. */
 export const LAMBDA_ARTIFACT = 'dist/enrichment.zip';
@@ -39,9 +40,8 @@ export const ENRICHMENT_METRICS = {
 export const REPLAY_MARGIN_SECONDS = 6 * 3600;
 
 /**
- * CACHE_MAX_BYTES, the byte bound of the handler's profile cache. lambda-src/src/config.ts gets
- * `LIMITS.cacheMaxBytes` with these numbers (the `handler` branch); until that is merged they
- * are declared here, and test/components/lambda-enrichment.test.ts compares them with LIMITS as
- * soon as it exists. 64 MiB by default: a quarter of the default 256 MB function.
+ * CACHE_MAX_BYTES, the byte bound of the handler's profile cache: the handler's own limits
+ * (lambda-src/src/config.ts), so the Terraform variable cannot disagree with what the function
+ * accepts. 64 MiB by default: a quarter of the default 256 MB function.
  */
-export const CACHE_MAX_BYTES = { min: 0, max: 1_073_741_824, default: 67_108_864 } as const;
+export const CACHE_MAX_BYTES = LIMITS.cacheMaxBytes;

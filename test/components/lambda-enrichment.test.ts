@@ -186,9 +186,8 @@ describe('function', () => {
     });
     // The default fits the default function: 64 MiB of 256 MB.
     expect(v.default as number).toBeLessThanOrEqual(((tf.variable.memory_size_mb!.default as number) * 1_048_576) / 2);
-    // Declared here until lambda-src's LIMITS has it (handler branch); then both must agree.
-    const limits = (lambdaConfig.LIMITS as Record<string, unknown>).cacheMaxBytes;
-    if (limits !== undefined) expect(limits).toEqual(CACHE_MAX_BYTES);
+    // One declaration: the handler's own limits.
+    expect(lambdaConfig.LIMITS.cacheMaxBytes).toBe(CACHE_MAX_BYTES);
     expect(CACHE_MAX_BYTES).toEqual({ min: 0, max: 1_073_741_824, default: 67_108_864 });
   });
 });
@@ -384,14 +383,15 @@ describe('failed-records alarm = the metric lambda-src emits', () => {
       const res = await handler(
         kinesisEvent([0, 1, 2].map((i) => ({ data: { event_id: `e-${i}`, customer_id: `c-${i}`, event_type: 'click', timestamp: '2026-01-01T00:00:00.000Z' } }))),
       );
-      expect(res.batchItemFailures).toHaveLength(3);
+      // The handler reports only the lowest record it could not complete (the checkpoint).
+      expect(res.batchItemFailures).toHaveLength(1);
     } finally {
       process.stdout.write = write;
     }
     return lines.filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l) as Emf);
   }
 
-  it('same namespace, metric name, dimension names and values; the count is the reported failures', async () => {
+  it('same namespace, metric name, dimension names and values; the count is every record from the checkpoint on', async () => {
     const docs = await emitted();
     const doc = docs.find((d) => d._aws.CloudWatchMetrics.some((m) => m.Metrics.some((x) => x.Name === 'FailedRecords')));
     expect(doc, JSON.stringify(docs)).toBeDefined();
@@ -405,6 +405,7 @@ describe('failed-records alarm = the metric lambda-src emits', () => {
     expect(directive.Dimensions).toEqual([Object.keys(dims)]);
     for (const [name, value] of Object.entries(dims)) expect(doc![name]).toBe(value);
     expect(dims).toEqual({ service: 'acme-ue1-dev-enrichment' });
+    // All three lookups failed: the checkpoint is the first record and none of the three was written.
     expect(doc!.FailedRecords).toBe(3);
   }, 30_000);
 });
