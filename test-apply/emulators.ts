@@ -13,10 +13,10 @@
  * `env:` section reads (stacks/mixins/stage/local.yaml), which point the AWS provider's
  * AWS_ENDPOINT_URL and the per-service AWS_ENDPOINT_URL_<SERVICE> at these servers.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 import { freePort, REPO_ROOT, startMotoServer } from '../test/support/moto-server';
 
@@ -162,8 +162,9 @@ async function startKinesisMock(): Promise<Emulator> {
 /** kumo (Go, built by scripts/build-kumo.sh): CloudWatch over smithy-rpc-v2-cbor. */
 async function startKumo(): Promise<Emulator> {
   if (!existsSync(KUMO_BIN)) throw new Error(`kumo not found at ${KUMO_BIN}: run scripts/bootstrap.sh (scripts/build-kumo.sh)`);
-  const v = spawnSync(KUMO_BIN, ['--version'], { encoding: 'utf8' });
-  const version = `${v.stdout ?? ''}`.trim().split('\n')[0] || 'unknown';
+  // scripts/build-kumo.sh caches it as <cache>/kumo/<version>-<patch set hash>/kumo (it has no
+  // --version flag).
+  const version = `kumo ${basename(dirname(realpathSync(KUMO_BIN)))}`;
   const port = await freePort();
   return startProcess({
     name: 'kumo',
