@@ -309,9 +309,26 @@ function up(c: Component): Promise<Up> {
   return p;
 }
 
+/**
+ * Resolves once a component's first apply is through (or it will not be applied): what depends
+ * on it may be planned then, while it converges a known drift and is re-planned.
+ */
+const readiness = new Map<Component, { promise: Promise<Up>; resolve: (u: Up) => void }>();
+function ready(c: Component): Promise<Up> {
+  let r = readiness.get(c);
+  if (!r) {
+    let resolve: (u: Up) => void = () => {};
+    const promise = new Promise<Up>((res) => (resolve = res));
+    r = { promise, resolve };
+    readiness.set(c, r);
+    void up(c).then(resolve);
+  }
+  return r.promise;
+}
+
 async function bringUp(c: Component): Promise<Up> {
   const result: Up = { applies: [], replans: [], pins: new Map(), stateResources: [] };
-  const deps = await Promise.all((DEPENDS_ON.get(c) ?? []).map(async (d) => [d, await up(d)] as const));
+  const deps = await Promise.all((DEPENDS_ON.get(c) ?? []).map(async (d) => [d, await ready(d)] as const));
   const broken = deps.filter(([d, u]) => u.blocked && !SLOW[d]).map(([d]) => d);
   if (broken.length > 0) {
     result.blocked = `depends on ${broken.join(', ')}, which did not come up`;
@@ -336,6 +353,8 @@ async function bringUp(c: Component): Promise<Up> {
       result.blocked = 'apply failed';
       return result;
     }
+    ready(c); // creates the entry if nobody asked yet
+    readiness.get(c)!.resolve(result);
     const r = await replan();
     result.replans.push(r);
     // Exit 2 = changes; a converging drift gets one more apply.
