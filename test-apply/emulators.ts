@@ -137,7 +137,9 @@ async function startKinesisMock(): Promise<Emulator> {
   const main = join(KINESIS_LOCAL, 'main.js');
   if (!existsSync(main)) throw new Error(`kinesis-mock not found at ${main}: run scripts/bootstrap.sh (npm ci)`);
   const version = JSON.parse(readFileSync(join(KINESIS_LOCAL, 'package.json'), 'utf8')).version as string;
-  const [plainPort, tlsPort] = [await freePort(), await freePort()];
+  const plainPort = await freePort();
+  let tlsPort = await freePort();
+  while (tlsPort === plainPort) tlsPort = await freePort();
   return startProcess({
     name: 'kinesis-mock',
     serves: 'Kinesis',
