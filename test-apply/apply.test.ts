@@ -10,9 +10,10 @@
  * Schedule: the components and their `settings.depends_on` come from `atmos describe stacks -s
  * local`. Each component is planned as soon as everything it depends on is applied (a reader's
  * consumer data source needs the consumer), then applied and re-planned ("No changes"); components
- * that do not depend on each other run in parallel (APPLY_TIER_JOBS at a time). Then the checks
- * that need every component initialised (backend, re-synth), then destroy in reverse dependency
- * order, again in parallel. What the emulators cannot do is listed explicitly below (exact errors
+ * that do not depend on each other run in parallel (APPLY_TIER_JOBS at a time). Each is destroyed
+ * as soon as it is up and everything depending on it is destroyed (reverse dependency order,
+ * overlapping with the rest). Then the checks over every component folder (backend, re-synth
+ * leaves .terraform/ and the state alone). What the emulators cannot do is listed explicitly below (exact errors
  * in test-apply/README.md); each entry is checked, so the test fails when a gap closes (update
  * the list) as well as when something that worked breaks. At the end a table of components ×
  * plan / apply / re-plan / destroy (seconds) goes to .tools/reports/apply-tier-summary.txt.
