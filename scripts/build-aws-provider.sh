@@ -23,7 +23,7 @@
 #       mirror/registry.terraform.io/hashicorp/aws/<label>/<os>_<arch>/terraform-provider-aws_v<label>
 #       mirror/registry.opentofu.org/hashicorp/aws/<label>/<os>_<arch> -> ../../../../registry.terraform.io/...
 #       build-stats.txt  services.txt  getters.txt  .complete
-#     index/<go version>.json        type -> package index of that provider source
+#     index/<go version>.trim-v<N>.json  type -> package index of that provider source
 #     closures/<go version>/<hash>.json  closed set for a set of root packages (so a cached run needs
 #                                    neither the source nor go)
 # <repo>/.tools/tofurc points its filesystem_mirror at the build of the CURRENT service set, so a
@@ -63,8 +63,10 @@ TIMEOUT_MIN="${AWS_PROVIDER_TIMEOUT_MIN:-60}"
 MAX_RSS_GIB="${AWS_PROVIDER_MAX_RSS_GIB:-20}"
 FULL="${AWS_PROVIDER_FULL:-0}"
 LDFLAGS="-s -w -X $MODULE/version.ProviderVersion=$VER"
-# Anything that changes the binary for the same service set goes into the cache key.
-RECIPE="module=$MODULE@$GO_VER label=$VER ldflags=$LDFLAGS flags=-trimpath,CGO_ENABLED=0,-buildvcs=false trim=v1"
+# Anything that changes the binary for the same service set goes into the cache key. Bump
+# TRIM_V when tools/aws-provider/service-set.mjs changes what it indexes or keeps.
+TRIM_V=1
+RECIPE="module=$MODULE@$GO_VER label=$VER ldflags=$LDFLAGS flags=-trimpath,CGO_ENABLED=0,-buildvcs=false trim=v$TRIM_V"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/streaming-pipeline"
@@ -103,6 +105,10 @@ trap cleanup EXIT
 
 # ---- go-side helpers (only reached when something is not cached) ---------------------------------
 SRC_DIR=""
+not_cached() {
+  log "AWS provider $VER: $1 is not cached (and AWS_PROVIDER_CACHED_ONLY=1: not building it)"
+  exit 3
+}
 go_env() {
   command -v go >/dev/null || die "go is not on PATH (needed to build the AWS provider)"
   export GOTOOLCHAIN=local CGO_ENABLED=0
@@ -111,6 +117,7 @@ go_env() {
 # Download the module (once) and copy it to a writable work folder: $WORK/src.
 prepare_source() {
   [[ -n "$WORK" && -d "$WORK/src" ]] && return 0
+  [[ "${AWS_PROVIDER_CACHED_ONLY:-0}" == 1 ]] && not_cached "the service set's index or closure"
   go_env
   WORK="$(mktemp -d "$BUILDS/.work.XXXXXX")"
   log "downloading module $MODULE@$GO_VER from the Go module proxy (label $VER)"
@@ -127,7 +134,7 @@ prepare_source() {
 }
 
 # ---- 1. the service set (no go, no network when the index and the closure are cached) ------------
-INDEX="$BUILDS/index/$GO_VER.json"
+INDEX="$BUILDS/index/$GO_VER.trim-v$TRIM_V.json"
 if [[ "$FULL" == 1 ]]; then
   SET_ID=full
   PACKAGES="(all)"
@@ -230,10 +237,7 @@ if [[ "${AWS_PROVIDER_FORCE:-0}" != 1 && -f "$BUILD_DIR/.complete" && -x "$BIN" 
   exit 0
 fi
 
-if [[ "${AWS_PROVIDER_CACHED_ONLY:-0}" == 1 ]]; then
-  log "AWS provider $VER ($SET_ID) is not cached at $BIN (and AWS_PROVIDER_CACHED_ONLY=1: not building it)"
-  exit 3
-fi
+[[ "${AWS_PROVIDER_CACHED_ONLY:-0}" == 1 ]] && not_cached "build $SET_ID ($BIN)"
 
 # ---- 3. build ---------------------------------------------------------------------------------------
 # One build at a time per machine (parallel clones would otherwise each spend the CPU and RAM).
