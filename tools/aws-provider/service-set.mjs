@@ -8,7 +8,6 @@
 //   node service-set.mjs close <provider-src> <index> <pkg>...
 //        trims the two generated files of the (writable) provider copy to a closed service set and
 //        prints it: see closeSet.
-//   node service-set.mjs trim <provider-src> <index> <pkg>...   trims to exactly that set (no closure)
 //
 // Why a closure: a package registered for our resource types calls other services' clients at run
 // time (aws_s3_bucket reads S3 Control tags, the account/organizations packages are called by
@@ -307,17 +306,6 @@ switch (cmd) {
     process.stdout.write(JSON.stringify(r) + '\n');
     break;
   }
-  case 'trim': {
-    const index = loadIndex(args[1]);
-    const pkgs = args.slice(2);
-    writeServicePackages(args[0], pkgs);
-    const names = new Set(pkgs.map((p) => index.spName[p]));
-    writeGetters(
-      args[0],
-      Object.keys(index.generated).filter((g) => names.has(index.getters[g])),
-    );
-    break;
-  }
   default:
-    die(`usage: service-set.mjs types|index|roots|close|trim ... (got ${cmd ?? 'nothing'})`);
+    die(`usage: service-set.mjs types|index|roots|close ... (got ${cmd ?? 'nothing'})`);
 }
