@@ -19,7 +19,7 @@
 #
 # Cache (outside the clone), keyed by module version and service set:
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/streaming-pipeline/providers-builds/
-#     <label>-<set hash>/          trimmed build (<label>-full/ for AWS_PROVIDER_FULL=1)
+#     <label>-<set hash>/          trimmed build (<label>-full-<recipe hash>/ for AWS_PROVIDER_FULL=1)
 #       mirror/registry.terraform.io/hashicorp/aws/<label>/<os>_<arch>/terraform-provider-aws_v<label>
 #       mirror/registry.opentofu.org/hashicorp/aws/<label>/<os>_<arch> -> ../../../../registry.terraform.io/...
 #       build-stats.txt  services.txt  getters.txt  .complete
@@ -136,7 +136,7 @@ prepare_source() {
 # ---- 1. the service set (no go, no network when the index and the closure are cached) ------------
 INDEX="$BUILDS/index/$GO_VER.trim-v$TRIM_V.json"
 if [[ "$FULL" == 1 ]]; then
-  SET_ID=full
+  SET_ID="full-$(printf '%s\n' "$RECIPE" | short_hash 8)"
   PACKAGES="(all)"
 else
   command -v node >/dev/null || die "node is not on PATH (needed to read components/*/main.tf.json)"
