@@ -26,14 +26,13 @@
  *   the security plugin). Environment: ATMOS_BIN (default .tools/bin/atmos, else atmos on PATH).
  */
 import { spawnSync } from 'node:child_process';
-import { createHash, createHmac } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { SignatureV4 } from '@smithy/signature-v4';
+import type { SignatureV4 } from '@smithy/signature-v4';
+import { sigV4Signer } from './lib/sigv4';
 
 const REPO_ROOT = join(__dirname, '..');
 export const TEMPLATE_FILE = join(REPO_ROOT, 'components', 'firehose-opensearch', 'events-index-template.json');
@@ -206,24 +205,6 @@ function terraformOutput(component: string, stack: string, name: string): string
 
 // ------------------------------------------------------------------------------------ HTTP
 
-/** Bytes the signer hashes (the SourceData of @smithy/types). */
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-const bytes = (data: SourceData): string | Uint8Array =>
-  typeof data === 'string' ? data : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
-
-/** SHA-256 / HMAC-SHA-256 for the signer, from node:crypto. */
-class Sha256 {
-  private readonly hash;
-  constructor(secret?: SourceData) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: SourceData): void {
-    this.hash.update(bytes(data));
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.hash.digest()));
-  }
-}
 
 interface Response {
   status: number;
@@ -411,7 +392,7 @@ async function main(argv: string[]): Promise<void> {
   if (options.sign) {
     const region = resolveRegion(options.region, url);
     if (!region) throw new SetupError(`no region for SigV4: pass --region (or set AWS_REGION); the endpoint host ${url.hostname} names none`);
-    target.signer = new SignatureV4({ service: 'es', region, credentials: defaultProvider(), sha256: Sha256 });
+    target.signer = sigV4Signer('es', region);
     how = `SigV4 service es, region ${region}`;
   }
   console.log(`opensearch-setup: ${url.origin}${target.basePath} (${how})`);

@@ -43,7 +43,6 @@
  * Exit status: 0 every message replayed and deleted (or none), 1 some kept, 2 bad usage/setup.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash, createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -65,9 +64,9 @@ import {
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { SignatureV4 } from '@smithy/signature-v4';
+import type { SignatureV4 } from '@smithy/signature-v4';
+import { sigV4Signer } from './lib/sigv4';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { FAILURES_QUEUE_SUFFIX, LAMBDA_ARTIFACT } from '../components/lambda-enrichment/contract';
 import { lambdaKinesisEvent } from '../local-aws/event-source-mapping';
@@ -356,23 +355,6 @@ interface FunctionTarget {
   invoke(records: KinesisEventRecord[]): Promise<InvokeResult>;
 }
 
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-const bytesOf = (data: SourceData): string | Uint8Array =>
-  typeof data === 'string' ? data : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
-
-/** SHA-256 / HMAC-SHA-256 for the signer, from node:crypto. */
-class Sha256 {
-  private readonly hash;
-  constructor(secret?: SourceData) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytesOf(secret));
-  }
-  update(data: SourceData): void {
-    this.hash.update(bytesOf(data));
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.hash.digest()));
-  }
-}
 
 interface HttpResponse {
   status: number;
@@ -390,7 +372,7 @@ class LambdaApi {
 
   constructor(region: string) {
     this.url = new URL(process.env.AWS_ENDPOINT_URL_LAMBDA ?? process.env.AWS_ENDPOINT_URL ?? `https://lambda.${region}.amazonaws.com`);
-    this.signer = new SignatureV4({ service: 'lambda', region, credentials: defaultProvider(), sha256: Sha256 });
+    this.signer = sigV4Signer('lambda', region);
   }
 
   async request(method: string, path: string, body = '', headers: Record<string, string> = {}): Promise<HttpResponse> {

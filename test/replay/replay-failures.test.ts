@@ -276,7 +276,11 @@ function runReplay(extra: string[] = []): Promise<{ status: number; stdout: stri
         ATMOS_TELEMETRY_ENABLED: 'false',
         ATMOS_VERSION_CHECK_ENABLED: 'false',
         NO_COLOR: '1',
+        // The local stack routes Kinesis and CloudWatch to their own emulators (apply tier); this
+        // test's moto (behind the fault proxy) serves Kinesis here, and the replay uses no CloudWatch.
         LOCAL_AWS_ENDPOINT_URL: proxy.endpoint,
+        LOCAL_KINESIS_ENDPOINT_URL: proxy.endpoint,
+        LOCAL_CLOUDWATCH_ENDPOINT_URL: proxy.endpoint,
         AWS_ACCESS_KEY_ID: 'testing',
         AWS_SECRET_ACCESS_KEY: 'testing',
         AWS_EC2_METADATA_DISABLED: 'true',
