@@ -22,8 +22,9 @@ import java.util.Set;
 
 /**
  * The connector's polling split reader (4.3.0 {@code PollingKinesisShardSplitReader}) with a per-shard
- * pace: each shard is polled at most once per interval, whether or not the last call returned
- * records. Between calls the fetcher thread waits (woken early when splits change or the reader
+ * pace: a shard's next GetRecords call starts at least one interval after its previous call
+ * returned, whether or not that call returned records (so at most 1000 / interval calls per second
+ * per shard; the SDK's own retries of a failed call come on top). Between calls the fetcher thread waits (woken early when splits change or the reader
  * closes). Each response's {@code millisBehindLatest} goes to {@link ShardLag}.
  */
 final class PacedShardSplitReader implements SplitReader<Record, KinesisShardSplit> {
@@ -75,11 +76,19 @@ final class PacedShardSplitReader implements SplitReader<Record, KinesisShardSpl
                 // woken early, or the wait ended: pick again on the next call
                 return NOTHING;
             }
-            next.dueNanos = System.nanoTime() + intervalNanos;
+            next.dueNanos = Long.MAX_VALUE; // in flight
         }
         KinesisShardSplitState split = next.state;
-        GetRecordsResponse response =
-                kinesis.getRecords(split.getStreamArn(), split.getShardId(), split.getNextStartingPosition());
+        GetRecordsResponse response;
+        try {
+            response = kinesis.getRecords(split.getStreamArn(), split.getShardId(), split.getNextStartingPosition());
+        } finally {
+            // the interval runs from the end of a call: calls on one shard are at least an interval
+            // apart however long each takes
+            synchronized (lock) {
+                next.dueNanos = System.nanoTime() + intervalNanos;
+            }
+        }
         lag.update(split.getShardId(), response.millisBehindLatest());
         boolean complete = response.nextShardIterator() == null;
         if (complete) {
