@@ -75,6 +75,9 @@ public final class AggregatorJob {
                 checkpoints.getCheckpointInterval(), interval.isPresent() ? "runtime configuration" : "job default",
                 checkpoints.getMinPauseBetweenCheckpoints(), minPause.isPresent() ? "runtime configuration" : "job default",
                 checkpoints.getCheckpointingConsistencyMode(), mode.isPresent() ? "runtime configuration" : "job default");
+        // No operator keeps a reference to a record it was given, or changes one another operator
+        // still reads: chained operators may pass objects on instead of copying them.
+        env.getConfig().enableObjectReuse();
         Configuration restart = new Configuration();
         restart.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
         restart.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF, Duration.ofSeconds(1));

@@ -2,7 +2,8 @@ package com.acme.pipeline.flink.model;
 
 import java.util.Objects;
 
-/** The parts of a raw event the aggregation needs (a Flink POJO). */
+/** The parts of a raw event the aggregation needs (serialized by {@link RawEventTypeInfoFactory}). */
+@org.apache.flink.api.common.typeinfo.TypeInfo(RawEventTypeInfoFactory.class)
 public class RawEvent {
     public String customerId;
     /** Event time, epoch milliseconds (from the ISO-8601 {@code timestamp} field). */
@@ -20,6 +21,11 @@ public class RawEvent {
      * computed after the source) and cleared there; null everywhere else.
      */
     public String shardId;
+    /**
+     * Number of events this record stands for: 1 for a record read from Kinesis; more for a partial
+     * count of one customer and window made by {@code PreAggregate} before the keyBy.
+     */
+    public long count = 1;
 
     public RawEvent() {}
 
@@ -61,13 +67,13 @@ public class RawEvent {
             return false;
         }
         RawEvent e = (RawEvent) o;
-        return eventTime == e.eventTime && future == e.future && Objects.equals(customerId, e.customerId)
+        return eventTime == e.eventTime && future == e.future && count == e.count && Objects.equals(customerId, e.customerId)
                 && Objects.equals(malformed, e.malformed);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(customerId, eventTime, malformed);
+        return Objects.hash(customerId, eventTime, malformed, count);
     }
 
     @Override
@@ -75,6 +81,6 @@ public class RawEvent {
         if (future) {
             return "RawEvent{future: " + customerId + "@" + eventTime + ": " + malformed + "}";
         }
-        return malformed != null ? "RawEvent{malformed: " + malformed + "}" : "RawEvent{" + customerId + "@" + eventTime + "}";
+        return malformed != null ? "RawEvent{malformed: " + malformed + "}" : "RawEvent{" + customerId + "@" + eventTime + (count != 1 ? " x" + count : "") + "}";
     }
 }
