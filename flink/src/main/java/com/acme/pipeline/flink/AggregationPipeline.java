@@ -87,8 +87,6 @@ public final class AggregationPipeline {
         DataStream<RawEvent> future = valid.getSideOutput(FUTURE_EVENTS);
 
         SingleOutputStreamOperator<CustomerWindowCount> aggregates = valid
-                .transform("pre-aggregate", valid.getType(), new PreAggregate(settings.windowSize))
-                .uid("pre-aggregate")
                 .keyBy(new CustomerKey())
                 .window(TumblingEventTimeWindows.of(settings.windowSize))
                 .allowedLateness(settings.allowedLateness)
@@ -143,7 +141,7 @@ public final class AggregationPipeline {
 
         @Override
         public Long add(RawEvent value, Long acc) {
-            return acc + value.count; // 1 per event, or a partial count from PreAggregate
+            return acc + 1;
         }
 
         @Override

@@ -231,7 +231,7 @@ class KinesisExactCountsTest {
             input.get(s).add(event("closer", T0 + 120 * MIN, "close-" + s));
         }
 
-        // Written while the jobs run, 36 ticks of 250 ms: the lagging shard keeps receiving (it is
+        // Written while the jobs run, 36 ticks of 500 ms: the lagging shard keeps receiving (it is
         // behind, not idle), the garbage shard goes idle; the restore happens in the middle.
         int ticks = 36;
         java.util.concurrent.atomic.AtomicInteger tick = new java.util.concurrent.atomic.AtomicInteger();
@@ -249,7 +249,7 @@ class KinesisExactCountsTest {
                         }
                     }
                     tick.incrementAndGet();
-                    Thread.sleep(250);
+                    Thread.sleep(500);
                 }
             } catch (Throwable e) {
                 feederError.set(e);

@@ -2,8 +2,7 @@ package com.acme.pipeline.flink.model;
 
 import java.util.Objects;
 
-/** The parts of a raw event the aggregation needs (serialized by {@link RawEventTypeInfoFactory}). */
-@org.apache.flink.api.common.typeinfo.TypeInfo(RawEventTypeInfoFactory.class)
+/** The parts of a raw event the aggregation needs (a Flink POJO). */
 public class RawEvent {
     public String customerId;
     /** Event time, epoch milliseconds (from the ISO-8601 {@code timestamp} field). */
@@ -21,11 +20,6 @@ public class RawEvent {
      * computed after the source) and cleared there; null everywhere else.
      */
     public String shardId;
-    /**
-     * Number of events this record stands for: 1 for a record read from Kinesis; more for a partial
-     * count of one customer and window made by {@code PreAggregate} before the keyBy.
-     */
-    public long count = 1;
 
     public RawEvent() {}
 
@@ -67,13 +61,13 @@ public class RawEvent {
             return false;
         }
         RawEvent e = (RawEvent) o;
-        return eventTime == e.eventTime && future == e.future && count == e.count && Objects.equals(customerId, e.customerId)
+        return eventTime == e.eventTime && future == e.future && Objects.equals(customerId, e.customerId)
                 && Objects.equals(malformed, e.malformed);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(customerId, eventTime, malformed, count);
+        return Objects.hash(customerId, eventTime, malformed);
     }
 
     @Override
@@ -81,6 +75,6 @@ public class RawEvent {
         if (future) {
             return "RawEvent{future: " + customerId + "@" + eventTime + ": " + malformed + "}";
         }
-        return malformed != null ? "RawEvent{malformed: " + malformed + "}" : "RawEvent{" + customerId + "@" + eventTime + (count != 1 ? " x" + count : "") + "}";
+        return malformed != null ? "RawEvent{malformed: " + malformed + "}" : "RawEvent{" + customerId + "@" + eventTime + "}";
     }
 }
