@@ -26,7 +26,7 @@
  * .tools/bin/tofu, else tofu on PATH).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { summarize, type PlanJson } from './plan-summary/analyze';
@@ -184,8 +184,9 @@ async function main(argv: string[]): Promise<number> {
     rmSync(jsonFile, { force: true });
     log(`${c}: planning`);
     const args = ['terraform', 'plan', c, '-s', stack, '-no-color', '-input=false', `-out=${planFile}`];
-    if (values.destroy) args.push('-destroy');
     for (const f of varFiles.get(c) ?? []) args.push(`-var-file=${f}`);
+    // After "--": Atmos 1.190 reads a bare -destroy as its own short flags (-s "troy").
+    if (values.destroy) args.push('--', '-destroy');
     const plan = await exec(atmos, args, ROOT);
     if (plan.status !== 0 || !existsSync(planFile)) {
       const error = errorText(`${plan.stdout}\n${plan.stderr}`);
