@@ -10,7 +10,7 @@
  * Plan JSON carries no "//" annotations, so a finding is matched to the synthesized block by its
  * address (`type.name`, instance key dropped) in the component's main.tf.json.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -80,12 +80,19 @@ beforeAll(async () => {
     plans.push(...(await planStackAgainstEmulators({ stack, env, workDir: join(work, 'work'), outDir: join(work, 'plans') })));
     console.log(`planned ${stack} against the emulators in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
-  const r = spawnSync(CHECKOV_BIN, ['--framework', 'terraform_plan', '--directory', join(work, 'plans'), '--output', 'json', '--compact', '--skip-download'], {
-    cwd: work,
-    encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
-    timeout: 300_000,
-    env: { ...process.env, BC_SKIP_MAPPING: 'TRUE', LOG_LEVEL: 'WARNING' },
+  // asynchronously: a worker blocked for the minute checkov takes makes vitest's RPC time out
+  const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((done, fail) => {
+    const child = spawn(CHECKOV_BIN, ['--framework', 'terraform_plan', '--directory', join(work, 'plans'), '--output', 'json', '--compact', '--skip-download'], {
+      cwd: work,
+      env: { ...process.env, BC_SKIP_MAPPING: 'TRUE', LOG_LEVEL: 'WARNING' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('error', fail);
+    child.on('close', (status) => done({ status, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
   });
   if (r.status !== 0 && r.status !== 1) throw new Error(`checkov exited with ${r.status}:\n${r.stderr}\n${r.stdout.slice(0, 2000)}`);
   const parsed = JSON.parse(r.stdout) as CheckovReport | CheckovReport[];

@@ -11,7 +11,7 @@
  *     refused by the guard (it reads its stored value), and a real apply of that plan's inputs is
  *     indeed refused; a `--destroy` summary flags the stream's deletion as refused too.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,7 +77,8 @@ beforeAll(async () => {
     ['components/kinesis-analytics/dist/flink-aggregator.jar', 'build:flink'],
   ] as const) {
     if (existsSync(join(REPO_ROOT, file))) continue;
-    const b = spawnSync('npm', ['run', '--silent', script], { cwd: REPO_ROOT, encoding: 'utf8' });
+    env = process.env; // (asynchronously: a minute-long Maven build must not block the worker)
+    const b = await run('npm', ['run', '--silent', script]);
     if (b.status !== 0) throw new Error(`npm run ${script} failed:\n${b.stdout}\n${b.stderr}`);
   }
   emulators = await startEmulators();
