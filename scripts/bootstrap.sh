@@ -4,6 +4,10 @@
 #   .tools/venv/           moto server (tests' local AWS API), from tools/requirements-moto.txt
 #   .tools/bin/atmos       Atmos CLI built from the Go module proxy (cached per machine)
 #   .tools/bin/tofu        OpenTofu CLI built from the Go module proxy (cached per machine)
+#   .tools/tofurc          OpenTofu CLI config naming the filesystem mirror with the AWS provider,
+#                          built for the services the components use (cached per machine)
+#   .tools/bin/kumo        kumo, the CloudWatch emulator of the apply tier (cached per machine)
+#   node_modules/kinesis-local  kinesis-mock, the apply tier's Kinesis emulator (npm ci above)
 # Idempotent: each step is skipped when its pinned result is already there, so a second run is
 # fast and touches no network.
 set -euo pipefail
@@ -41,5 +45,7 @@ python_venv .tools/checkov-venv tools/requirements-checkov.txt
 
 bash scripts/build-atmos.sh
 bash scripts/build-tofu.sh
+bash scripts/build-aws-provider.sh
+bash scripts/build-kumo.sh
 
 log "toolchain ready: $(ls "$TOOLS_BIN" | tr '\n' ' ')"

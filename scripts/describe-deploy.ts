@@ -13,7 +13,7 @@ const root = findRepoRoot(__dirname);
 type Vars = Record<string, unknown>;
 type Described = Record<string, { components: { terraform: Record<string, { vars: Vars }> } }>;
 
-const r = spawnSync(join(root, '.tools', 'bin', 'atmos'), ['describe', 'stacks', '--format', 'json', '--process-templates=true', '--sections', 'vars'], {
+const r = spawnSync(join(root, '.tools', 'bin', 'atmos'), ['describe', 'stacks', '--format', 'json', '--process-templates=true', '--process-functions=true', '--sections', 'vars'], {
   cwd: root,
   encoding: 'utf8',
   env: { ...process.env, ATMOS_TELEMETRY_ENABLED: 'false' },

@@ -50,4 +50,9 @@ for project in flink opensearch-it; do
   echo # Maven may end without a newline; the summary must stand on its own line.
   surefire_summary "$project"
 done
+
+# The apply tier: real `atmos terraform plan/apply/destroy` of every component against the local
+# emulators (moto, kinesis-mock, kumo); prints its own closing line.
+log "apply tier: atmos terraform plan/apply/destroy -s local"
+bash scripts/test-apply.sh
 log "all tests passed"

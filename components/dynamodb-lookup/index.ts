@@ -178,9 +178,14 @@ export class DynamodbLookupStack extends PipelineStack {
     );
     this.output('dax_cluster_arn', whenEnabled(dax, cluster, 'arn'), 'ARN of the DAX cluster, or "".');
     this.output(
+      'dax_security_group_id',
+      whenEnabled(dax, clusterGroup, 'id'),
+      "The DAX cluster's security group (lambda-enrichment dax_security_group_id: the function's egress on 9111 goes to it), or \"\".",
+    );
+    this.output(
       'dax_client_security_group_id',
       whenEnabled(dax, clientGroup, 'id'),
-      'Security group to attach to DAX clients (lambda-enrichment vpc_security_group_ids), or "".',
+      'Security group to attach to DAX clients (lambda-enrichment dax_client_security_group_id), or "".',
     );
   }
 }

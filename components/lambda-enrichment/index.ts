@@ -1,6 +1,8 @@
 /**
  * lambda-enrichment: the function that enriches raw events with customer profiles (lambda-src/),
- * its Kinesis event source mapping, SQS dead-letter queue, role, log group and alarms.
+ * its Kinesis event source mapping, two SQS queues (the handler's dead-letter queue for malformed
+ * records, and the mapping's on-failure destination for batches it gave up on), role, log group
+ * and alarms.
  *
  * The function code is `dist/enrichment.zip` next to the synthesized JSON (`npm run build:lambda`
  * puts it there); Terraform hashes the file, so a new bundle is a new deployment.
@@ -8,24 +10,33 @@
 import { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
-import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
-import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import { mathAlarm, metricAlarm } from '../shared/alarms';
 import { countWhen, first } from '../shared/conditional';
 import { skipCheck } from '../shared/checkov';
-import { deletionGuard } from '../shared/deletion-guard';
-import { denyInsecureTransport, policyDocument, serviceRole, type PolicyStatement } from '../shared/iam';
+import { serviceRole, type PolicyStatement } from '../shared/iam';
+import { RETENTION_HOURS } from '../shared/kinesis-stream';
 import { logGroup, logRetentionVariable } from '../shared/logs';
 import { RESOURCE_NAME, SECURITY_GROUP_ID, SUBNET_ID, VPC_ID } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
+import { holdingQueue } from '../shared/queue';
 import { destinationStream, efoConsumer, sourceStream } from '../shared/streams';
-import { addSchemaRule, numberVariable, REQUIRED, stringListVariable, stringVariable } from '../shared/variables';
+import { addSchemaRule, numberVariable, REQUIRED, stringListVariable, stringVariable, varRef } from '../shared/variables';
+import {
+  CACHE_MAX_BYTES,
+  DLQ_SUFFIX,
+  ENRICHMENT_METRICS,
+  FAILURES_QUEUE_SUFFIX,
+  LAMBDA_ARTIFACT,
+  REPLAY_MARGIN_SECONDS,
+} from './contract';
 
-/** The bundle `npm run build:lambda` writes next to main.tf.json. */
-export const LAMBDA_ARTIFACT = 'dist/enrichment.zip';
+export { LAMBDA_ARTIFACT } from './contract';
+
+/** DAX serves TLS-encrypted clients on this port (daxs://). */
+const DAX_TLS_PORT = 9111;
 
 const TABLE_NAME = { regex: '[A-Za-z0-9_.-]{3,255}', hint: '3-255 letters, digits, "_", "." or "-"' };
 
@@ -36,6 +47,14 @@ export class LambdaEnrichmentStack extends PipelineStack {
     // --- wiring: names of other components' resources --------------------------------------
     const source = sourceStream(this, 'kinesis-ingest output stream_name');
     const destination = destinationStream(this, 'kinesis-output output stream_name');
+    const sourceRetention = numberVariable(this, 'source_stream_retention_hours', {
+      description:
+        `Retention of the source stream in hours (kinesis-ingest retention_period_hours; the catalog wires both from settings.ingest_retention_period_hours), the bound for maximum_record_age_seconds. Required. Range ${RETENTION_HOURS.min}-${RETENTION_HOURS.max}.`,
+      default: REQUIRED,
+      min: RETENTION_HOURS.min,
+      max: RETENTION_HOURS.max,
+      unit: 'hours',
+    });
     const table = stringVariable(this, 'lookup_table_name', {
       description: 'Name of the customer lookup table (dynamodb-lookup output table_name). Required.',
       default: REQUIRED,
@@ -70,17 +89,34 @@ export class LambdaEnrichmentStack extends PipelineStack {
       maxItems: 16,
     });
     const extraGroups = stringListVariable(this, 'vpc_security_group_ids', {
-      description:
-        'Extra security groups for the function in a VPC, e.g. dynamodb-lookup output dax_client_security_group_id. Default [].',
+      description: 'Extra security groups for the function in a VPC. Default [].',
       default: [],
       pattern: SECURITY_GROUP_ID,
       maxItems: 4,
     });
+    const optionalGroup = { regex: `(${SECURITY_GROUP_ID.regex})?`, hint: `empty or ${SECURITY_GROUP_ID.hint}` };
+    const daxClientGroup = stringVariable(this, 'dax_client_security_group_id', {
+      description:
+        'The DAX client security group (dynamodb-lookup output dax_client_security_group_id), attached to the function: the DAX cluster admits only this group. Required with dax_endpoint. Default "".',
+      default: '',
+      pattern: optionalGroup,
+    });
+    const daxClusterGroup = stringVariable(this, 'dax_security_group_id', {
+      description: `The DAX cluster's security group (dynamodb-lookup output dax_security_group_id): the function's own group allows TCP ${DAX_TLS_PORT} (daxs) to it. Required with dax_endpoint. Default "".`,
+      default: '',
+      pattern: optionalGroup,
+    });
     addSchemaRule(this, {
       if: { properties: { dax_endpoint: { minLength: 1 } }, required: ['dax_endpoint'] },
       then: {
-        required: ['dax_cluster_arn', 'vpc_subnet_ids', 'vpc_id'],
-        properties: { dax_cluster_arn: { minLength: 1 }, vpc_subnet_ids: { minItems: 1 }, vpc_id: { type: 'string' } },
+        required: ['dax_cluster_arn', 'vpc_subnet_ids', 'vpc_id', 'dax_client_security_group_id', 'dax_security_group_id'],
+        properties: {
+          dax_cluster_arn: { minLength: 1 },
+          vpc_subnet_ids: { minItems: 1 },
+          vpc_id: { type: 'string' },
+          dax_client_security_group_id: { minLength: 1 },
+          dax_security_group_id: { minLength: 1 },
+        },
       },
     });
     addSchemaRule(this, {
@@ -120,6 +156,20 @@ export class LambdaEnrichmentStack extends PipelineStack {
       default: 10_000,
       min: 0,
       max: 1_000_000,
+    });
+    const cacheBytes = numberVariable(this, 'cache_max_bytes', {
+      description:
+        `Byte bound of the in-process profile cache (CACHE_MAX_BYTES); at most half of memory_size_mb. Default ${CACHE_MAX_BYTES.default} (64 MiB). Range ${CACHE_MAX_BYTES.min}-${CACHE_MAX_BYTES.max}.`,
+      default: CACHE_MAX_BYTES.default,
+      min: CACHE_MAX_BYTES.min,
+      max: CACHE_MAX_BYTES.max,
+      unit: 'bytes',
+    });
+    // The other half is the runtime, the batch being processed and the SDK's buffers; a cache
+    // that can outgrow the function ends every invocation in an out-of-memory crash.
+    cacheBytes.addValidation({
+      condition: `\${var.cache_max_bytes <= var.memory_size_mb * 1048576 / 2}`,
+      errorMessage: 'Invalid combination: cache_max_bytes must be at most half of memory_size_mb (memory_size_mb × 524288 bytes), e.g. 134217728 for 256 MB.',
     });
     const cacheTtl = numberVariable(this, 'cache_ttl_seconds', {
       description: 'How long a cached profile is trusted (CACHE_TTL_SECONDS). Default 300. Range 0-86400.',
@@ -171,17 +221,27 @@ export class LambdaEnrichmentStack extends PipelineStack {
       max: 10,
     });
     const retries = numberVariable(this, 'maximum_retry_attempts', {
-      description: 'Retries of a failed batch before it goes to the DLQ (finite: -1/infinite is refused). Default 3. Range 0-10000.',
+      description:
+        'Retries of a failed batch before the mapping sends it to the on-failure queue (finite: -1/infinite is refused). Default 3. Range 0-10000.',
       default: 3,
       min: 0,
       max: 10_000,
     });
     const maxRecordAge = numberVariable(this, 'maximum_record_age_seconds', {
-      description: 'Records older than this go to the DLQ instead of being processed (finite). Default 3600. Range 60-604800.',
+      description:
+        `Records older than this go to the on-failure queue instead of being retried (finite). Default 3600. Range 60-604800, and at most source_stream_retention_hours × 3600 − ${REPLAY_MARGIN_SECONDS} (${REPLAY_MARGIN_SECONDS / 3600} h left in the stream for a replay).`,
       default: 3600,
       min: 60,
       max: 604_800,
       unit: 'seconds',
+    });
+    // Cross-variable rule (OpenTofu >= 1.8): the same bound the OPA policy
+    // stacks/schemas/opa/lambda-enrichment.rego checks before Terraform runs.
+    maxRecordAge.addValidation({
+      condition: `\${var.maximum_record_age_seconds <= ${varRef(sourceRetention)} * 3600 - ${REPLAY_MARGIN_SECONDS}}`,
+      errorMessage:
+        `Invalid combination: maximum_record_age_seconds must be from 60 to source_stream_retention_hours × 3600 − ${REPLAY_MARGIN_SECONDS} seconds ` +
+        `(the ingest stream keeps records source_stream_retention_hours; ${REPLAY_MARGIN_SECONDS / 3600} h must be left to replay the on-failure queue), e.g. at most ${RETENTION_HOURS.min * 3600 - REPLAY_MARGIN_SECONDS} for 24 h.`,
     });
 
     // --- alarms --------------------------------------------------------------------------------
@@ -192,6 +252,13 @@ export class LambdaEnrichmentStack extends PipelineStack {
       max: 100,
       integer: false,
       unit: 'percent',
+    });
+    const failedRecordsThreshold = numberVariable(this, 'failed_records_alarm_threshold', {
+      description:
+        'Alarm when more records than this are reported as batch item failures in a minute (the handler\'s FailedRecords metric). Default 0. Range 0-1000000.',
+      default: 0,
+      min: 0,
+      max: 1_000_000,
     });
     const iteratorAge = numberVariable(this, 'iterator_age_alarm_threshold_ms', {
       description: 'Alarm when the mapping is this far behind the stream, in ms. Default 60000 (1 minute). Range 1000-604800000.',
@@ -208,20 +275,21 @@ export class LambdaEnrichmentStack extends PipelineStack {
     const efo = `${efoConsumerName.fqn} != null`;
     const { consumer, statement: readThroughConsumer } = efoConsumer(this, source, efoConsumerName, efo);
 
-    const dlq = new SqsQueue(this, 'dlq', {
-      name: this.resourceName('dlq'),
-      sqsManagedSseEnabled: true,
-      messageRetentionSeconds: 1_209_600,
+    // The handler's malformed records and the mapping's given-up batches wait in these queues
+    // until someone redrives or replays them: both are stateful stores, kept apart because they
+    // need different handling (a malformed record needs a fix of its producer, a given-up batch
+    // a replay once the outage is over: atmos replay-failures).
+    const { queue: dlq } = holdingQueue(this, 'dlq', {
+      suffix: DLQ_SUFFIX,
+      what: 'dead-letter queue',
+      alarmDescription:
+        'Malformed records reached the dead-letter queue (not JSON, no customer_id, too large). Inspect them and fix the producer.',
     });
-    // Failed records wait in the DLQ until someone redrives them: it is a stateful store.
-    deletionGuard(this, 'dlq_deletion_guard', {
-      protectedId: dlq.arn,
-      what: `dead-letter queue ${dlq.name}`,
-      enabled: this.deletionProtection,
-    });
-    new SqsQueuePolicy(this, 'dlq_policy', {
-      queueUrl: dlq.url,
-      policy: policyDocument(this, 'dlq_policy_document', [denyInsecureTransport('sqs', [dlq.arn])]).json,
+    const { queue: failures } = holdingQueue(this, 'failures', {
+      suffix: FAILURES_QUEUE_SUFFIX,
+      what: 'on-failure queue',
+      alarmDescription:
+        'The event source mapping gave up on records (retries exhausted or maximum record age reached). End the outage, then run `atmos replay-failures -s <stack>` while the records are still in the ingest stream.',
     });
 
     const logs = logGroup(this, 'log_group', { name: `/aws/lambda/${functionName}`, retentionDays });
@@ -230,7 +298,7 @@ export class LambdaEnrichmentStack extends PipelineStack {
     const functionGroup = new SecurityGroup(this, 'function_sg', {
       count: countWhen(inVpc),
       name: this.resourceName('function'),
-      description: 'Enrichment function: HTTPS out to AWS APIs (Kinesis, DynamoDB, SQS, X-Ray); nothing in',
+      description: 'Enrichment function: HTTPS out to AWS APIs (Kinesis, DynamoDB, SQS, X-Ray), DAX over TLS; nothing in',
       vpcId: vpcId.stringValue,
     });
     new VpcSecurityGroupEgressRule(this, 'function_https_egress', {
@@ -242,6 +310,18 @@ export class LambdaEnrichmentStack extends PipelineStack {
       fromPort: 443,
       toPort: 443,
       description: 'HTTPS to AWS service endpoints',
+    });
+    // DAX over TLS (daxs://) listens on 9111, not 443: without this the function's own group
+    // would leave DAX reachable only through the client group's rules.
+    const toDax = `${inVpc} && ${daxEndpoint.fqn} != "" && ${daxClusterGroup.fqn} != ""`;
+    new VpcSecurityGroupEgressRule(this, 'function_dax_egress', {
+      count: countWhen(toDax),
+      securityGroupId: first(functionGroup, 'id'),
+      referencedSecurityGroupId: daxClusterGroup.stringValue,
+      ipProtocol: 'tcp',
+      fromPort: DAX_TLS_PORT,
+      toPort: DAX_TLS_PORT,
+      description: 'DAX over TLS to the DAX cluster',
     });
 
     const statements: PolicyStatement[] = [
@@ -256,6 +336,8 @@ export class LambdaEnrichmentStack extends PipelineStack {
         enabledWhen: `${daxEndpoint.fqn} != ""`,
       },
       { sid: 'DeadLetterQueue', actions: ['sqs:SendMessage'], resources: [dlq.arn] },
+      // The mapping sends its on-failure records with the function's role.
+      { sid: 'OnFailureDestination', actions: ['sqs:SendMessage'], resources: [failures.arn] },
       { sid: 'WriteLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`${logs.arn}:*`] },
       {
         sid: 'Tracing',
@@ -280,7 +362,7 @@ export class LambdaEnrichmentStack extends PipelineStack {
     const role = serviceRole(this, 'role', {
       suffix: 'enrichment',
       servicePrincipal: 'lambda.amazonaws.com',
-      description: 'Enrichment function: read the ingest stream, look up profiles, write the output stream and DLQ',
+      description: 'Enrichment function: read the ingest stream, look up profiles, write the output stream, the DLQ and the on-failure queue',
       statements,
     });
 
@@ -302,7 +384,9 @@ export class LambdaEnrichmentStack extends PipelineStack {
       loggingConfig: { logFormat: 'JSON', logGroup: logs.name },
       vpcConfig: {
         subnetIds: subnets.listValue,
-        securityGroupIds: Token.asList(`\${concat(${functionGroup.fqn}[*].id, ${extraGroups.fqn})}`),
+        securityGroupIds: Token.asList(
+          `\${distinct(concat(${functionGroup.fqn}[*].id, ${varRef(daxClientGroup)} == "" ? [] : [${varRef(daxClientGroup)}], ${extraGroups.fqn}))}`,
+        ),
       },
       environment: {
         variables: {
@@ -311,10 +395,11 @@ export class LambdaEnrichmentStack extends PipelineStack {
           DLQ_URL: dlq.url,
           DAX_ENDPOINT: daxEndpoint.stringValue,
           CACHE_MAX_ENTRIES: Token.asString(cacheEntries.numberValue),
+          CACHE_MAX_BYTES: Token.asString(cacheBytes.numberValue),
           CACHE_TTL_SECONDS: Token.asString(cacheTtl.numberValue),
           MAX_RECORD_BYTES: Token.asString(maxRecordBytes.numberValue),
           POWERTOOLS_SERVICE_NAME: functionName,
-          POWERTOOLS_METRICS_NAMESPACE: 'StreamingPipeline/Enrichment',
+          POWERTOOLS_METRICS_NAMESPACE: ENRICHMENT_METRICS.namespace,
           POWERTOOLS_LOG_LEVEL: logLevel.stringValue,
         },
       },
@@ -328,6 +413,13 @@ export class LambdaEnrichmentStack extends PipelineStack {
             errorMessage: 'Invalid combination: dax_endpoint needs dax_cluster_arn, vpc_subnet_ids and vpc_id (DAX is reachable only inside the VPC).',
           },
           {
+            condition: Token.asAny(
+              `\${${daxEndpoint.fqn} == "" ? true : ${daxClientGroup.fqn} != "" && ${daxClusterGroup.fqn} != ""}`,
+            ),
+            errorMessage:
+              `Invalid combination: dax_endpoint needs dax_client_security_group_id (the DAX cluster admits only that group) and dax_security_group_id (for the function's egress on ${DAX_TLS_PORT}); both are dynamodb-lookup outputs.`,
+          },
+          {
             condition: Token.asAny(`\${length(${subnets.fqn}) > 0 ? ${vpcId.fqn} != null : true}`),
             errorMessage: 'Invalid combination: vpc_subnet_ids needs vpc_id.',
           },
@@ -335,7 +427,7 @@ export class LambdaEnrichmentStack extends PipelineStack {
       },
     });
 
-    skipCheck(fn, 'CKV_AWS_116', 'invoked only by the Kinesis event source mapping (synchronous); failed records go to the mapping\'s on-failure destination, the SQS DLQ');
+    skipCheck(fn, 'CKV_AWS_116', 'invoked only by the Kinesis event source mapping (synchronous); batches it gives up on go to the mapping\'s on-failure destination, the SQS failures queue');
     skipCheck(fn, 'CKV_AWS_173', 'environment holds resource names, a queue URL and numbers, no secrets; Lambda encrypts it with an AWS-managed key');
     skipCheck(fn, 'CKV_AWS_272', 'CI builds a deterministic bundle from this repository, pinned by source_code_hash; signing needs an AWS Signer profile outside this component');
 
@@ -350,7 +442,7 @@ export class LambdaEnrichmentStack extends PipelineStack {
       maximumRetryAttempts: retries.numberValue,
       maximumRecordAgeInSeconds: maxRecordAge.numberValue,
       functionResponseTypes: ['ReportBatchItemFailures'],
-      destinationConfig: { onFailure: { destinationArn: dlq.arn } },
+      destinationConfig: { onFailure: { destinationArn: failures.arn } },
     });
 
     const dims = { FunctionName: fn.functionName };
@@ -373,24 +465,29 @@ export class LambdaEnrichmentStack extends PipelineStack {
       threshold: iteratorAge.numberValue,
       comparison: 'GreaterThanThreshold',
     });
-    metricAlarm(this, 'dlq_alarm', {
-      suffix: 'dlq-messages',
-      description: 'Records reached the dead-letter queue (malformed, or failed after retries). Inspect and redrive them.',
+    // Partial batch failures (batchItemFailures) are successful invocations to Lambda: they never
+    // count as Errors, so the error-rate alarm cannot see them. The handler counts them itself.
+    metricAlarm(this, 'failed_records_alarm', {
+      suffix: 'failed-records',
+      description:
+        'The handler reported records as batch item failures (lookup, output or DLQ writes failing after its retries); the mapping retries them and, once it gives up, sends them to the failures queue. Check the function logs.',
       metric: {
-        namespace: 'AWS/SQS',
-        metricName: 'ApproximateNumberOfMessagesVisible',
-        dimensions: { QueueName: dlq.name },
-        statistic: 'Maximum',
+        namespace: ENRICHMENT_METRICS.namespace,
+        metricName: ENRICHMENT_METRICS.failedRecords,
+        dimensions: { [ENRICHMENT_METRICS.serviceDimension]: fn.functionName },
+        statistic: 'Sum',
       },
-      threshold: 0,
+      threshold: failedRecordsThreshold.numberValue,
       comparison: 'GreaterThanThreshold',
     });
 
     this.output('function_name', fn.functionName, 'Name of the enrichment function.');
     this.output('function_arn', fn.arn, 'ARN of the enrichment function.');
     this.output('role_arn', role.arn, 'ARN of the function role.');
-    this.output('dlq_url', dlq.url, 'URL of the dead-letter queue.');
+    this.output('dlq_url', dlq.url, 'URL of the dead-letter queue (malformed records).');
     this.output('dlq_arn', dlq.arn, 'ARN of the dead-letter queue.');
+    this.output('failures_queue_url', failures.url, "URL of the event source mapping's on-failure queue (atmos replay-failures reads it).");
+    this.output('failures_queue_arn', failures.arn, "ARN of the event source mapping's on-failure queue.");
     this.output('event_source_mapping_uuid', mapping.uuid, 'UUID of the Kinesis event source mapping.');
     this.output('log_group_name', logs.name, 'Log group of the function.');
   }

@@ -1,7 +1,8 @@
 /**
  * monitoring: the SNS topic every component's alarms notify, and one CloudWatch dashboard with
  * the blueprint's widgets (throughput, latency p99, batch processing time, errors, consumer lag)
- * plus DLQ depth and Firehose freshness.
+ * plus the enrichment handler's failed records, DLQ and on-failure queue depth and Firehose
+ * freshness.
  *
  * The topic is encrypted with a customer key: CloudWatch cannot publish to a topic encrypted
  * with the AWS-managed alias/aws/sns key (its policy cannot be extended), so alarms would fail
@@ -14,6 +15,7 @@ import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscrip
 import { Fn, TerraformIterator, TerraformLocal, Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import { denyInsecureTransport, policyDocument } from '../shared/iam';
+import { ENRICHMENT_METRICS } from '../lambda-enrichment/contract';
 import { customerKey } from '../shared/kms';
 import { RESOURCE_NAME } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
@@ -46,6 +48,11 @@ export class MonitoringStack extends PipelineStack {
         pattern: RESOURCE_NAME,
       }),
       dlq: stringVariable(this, 'dlq_name', { description: 'lambda-enrichment dead-letter queue name. Required.', default: REQUIRED, pattern: RESOURCE_NAME }),
+      failures: stringVariable(this, 'failures_queue_name', {
+        description: "lambda-enrichment on-failure queue name (the event source mapping's given-up batches). Required.",
+        default: REQUIRED,
+        pattern: RESOURCE_NAME,
+      }),
       flink: stringVariable(this, 'flink_application_name', {
         description: 'kinesis-analytics application name. Required.',
         default: REQUIRED,
@@ -164,6 +171,8 @@ export class MonitoringStack extends PipelineStack {
       widget('Error count', [
         ['AWS/Lambda', 'Errors', 'FunctionName', n(names.enrichment), { stat: 'Sum', label: 'enrichment errors' }],
         ['AWS/Lambda', 'Throttles', 'FunctionName', n(names.enrichment), { stat: 'Sum', label: 'enrichment throttles' }],
+        // Partial batch failures: invisible in Errors, counted by the handler itself (EMF).
+        [ENRICHMENT_METRICS.namespace, ENRICHMENT_METRICS.failedRecords, ENRICHMENT_METRICS.serviceDimension, n(names.enrichment), { stat: 'Sum', label: 'enrichment failed records' }],
         ['AWS/KinesisAnalytics', 'numberOfFailedCheckpoints', 'Application', n(names.flink), { stat: 'Maximum', label: 'Flink failed checkpoints' }],
         ['AWS/KinesisAnalytics', 'downtime', 'Application', n(names.flink), { stat: 'Maximum', label: 'Flink downtime (ms)' }],
         ['AWS/Kinesis', 'WriteProvisionedThroughputExceeded', 'StreamName', n(names.ingest), { stat: 'Sum', label: 'ingest write throttles' }],
@@ -171,6 +180,7 @@ export class MonitoringStack extends PipelineStack {
       widget('Consumer lag (ms)', Fn.concat([consumerLagFixed.asList, efoLag.asList]), 0, 12, { region }),
       widget('DLQ depth and delivery freshness', [
         ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', n(names.dlq), { stat: 'Maximum', label: 'DLQ messages' }],
+        ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', n(names.failures), { stat: 'Maximum', label: 'on-failure messages (replay)' }],
         ['AWS/Firehose', 'DeliveryToS3.DataFreshness', 'DeliveryStreamName', n(names.archive), { stat: 'Maximum', label: 'S3 archive freshness (s)', yAxis: 'right' }],
         ['AWS/Firehose', 'DeliveryToAmazonOpenSearchService.DataFreshness', 'DeliveryStreamName', n(names.search), { stat: 'Maximum', label: 'OpenSearch freshness (s)', yAxis: 'right' }],
       ], 12, 12, { region }),

@@ -22,6 +22,9 @@ export const SHARD_LEVEL_METRICS = [
   'ALL',
 ] as const;
 
+/** The retention Kinesis allows, in hours (24 h to 365 days); readers' record-age bounds use it too. */
+export const RETENTION_HOURS = { min: 24, max: 8760 } as const;
+
 /** A KMS key id, key ARN, alias name or alias ARN. */
 export const KMS_KEY_REFERENCE = {
   regex:
@@ -55,9 +58,9 @@ export class EncryptedStream extends Construct {
     });
     const retention = numberVariable(stack, 'retention_period_hours', {
       description: 'How long records stay readable, in hours. Default 24. Range 24-8760 (365 days).',
-      default: 24,
-      min: 24,
-      max: 8760,
+      default: RETENTION_HOURS.min,
+      min: RETENTION_HOURS.min,
+      max: RETENTION_HOURS.max,
       unit: 'hours',
     });
     const kmsKey = stringVariable(stack, 'kms_key_id', {

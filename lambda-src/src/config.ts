@@ -15,6 +15,11 @@ export interface EnrichmentConfig {
   readonly daxEndpoint: string | undefined;
   /** LRU capacity of the in-process profile cache; 0 disables the cache. */
   readonly cacheMaxEntries: number;
+  /**
+   * Byte bound of the profile cache: the UTF-8 size of the cached JSON text of each profile plus
+   * its key and a fixed per-entry overhead (lru-cache.ts); 0 disables the cache.
+   */
+  readonly cacheMaxBytes: number;
   /** Time-to-live of cached profiles (and of cached "unknown customer" answers); 0 disables the cache. */
   readonly cacheTtlSeconds: number;
   /** Largest accepted record, in bytes: decoded input data, and enriched output data + partition key. */
@@ -30,6 +35,9 @@ export class ConfigError extends Error {
 
 export const LIMITS = {
   cacheMaxEntries: { min: 0, max: 1_000_000, default: 10_000 },
+  // 64 MiB default fits the component's 256 MB function next to the runtime and one batch; the
+  // `cache_max_bytes` Terraform variable of lambda-enrichment declares the same range.
+  cacheMaxBytes: { min: 0, max: 1_073_741_824, default: 67_108_864 },
   cacheTtlSeconds: { min: 0, max: 86_400, default: 300 },
   // Kinesis caps one record (data + partition key) at 1 MiB, so the upper bound is fixed.
   maxRecordBytes: { min: 1_024, max: 1_048_576, default: 1_048_576 },
@@ -112,6 +120,7 @@ export function loadConfig(env: Env): EnrichmentConfig {
     dlqUrl,
     daxEndpoint,
     cacheMaxEntries: integer(env, 'CACHE_MAX_ENTRIES', LIMITS.cacheMaxEntries),
+    cacheMaxBytes: integer(env, 'CACHE_MAX_BYTES', LIMITS.cacheMaxBytes),
     cacheTtlSeconds: integer(env, 'CACHE_TTL_SECONDS', LIMITS.cacheTtlSeconds),
     maxRecordBytes: integer(env, 'MAX_RECORD_BYTES', LIMITS.maxRecordBytes),
   };

@@ -2,10 +2,18 @@
  * DAX lookups through @amazon-dax-sdk/lib-dax. This module is loaded only when DAX_ENDPOINT is
  * set: the build puts it in its own file (dist/dax.js) so that the DAX client and the copy of the
  * DynamoDB client it depends on stay out of the function's cold-start import.
+ *
+ * Numbers: lib-dax 3.1.0's document methods (`batchGet`) unmarshall with fixed options (no
+ * `wrapNumbers`), so one number beyond 2^53 in any item throws and fails the whole call of up to
+ * 100 keys. The DAX client underneath decodes numbers losslessly into AttributeValue strings
+ * (`{N: "12345678901234567890"}`, BigNumber/BigDecimal `toString`), so this backend calls the
+ * inherited low-level `batchGetItem` and unmarshalls with the same function as the DynamoDB path:
+ * both paths give the same JSON, and an item that still cannot be converted fails only its key.
  */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DaxDocument } from '@amazon-dax-sdk/lib-dax';
 import type { BatchGetResult, LookupBackend } from './dynamodb-backend';
-import { KEY_ATTRIBUTE } from './dynamodb-backend';
+import { KEY_ATTRIBUTE, unmarshallItem } from './dynamodb-backend';
 import type { Profile } from './records';
 
 export interface DaxOptions {
@@ -16,44 +24,56 @@ export interface DaxOptions {
   readonly maxRetries: number;
 }
 
+type AvItem = Record<string, AttributeValue>;
+
+/** The AttributeValue-level BatchGetItem that DaxDocument inherits from the DAX client. */
+export interface RawBatchGet {
+  batchGetItem(params: {
+    RequestItems: Record<string, { Keys: AvItem[] }>;
+  }): Promise<{ Responses?: Record<string, AvItem[]>; UnprocessedKeys?: Record<string, { Keys?: AvItem[] }> }>;
+}
+
+/** Converts one raw DAX BatchGetItem response; a failing item fails only its own key. */
+export function convertDaxResponse(
+  table: string,
+  res: Awaited<ReturnType<RawBatchGet['batchGetItem']>>,
+): BatchGetResult {
+  const found = new Map<string, Profile>();
+  const failed = new Map<string, string>();
+  for (const raw of res.Responses?.[table] ?? []) {
+    const pk = raw[KEY_ATTRIBUTE]?.S;
+    if (pk === undefined) continue;
+    try {
+      found.set(pk, unmarshallItem(raw));
+    } catch (err) {
+      failed.set(pk, `item conversion failed: ${(err as Error).message}`);
+    }
+  }
+  const unprocessed: string[] = [];
+  for (const key of res.UnprocessedKeys?.[table]?.Keys ?? []) {
+    const pk = key[KEY_ATTRIBUTE]?.S;
+    if (pk !== undefined) unprocessed.push(pk);
+  }
+  return { found, unprocessed, failed };
+}
+
 export function createDaxBackend(options: DaxOptions): LookupBackend {
-  const client = new DaxDocument({
+  const document = new DaxDocument({
     endpoint: options.endpoint,
     region: options.region,
     maxRetries: options.maxRetries,
   });
+  // DaxDocument's typings only declare the DynamoDBDocument surface; at runtime it extends the
+  // DAX client, whose batchGetItem speaks AttributeValues (see the module comment).
+  const client = document as unknown as RawBatchGet;
   const table = options.tableName;
   return {
     kind: 'dax',
     async batchGet(keys): Promise<BatchGetResult> {
-      const res = await client.batchGet({
-        RequestItems: { [table]: { Keys: keys.map((k) => ({ [KEY_ATTRIBUTE]: k })) } },
+      const res = await client.batchGetItem({
+        RequestItems: { [table]: { Keys: keys.map((k) => ({ [KEY_ATTRIBUTE]: { S: k } })) } },
       });
-      const found = new Map<string, Profile>();
-      for (const item of (res.Responses?.[table] ?? []) as Profile[]) {
-        const pk = item[KEY_ATTRIBUTE];
-        if (typeof pk === 'string') found.set(pk, normalise(item) as Profile);
-      }
-      const unprocessed: string[] = [];
-      for (const key of (res.UnprocessedKeys?.[table]?.Keys ?? []) as Profile[]) {
-        const pk = key[KEY_ATTRIBUTE];
-        if (typeof pk === 'string') unprocessed.push(pk);
-      }
-      return { found, unprocessed };
+      return convertDaxResponse(table, res);
     },
   };
-}
-
-/** Gives DAX items the same JSON shape as the DynamoDB path (sets → arrays, binary → base64). */
-function normalise(value: unknown): unknown {
-  if (value instanceof Set) return [...value].map(normalise);
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
-  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
-  if (Array.isArray(value)) return value.map(normalise);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = normalise(v);
-    return out;
-  }
-  return value;
 }

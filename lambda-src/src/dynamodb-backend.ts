@@ -1,10 +1,13 @@
 import { BatchGetItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { isJsonNumber, RawNumber } from './json-text';
 import type { Profile } from './records';
 
 /** One BatchGetItem round: profiles found, and keys DynamoDB did not process this time. */
 export interface BatchGetResult {
   readonly found: Map<string, Profile>;
   readonly unprocessed: string[];
+  /** Keys answered but whose item could not be converted (their records are retried, not emitted). */
+  readonly failed?: Map<string, string>;
 }
 
 /** Where profiles come from: DynamoDB directly, or DAX (see dax-backend.ts). */
@@ -35,10 +38,17 @@ export function fromAttributeValue(av: AttributeValue): unknown {
   return null;
 }
 
-function toNumber(text: string): number | string {
+/**
+ * An `N` value: a JS number when that is exact (safe integers, decimals whose shortest form is
+ * the same text); integers beyond 2^53 stay decimal strings (a JSON number that large breaks
+ * `long` fields and JSON.parse consumers); other decimals (`1.10`, 20+ digits) are kept as
+ * {@link RawNumber} and written verbatim as JSON numbers.
+ */
+export function toNumber(text: string): number | string | RawNumber {
   const n = Number(text);
   if (/^-?\d+$/.test(text)) return Number.isSafeInteger(n) ? n : text;
-  return Number.isFinite(n) ? n : text;
+  if (Number.isFinite(n) && String(n) === text) return n;
+  return isJsonNumber(text) ? new RawNumber(text) : text;
 }
 
 export function unmarshallItem(item: Record<string, AttributeValue>): Profile {

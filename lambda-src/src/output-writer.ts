@@ -1,16 +1,9 @@
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { backoff, mapLimit, type RetryPolicy, type Timing } from './retry';
+import { backoff, type RetryPolicy, type Timing } from './retry';
 
 /** PutRecords limits: 500 entries and 5 MiB (data + partition keys) per call. */
 export const PUT_RECORDS_MAX_ENTRIES = 500;
 export const PUT_RECORDS_MAX_BYTES = 5 * 1024 * 1024;
-/**
- * PutRecords calls in flight at once. One: chunks go out in order, so records of one customer
- * (one partition key) keep their order in the output stream unless a retry intervenes. The event
- * source mapping already runs one invocation per shard (times its ParallelizationFactor).
- */
-const PUT_CONCURRENCY = 1;
-
 export interface OutputEntry {
   /** Caller's handle for the entry (index of the source record). */
   readonly ref: number;
@@ -21,25 +14,51 @@ export interface OutputEntry {
 }
 
 export interface PutOutcome {
-  /** refs written, each exactly once. */
+  /** refs written, each exactly once, in input order. */
   readonly written: number[];
-  /** ref → last error, for entries that could not be written. */
-  readonly failed: Map<number, string>;
+  /**
+   * Set when writing stopped: the lowest entry (position in the input) that could not be
+   * written after the retries, and why. Entries from there on that are not in `written` were
+   * not attempted or not written; entries after it in `written` (same call) were written.
+   */
+  readonly stopped?: { readonly index: number; readonly reason: string };
   readonly requests: number;
 }
 
 /** Splits entries into PutRecords calls within the entry-count and byte limits, keeping order. */
 export function chunkEntries(entries: readonly OutputEntry[]): OutputEntry[][] {
+  return cut(entries, false);
+}
+
+/**
+ * Like {@link chunkEntries}, and a call also ends before a partition key it already holds: one
+ * call never carries two records of one customer, so a failed entry can never be overtaken by a
+ * later record of its customer inside the same call (PutRecords does not keep order across a
+ * failed entry: the entries after it are still written).
+ */
+export function segmentEntries(entries: readonly OutputEntry[]): OutputEntry[][] {
+  return cut(entries, true);
+}
+
+function cut(entries: readonly OutputEntry[], distinctKeys: boolean): OutputEntry[][] {
   const chunks: OutputEntry[][] = [];
   let current: OutputEntry[] = [];
+  let keys = new Set<string>();
   let bytes = 0;
   for (const e of entries) {
-    if (current.length > 0 && (current.length === PUT_RECORDS_MAX_ENTRIES || bytes + e.size > PUT_RECORDS_MAX_BYTES)) {
+    if (
+      current.length > 0 &&
+      (current.length === PUT_RECORDS_MAX_ENTRIES ||
+        bytes + e.size > PUT_RECORDS_MAX_BYTES ||
+        (distinctKeys && keys.has(e.partitionKey)))
+    ) {
       chunks.push(current);
       current = [];
+      keys = new Set();
       bytes = 0;
     }
     current.push(e);
+    keys.add(e.partitionKey);
     bytes += e.size;
   }
   if (current.length > 0) chunks.push(current);
@@ -47,11 +66,15 @@ export function chunkEntries(entries: readonly OutputEntry[]): OutputEntry[][] {
 }
 
 /**
- * Writes entries with PutRecords. Entries the service rejects individually
- * (ProvisionedThroughputExceeded, InternalFailure) are retried — only those — with backoff;
- * a call that fails as a whole (after the SDK's own retries) fails all its entries.
+ * Writes entries (in input = sequence order) with PutRecords, one call at a time, each call a
+ * run of consecutive entries with distinct partition keys ({@link segmentEntries}). Entries the
+ * service rejects (ProvisionedThroughputExceeded, InternalFailure) are retried, only those, with
+ * backoff, and the next call waits until the current one is fully written: a customer's records
+ * keep their order, and what is written is always a prefix of the input plus the call in flight.
+ * When an entry is still failing after the retries (or a call fails as a whole after the SDK's
+ * retries), writing stops there: nothing after that call is attempted.
  */
-export async function putAll(
+export async function putInOrder(
   client: KinesisClient,
   streamName: string,
   entries: readonly OutputEntry[],
@@ -59,48 +82,51 @@ export async function putAll(
   timing: Timing,
 ): Promise<PutOutcome> {
   const written: number[] = [];
-  const failed = new Map<number, string>();
+  const position = new Map(entries.map((e, i) => [e.ref, i]));
   let requests = 0;
-  let pending: OutputEntry[] = [...entries];
-  for (let attempt = 1; pending.length > 0; attempt++) {
-    const retryable: OutputEntry[] = [];
-    const lastError = new Map<number, string>();
-    await mapLimit(chunkEntries(pending), PUT_CONCURRENCY, async (chunk) => {
+  const done = (stopped?: { index: number; reason: string }): PutOutcome => ({
+    written: written.sort((a, b) => position.get(a)! - position.get(b)!),
+    ...(stopped ? { stopped } : {}),
+    requests,
+  });
+  for (const segment of segmentEntries(entries)) {
+    let pending = segment;
+    for (let attempt = 1; pending.length > 0; attempt++) {
       requests++;
       let res;
       try {
         res = await client.send(
           new PutRecordsCommand({
             StreamName: streamName,
-            Records: chunk.map((e) => ({ Data: e.data, PartitionKey: e.partitionKey })),
+            Records: pending.map((e) => ({ Data: e.data, PartitionKey: e.partitionKey })),
           }),
         );
       } catch (err) {
-        const reason = `${(err as Error).name}: ${(err as Error).message}`;
-        for (const e of chunk) failed.set(e.ref, reason);
-        return;
+        // After the SDK's own retries. A timed-out call may have been written: those records are
+        // among the ones the redelivery can duplicate (README, "Duplicates").
+        return done({ index: position.get(pending[0]!.ref)!, reason: `${(err as Error).name}: ${(err as Error).message}` });
       }
       const results = res.Records ?? [];
-      if (results.length !== chunk.length) {
-        // Cannot tell which entries landed; retrying could duplicate, so report them all.
-        for (const e of chunk) failed.set(e.ref, `PutRecords returned ${results.length} results for ${chunk.length} entries`);
-        return;
+      if (results.length !== pending.length) {
+        const reason = `PutRecords returned ${results.length} results for ${pending.length} entries`;
+        return done({ index: position.get(pending[0]!.ref)!, reason });
       }
-      chunk.forEach((e, i) => {
+      const failing: OutputEntry[] = [];
+      let lastError = '';
+      pending.forEach((e, i) => {
         const r = results[i];
         if (r?.ErrorCode === undefined || r.ErrorCode === null) {
           written.push(e.ref);
         } else {
-          retryable.push(e);
-          lastError.set(e.ref, `${r.ErrorCode}: ${r.ErrorMessage ?? ''}`);
+          failing.push(e);
+          if (lastError === '') lastError = `${r.ErrorCode}: ${r.ErrorMessage ?? ''}`;
         }
       });
-    });
-    pending = retryable.sort((a, b) => a.ref - b.ref);
-    if (pending.length > 0 && !(await backoff(retry, attempt, timing))) {
-      for (const e of pending) failed.set(e.ref, `${lastError.get(e.ref) ?? 'failed'} (after ${attempt} attempts)`);
-      pending = [];
+      pending = failing;
+      if (pending.length > 0 && !(await backoff(retry, attempt, timing))) {
+        return done({ index: position.get(pending[0]!.ref)!, reason: `${lastError} (after ${attempt} attempts)` });
+      }
     }
   }
-  return { written, failed, requests };
+  return done();
 }

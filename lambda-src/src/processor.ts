@@ -4,11 +4,10 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import type { EnrichmentConfig } from './config';
-import { sendToDlq, type DlqEntry } from './dlq';
 import type { LookupBackend } from './dynamodb-backend';
-import { putAll, type OutputEntry } from './output-writer';
+import { writeInOrder, type WriteItem } from './ordered-writer';
 import { ProfileLookup } from './profile-lookup';
-import { compareSequenceNumbers, dlqBody, enrich, parseRecord, type RawEvent } from './records';
+import { dlqBody, enrichText, parseRecord } from './records';
 import {
   DEFAULT_DLQ_RETRY,
   DEFAULT_LOOKUP_RETRY,
@@ -32,12 +31,20 @@ export interface ProcessorDeps {
   readonly now?: () => number;
 }
 
-/** What happened to the records of one batch; every record lands in exactly one list. */
+/**
+ * What happened to the records of one batch. Records before the checkpoint are each emitted or
+ * dead-lettered exactly once; from the checkpoint on, the event source mapping redelivers.
+ */
 export interface BatchSummary {
   readonly records: number;
   readonly emitted: number;
   readonly deadLettered: number;
+  /** Records from the checkpoint on that this invocation did not complete (0 = batch done). */
   readonly failed: number;
+  /** Records the event source mapping will deliver again (from the reported record on). */
+  readonly redelivered: number;
+  /** Of those, records already emitted or dead-lettered: they come out twice (same event_id). */
+  readonly duplicatesOnRedelivery: number;
   readonly cacheHits: number;
   readonly cacheMisses: number;
   readonly lookupRequests: number;
@@ -69,6 +76,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     retryLookup,
     { sleep: (ms) => timing.sleep(ms), random: () => timing.random(), remainingMs: () => timing.remainingMs() },
     deps.now,
+    config.cacheMaxBytes,
   );
   let coldStart = true;
   let last: BatchSummary | undefined;
@@ -83,93 +91,106 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     try {
       const records = event.Records ?? [];
       const total = records.length;
-      const failures = new Map<number, string>();
-      const dlq: DlqEntry[] = [];
-      const valid: { ref: number; event: RawEvent }[] = [];
-
-      records.forEach((record, ref) => {
-        const parsed = parseRecord(record, config.maxRecordBytes);
-        if (parsed.ok) {
-          valid.push({ ref, event: parsed.event });
-        } else {
-          logger.warn('malformed record sent to DLQ', {
-            reason: parsed.reason,
-            detail: parsed.detail,
-            sequenceNumber: record.kinesis.sequenceNumber,
-          });
-          dlq.push({ ref, reason: parsed.reason, body: dlqBody(record, parsed.reason, parsed.detail, parsed.bytes) });
+      // The checkpoint: index of the lowest record this invocation cannot complete. Everything
+      // from there on is redelivered (Lambda resumes from the lowest reported sequence number),
+      // so nothing at or after it is written once it is known.
+      let cut = total;
+      let cutReason = '';
+      const lower = (index: number, reason: string) => {
+        if (index < cut) {
+          cut = index;
+          cutReason = reason;
         }
-      });
+      };
 
-      const lookedUp = await lookup.resolve(valid.map((v) => v.event.customer_id));
-
-      const output: OutputEntry[] = [];
-      for (const { ref, event: raw } of valid) {
-        const lookupError = lookedUp.failed.get(raw.customer_id);
+      const parsed = records.map((record) => parseRecord(record, config.maxRecordBytes));
+      const lookedUp = await lookup.resolve(parsed.flatMap((p) => (p.ok ? [p.parsed.customerId] : [])));
+      for (let i = 0; i < total; i++) {
+        const p = parsed[i]!;
+        const lookupError = p.ok ? lookedUp.failed.get(p.parsed.customerId) : undefined;
         if (lookupError !== undefined) {
-          failures.set(ref, `lookup failed: ${lookupError}`);
-          continue;
+          lower(i, `lookup failed: ${lookupError}`);
+          break;
         }
-        const data = Buffer.from(JSON.stringify(enrich(raw, lookedUp.profiles.get(raw.customer_id) ?? null)));
-        const size = data.length + Buffer.byteLength(raw.customer_id);
-        if (size > config.maxRecordBytes) {
-          const record = records[ref]!;
-          const detail = `enriched record is ${size} bytes > MAX_RECORD_BYTES ${config.maxRecordBytes}`;
-          logger.warn('enriched record too large, sent to DLQ', { detail, sequenceNumber: record.kinesis.sequenceNumber });
-          dlq.push({ ref, reason: 'enriched_record_too_large', body: dlqBody(record, 'enriched_record_too_large', detail, size) });
-          continue;
-        }
-        output.push({ ref, data, partitionKey: raw.customer_id, size });
       }
 
-      const [put, dead] = await Promise.all([
-        output.length > 0
-          ? putAll(deps.kinesis(), config.outputStreamName, output, retryPut, timing)
-          : { written: [], failed: new Map<number, string>(), requests: 0 },
-        dlq.length > 0
-          ? sendToDlq(deps.sqs(), config.dlqUrl, dlq, retryDlq, timing)
-          : { sent: [], failed: new Map<number, string>(), requests: 0 },
-      ]);
-      for (const [ref, reason] of put.failed) failures.set(ref, `put failed: ${reason}`);
-      for (const [ref, reason] of dead.failed) failures.set(ref, `DLQ send failed: ${reason}`);
+      const items: WriteItem[] = [];
+      let malformed = 0;
+      for (let ref = 0; ref < cut; ref++) {
+        const record = records[ref]!;
+        const p = parsed[ref]!;
+        if (!p.ok) {
+          logger.warn('malformed record sent to DLQ', {
+            reason: p.reason,
+            detail: p.detail,
+            sequenceNumber: record.kinesis.sequenceNumber,
+          });
+          items.push({ kind: 'dlq', entry: { ref, reason: p.reason, body: dlqBody(record, p.reason, p.detail, p.bytes) } });
+          malformed++;
+          continue;
+        }
+        const data = enrichText(p.parsed, lookedUp.profiles.get(p.parsed.customerId)!, record);
+        const size = data.length + Buffer.byteLength(p.parsed.customerId);
+        if (size > config.maxRecordBytes) {
+          const detail = `enriched record is ${size} bytes > MAX_RECORD_BYTES ${config.maxRecordBytes}`;
+          logger.warn('enriched record too large, sent to DLQ', { detail, sequenceNumber: record.kinesis.sequenceNumber });
+          items.push({ kind: 'dlq', entry: { ref, reason: 'enriched_record_too_large', body: dlqBody(record, 'enriched_record_too_large', detail, size) } });
+          malformed++;
+          continue;
+        }
+        items.push({ kind: 'put', entry: { ref, data, partitionKey: p.parsed.customerId, size } });
+      }
 
+      const out = await writeInOrder(
+        { kinesis: deps.kinesis, streamName: config.outputStreamName, sqs: deps.sqs, queueUrl: config.dlqUrl },
+        items,
+        { put: retryPut, dlq: retryDlq },
+        timing,
+      );
+      if (out.stopped !== undefined) lower(out.stopped.ref, out.stopped.reason);
+      const put = { written: out.written, requests: out.putRequests };
+      const dead = { sent: out.deadLettered };
+
+      const done = new Set<number>([...put.written, ...dead.sent]);
+      let notDoneBeforeCut = 0;
+      for (let ref = 0; ref < cut; ref++) if (!done.has(ref)) notDoneBeforeCut++;
+      const doneAfterCut = [...done].filter((ref) => ref >= cut).length;
       const summary: BatchSummary = {
         records: total,
         emitted: put.written.length,
         deadLettered: dead.sent.length,
-        failed: failures.size,
+        failed: total - cut - doneAfterCut,
+        redelivered: total - cut,
+        duplicatesOnRedelivery: doneAfterCut,
         cacheHits: lookedUp.cacheHits,
         cacheMisses: lookedUp.cacheMisses,
         lookupRequests: lookedUp.requests,
         putRequests: put.requests,
       };
       last = summary;
-      if (summary.emitted + summary.deadLettered + summary.failed !== total) {
+      if (notDoneBeforeCut > 0) {
         // A bug, never expected: fail the whole batch so the event source mapping retries it all.
-        throw new Error(`record accounting mismatch: ${JSON.stringify(summary)}`);
+        throw new Error(`record accounting mismatch: ${notDoneBeforeCut} records before the checkpoint not done`);
       }
 
-      // Kinesis checkpoints at the lowest reported sequence number and redelivers everything from
-      // there, so every failed record is reported, lowest first.
-      const batchItemFailures = [...failures.keys()]
-        .map((ref) => records[ref]!.kinesis.sequenceNumber)
-        .sort(compareSequenceNumbers)
-        .map((itemIdentifier) => ({ itemIdentifier }));
+      const batchItemFailures = cut < total ? [{ itemIdentifier: records[cut]!.kinesis.sequenceNumber }] : [];
 
       const lookups = lookedUp.cacheHits + lookedUp.cacheMisses;
       metrics.addMetric('RecordsIn', MetricUnit.Count, total);
       metrics.addMetric('RecordsOut', MetricUnit.Count, summary.emitted);
-      metrics.addMetric('MalformedRecords', MetricUnit.Count, dead.sent.length + dead.failed.size);
+      metrics.addMetric('MalformedRecords', MetricUnit.Count, malformed);
       metrics.addMetric('FailedRecords', MetricUnit.Count, summary.failed);
+      metrics.addMetric('RedeliveredRecords', MetricUnit.Count, summary.redelivered);
       if (lookups > 0) metrics.addMetric('CacheHitRate', MetricUnit.Percent, (100 * lookedUp.cacheHits) / lookups);
       metrics.addMetric('LookupRequests', MetricUnit.Count, lookedUp.requests);
       for (const ms of lookedUp.latenciesMs) metrics.addMetric('LookupLatency', MetricUnit.Milliseconds, ms);
 
-      if (failures.size > 0) {
-        logger.error('records reported as batch item failures', {
-          count: failures.size,
-          lowestSequenceNumber: batchItemFailures[0]?.itemIdentifier,
-          reasons: [...new Set(failures.values())].slice(0, 5),
+      if (cut < total) {
+        logger.error('batch checkpointed at a failed record', {
+          sequenceNumber: batchItemFailures[0]?.itemIdentifier,
+          reason: cutReason,
+          redelivered: summary.redelivered,
+          duplicatesOnRedelivery: summary.duplicatesOnRedelivery,
         });
       }
       logger.info('batch processed', { ...summary });

@@ -1,6 +1,6 @@
 import type { LookupBackend } from './dynamodb-backend';
-import { LruTtlCache } from './lru-cache';
-import type { Profile } from './records';
+import { ENTRY_OVERHEAD_BYTES, LruTtlCache } from './lru-cache';
+import { profileFragment } from './records';
 import { backoff, mapLimit, type RetryPolicy, type Timing } from './retry';
 
 /** BatchGetItem takes at most 100 keys per call. */
@@ -9,8 +9,11 @@ export const BATCH_GET_MAX_KEYS = 100;
 const LOOKUP_CONCURRENCY = 4;
 
 export interface LookupOutcome {
-  /** customer_id → profile, or null for a customer the table does not know. */
-  readonly profiles: Map<string, Profile | null>;
+  /**
+   * customer_id → the handler's JSON fragment for it (`"customer_name":…,"customer":…`; both
+   * null for a customer the table does not know).
+   */
+  readonly profiles: Map<string, string>;
   /** customer_ids whose lookup failed after retries (their records must not be emitted). */
   readonly failed: Map<string, string>;
   readonly cacheHits: number;
@@ -26,7 +29,8 @@ export interface LookupOutcome {
  * then BatchGetItem for the distinct misses, 100 keys a call, retrying UnprocessedKeys.
  */
 export class ProfileLookup {
-  readonly cache: LruTtlCache<string, Profile | null>;
+  /** customer_id → JSON fragment; sized by the fragment's UTF-8 bytes + key + overhead. */
+  readonly cache: LruTtlCache<string, string>;
 
   constructor(
     private readonly backend: LookupBackend,
@@ -35,12 +39,19 @@ export class ProfileLookup {
     private readonly retry: RetryPolicy,
     private readonly timing: Timing,
     now: () => number = Date.now,
+    cacheMaxBytes: number = Number.POSITIVE_INFINITY,
   ) {
-    this.cache = new LruTtlCache(cacheMaxEntries, cacheTtlSeconds * 1000, now);
+    this.cache = new LruTtlCache(
+      cacheMaxEntries,
+      cacheTtlSeconds * 1000,
+      now,
+      cacheMaxBytes,
+      (key, fragment) => Buffer.byteLength(key) + Buffer.byteLength(fragment) + ENTRY_OVERHEAD_BYTES,
+    );
   }
 
   async resolve(customerIds: Iterable<string>): Promise<LookupOutcome> {
-    const profiles = new Map<string, Profile | null>();
+    const profiles = new Map<string, string>();
     const failed = new Map<string, string>();
     const misses: string[] = [];
     let cacheHits = 0;
@@ -77,9 +88,14 @@ export class ProfileLookup {
         const unprocessed = new Set(result.unprocessed);
         for (const id of pending) {
           if (unprocessed.has(id)) continue;
-          const profile = result.found.get(id) ?? null;
-          profiles.set(id, profile);
-          this.cache.set(id, profile);
+          const conversion = result.failed?.get(id);
+          if (conversion !== undefined) {
+            failed.set(id, conversion);
+            continue;
+          }
+          const fragment = profileFragment(result.found.get(id) ?? null);
+          profiles.set(id, fragment);
+          this.cache.set(id, fragment);
         }
         pending = pending.filter((id) => unprocessed.has(id));
         if (pending.length === 0) return;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { KinesisStreamRecord } from 'aws-lambda';
+import { RawNumber, scanMembers, spliceMembers, toJson, type ObjectSpans } from './json-text';
 
 /** A customer profile as stored in the lookup table (native JS values, includes `pk`). */
 export type Profile = Record<string, unknown>;
@@ -16,8 +17,18 @@ export interface RawEvent {
   [key: string]: unknown;
 }
 
+/** A valid raw event: the parsed object (read-only use), its exact text and member spans. */
+export interface ParsedEvent {
+  readonly customerId: string;
+  /** JSON.parse result; used to read fields, never re-serialized. */
+  readonly value: RawEvent;
+  /** The decoded text exactly as produced (BOM stripped). */
+  readonly text: string;
+  readonly spans: ObjectSpans;
+}
+
 export type ParseResult =
-  | { ok: true; event: RawEvent; bytes: number }
+  | { ok: true; event: RawEvent; parsed: ParsedEvent; bytes: number }
   | { ok: false; reason: MalformedReason; detail: string; bytes: number };
 
 /** Kinesis partition keys are 1-256 Unicode characters. */
@@ -33,8 +44,10 @@ export function parseRecord(record: KinesisStreamRecord, maxRecordBytes: number)
     return { ok: false, reason: 'record_too_large', detail: `${bytes} bytes > MAX_RECORD_BYTES ${maxRecordBytes}`, bytes };
   }
   let parsed: unknown;
+  let text: string;
   try {
-    parsed = JSON.parse(utf8.decode(data));
+    text = utf8.decode(data);
+    parsed = JSON.parse(text);
   } catch (err) {
     const detail = err instanceof TypeError ? 'data is not valid UTF-8' : (err as Error).message;
     return { ok: false, reason: 'invalid_json', detail, bytes };
@@ -52,7 +65,84 @@ export function parseRecord(record: KinesisStreamRecord, maxRecordBytes: number)
   if ([...customerId].length > MAX_CUSTOMER_ID_CHARS) {
     return { ok: false, reason: 'missing_customer_id', detail: `customer_id longer than ${MAX_CUSTOMER_ID_CHARS} characters`, bytes };
   }
-  return { ok: true, event: parsed as RawEvent, bytes };
+  let spans: ObjectSpans;
+  try {
+    spans = scanMembers(text);
+  } catch (err) {
+    // JSON.parse accepted it, so this is a scanner bug; never emit what we cannot splice exactly.
+    return { ok: false, reason: 'invalid_json', detail: `lossless scan failed: ${(err as Error).message}`, bytes };
+  }
+  const event = parsed as RawEvent;
+  return { ok: true, event, parsed: { customerId, value: event, text, spans }, bytes };
+}
+
+/** Fields the handler writes; a raw field of the same name is replaced. */
+const HANDLER_FIELDS = new Set(['record_type', 'customer_name', 'customer']);
+const HANDLER_FIELDS_AND_ID = new Set([...HANDLER_FIELDS, 'event_id']);
+
+/** The ingest stream's ARN without an enhanced fan-out consumer suffix. */
+function streamArnOf(eventSourceARN: string | undefined): string {
+  return (eventSourceARN ?? '').replace(/\/consumer\/.*$/, '');
+}
+
+/**
+ * Deterministic id of an ingest record, the same on every delivery of it: `k-` + the first 32
+ * hex digits of SHA-256 over `<stream ARN>/<shard id>/<sequence number>` (stream ARN without a
+ * `/consumer/...` suffix; shard id from eventID `shardId-...:<seq>`). A replay that rebuilds the
+ * event as Lambda does (same eventSourceARN and eventID) derives the same id.
+ */
+export function deriveEventId(record: KinesisStreamRecord): string {
+  const eventId = typeof record.eventID === 'string' ? record.eventID : '';
+  const colon = eventId.indexOf(':');
+  const shardId = colon > 0 ? eventId.slice(0, colon) : '';
+  const material = `${streamArnOf(record.eventSourceARN)}/${shardId}/${record.kinesis.sequenceNumber}`;
+  return `k-${createHash('sha256').update(material).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * `"customer_name":…,"customer":…` for a profile (or an unknown customer): the handler's part of
+ * every enriched event, computed once per profile and cached as text.
+ */
+export function profileFragment(profile: Profile | null): string {
+  let customerName: string | null = null;
+  let customer: Record<string, unknown> | null = null;
+  if (profile !== null) {
+    const { pk: _pk, name, ...rest } = profile;
+    customerName =
+      name === undefined || name === null
+        ? null
+        : typeof name === 'string'
+          ? name
+          : name instanceof RawNumber
+            ? name.text
+            : String(name);
+    customer = rest;
+  }
+  return `"customer_name":${JSON.stringify(customerName)},"customer":${toJson(customer)}`;
+}
+
+/**
+ * The enriched event as UTF-8 bytes: the raw text with `event_id` (when the input has no usable
+ * one), `record_type` and the profile fragment spliced in. Raw members are copied verbatim.
+ * `event_id`: a non-empty string is kept as written; a number becomes the string of its exact
+ * text; anything else (absent, null, "", boolean, object, array) is replaced by the derived id.
+ */
+export function enrichText(parsed: ParsedEvent, fragment: string, record: KinesisStreamRecord): Buffer {
+  const id = parsed.value.event_id;
+  let idMember = '';
+  let drop: ReadonlySet<string> = HANDLER_FIELDS;
+  if (typeof id !== 'string' || id.length === 0) {
+    drop = HANDLER_FIELDS_AND_ID;
+    let value: string;
+    if (typeof id === 'number') {
+      const last = [...parsed.spans.members].reverse().find((m) => m.key === 'event_id')!;
+      value = parsed.text.slice(last.valueStart, last.end);
+    } else {
+      value = deriveEventId(record);
+    }
+    idMember = `"event_id":${JSON.stringify(value)},`;
+  }
+  return Buffer.from(spliceMembers(parsed.text, parsed.spans, drop, `${idMember}"record_type":"event",${fragment}`));
 }
 
 /**

@@ -46,8 +46,17 @@ const seqOf = (event: KinesisStreamEvent, pred: (i: number, customer: string) =>
 /** Every record not in `failed` arrived exactly once in the output; none of `failed` did. */
 async function expectExactlyOnce(r: Resources, event: KinesisStreamEvent, failedSeqs: string[]): Promise<void> {
   const failed = new Set(failedSeqs);
-  const expected = event.Records.filter((rec) => !failed.has(rec.kinesis.sequenceNumber)).map(
-    (rec) => (JSON.parse(Buffer.from(rec.kinesis.data, 'base64').toString('utf8')) as { event_id: string }).event_id,
+  await expectExactly(
+    r,
+    event,
+    event.Records.flatMap((rec, i) => (failed.has(rec.kinesis.sequenceNumber) ? [] : [i])),
+  );
+}
+
+/** The output stream holds exactly the records at these input positions, once each. */
+async function expectExactly(r: Resources, event: KinesisStreamEvent, positions: number[]): Promise<void> {
+  const expected = positions.map(
+    (i) => (JSON.parse(Buffer.from(event.Records[i]!.kinesis.data, 'base64').toString('utf8')) as { event_id: string }).event_id,
   );
   const out = await readStream(r.kinesis, r.stream);
   const ids = out.map((o) => o.body.event_id as string);
@@ -81,7 +90,7 @@ describe('lookup faults', () => {
     }
   });
 
-  it('reports the records of customers still unprocessed after the bounded retries, emits the rest once', async () => {
+  it('checkpoints at the first record of a customer still unprocessed after the retries; writes only what comes before', async () => {
     const r = await setUp(moto, items);
     const calls = recordCalls(r.ddb, 'BatchGetItemCommand');
     const stuck = new Set(['cust-5', 'cust-20']);
@@ -90,11 +99,11 @@ describe('lookup faults', () => {
     const event = batch();
 
     const res = await handler(event);
-    const expected = seqOf(event, (_, c) => stuck.has(c));
-    expect(expected).toHaveLength(3); // cust-5 at i = 5 and 37, cust-20 at i = 20
-    expect(res.batchItemFailures).toEqual(expected.map((itemIdentifier) => ({ itemIdentifier })));
+    expect(seqOf(event, (_, c) => stuck.has(c))).toHaveLength(3); // cust-5 at i = 5 and 37, cust-20 at i = 20
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: event.Records[5]!.kinesis.sequenceNumber }]);
     expect(calls).toHaveLength(FAST_RETRY.lookup!.maxAttempts);
-    await expectExactlyOnce(r, event, expected);
+    await expectExactly(r, event, [0, 1, 2, 3, 4]);
+    expect(handler.lastSummary()).toMatchObject({ emitted: 5, failed: 45, redelivered: 45, duplicatesOnRedelivery: 0 });
 
     // Failed lookups are not cached (the retried batch looks them up again); answered ones are.
     expect(handler.lookup.cache.get('cust-5')).toBeUndefined();
@@ -111,7 +120,7 @@ describe('lookup faults', () => {
     await expectExactlyOnce(r, event, []);
   });
 
-  it('reports every record whose lookup kept being throttled, emits nothing un-enriched, DLQ still works', async () => {
+  it('checkpoints at the first valid record when lookups keep being throttled: nothing un-enriched, no DLQ message past it', async () => {
     const r = await setUp(moto, items);
     const throttle = injectThrottling(r.ddb, 1_000);
     const handler = createHandler({ env: envFor(r), dynamodb: r.ddb, kinesis: r.kinesis, sqs: r.sqs, retry: FAST_RETRY });
@@ -122,10 +131,16 @@ describe('lookup faults', () => {
       { data: rawEvent(3, 'ghost-9') },
     ]);
     const res = await handler(event);
-    const valid = [0, 2, 3].map((i) => event.Records[i]!.kinesis.sequenceNumber);
-    expect(res.batchItemFailures).toEqual(valid.map((itemIdentifier) => ({ itemIdentifier })));
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]!.kinesis.sequenceNumber }]);
     expect(throttle.attempts()).toBe(3); // the SDK's standard strategy: 3 attempts, then give up
     expect(await readStream(r.kinesis, r.stream)).toEqual([]);
+    // the malformed record is after the checkpoint: the redelivery dead-letters it, once
+    expect(await drainQueue(r.sqs, r.queueUrl)).toEqual([]);
+
+    // the lookup works again: the redelivery (from the checkpoint) completes everything once
+    throttle.stop();
+    expect(await handler(event)).toEqual({ batchItemFailures: [] });
+    await expectExactly(r, event, [0, 2, 3]);
     const dlq = await drainQueue(r.sqs, r.queueUrl);
     expect(dlq.map((m) => m.body.kinesis.sequence_number)).toEqual([event.Records[1]!.kinesis.sequenceNumber]);
   });
@@ -141,36 +156,45 @@ describe('lookup faults', () => {
     });
     const event = batch(5);
     const res = await handler(event);
-    expect(res.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(event.Records.map((x) => x.kinesis.sequenceNumber));
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]!.kinesis.sequenceNumber }]);
     expect(await readStream(r.kinesis, r.stream)).toEqual([]);
   });
 });
 
 describe('output faults', () => {
-  it('retries only the failed PutRecords entries and writes each record exactly once', async () => {
-    const r = await setUp(moto, items);
+  it('retries only the failed entries, keeps each customer in order, writes each record exactly once', async () => {
+    const r = await setUp(moto, items, 1);
     const puts = recordCalls(r.kinesis, 'PutRecordsCommand');
-    const flaky = new Set(['evt-4', 'evt-17', 'evt-18', 'evt-49']);
+    const attempts = new Map<string, number>();
     // fail on the first attempt; evt-17 also on the second
-    injectPutRecordsFailures(r.kinesis, (b, call) => flaky.has(b.event_id as string) && (call === 1 || (call === 2 && b.event_id === 'evt-17')));
+    injectPutRecordsFailures(r.kinesis, (b) => {
+      const id = b.event_id as string;
+      const n = (attempts.get(id) ?? 0) + 1;
+      attempts.set(id, n);
+      return ['evt-4', 'evt-17', 'evt-18', 'evt-49'].includes(id) && (n === 1 || (n === 2 && id === 'evt-17'));
+    });
     const handler = createHandler({ env: envFor(r), dynamodb: r.ddb, kinesis: r.kinesis, sqs: r.sqs, retry: FAST_RETRY });
     const event = batch();
 
     expect(await handler(event)).toEqual({ batchItemFailures: [] });
     const idsOf = (call: { Records: { Data: Uint8Array }[] }) =>
       call.Records.map((x) => (JSON.parse(Buffer.from(x.Data).toString('utf8')) as { event_id: string }).event_id);
-    expect(puts.map(idsOf)).toEqual([
-      event.Records.map((_, i) => `evt-${i}`),
-      ['evt-4', 'evt-17', 'evt-18', 'evt-49'],
-      ['evt-17'],
-    ]);
-    await expectExactlyOnce(r, event, []);
+    // the first record alone, then runs of distinct customers; failed entries are retried before the next run
+    const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `evt-${from + i}`);
+    expect(puts.map(idsOf)).toEqual([['evt-0'], ids(1, 33), ['evt-4', 'evt-17', 'evt-18'], ['evt-17'], ids(33, 50), ['evt-49']]);
+    await expectExactly(r, event, ids(0, 50).map((_, i) => i));
+    // one shard: the stream order is the write order; every customer's events are in input order
+    const out = await readStream(r.kinesis, r.stream);
+    const perCustomer = new Map<string, number[]>();
+    for (const o of out) perCustomer.set(o.partitionKey, [...(perCustomer.get(o.partitionKey) ?? []), Number((o.body.event_id as string).slice(4))]);
+    for (const seq of perCustomer.values()) expect(seq).toEqual([...seq].sort((a, b) => a - b));
   });
 
-  it('reports entries that keep failing, sorted by sequence number, and emits the rest exactly once', async () => {
+  it('stops at an entry that keeps failing: checkpoint there, later calls not made, duplicates only from its own call', async () => {
     const r = await setUp(moto, items);
     const doomed = new Set(['evt-31', 'evt-8', 'evt-40']);
-    const fault = injectPutRecordsFailures(r.kinesis, (b) => doomed.has(b.event_id as string));
+    const puts = recordCalls(r.kinesis, 'PutRecordsCommand');
+    injectPutRecordsFailures(r.kinesis, (b) => doomed.has(b.event_id as string));
     const handler = createHandler({ env: envFor(r), dynamodb: r.ddb, kinesis: r.kinesis, sqs: r.sqs, retry: FAST_RETRY });
     // sequence numbers of different lengths, to check numeric (not string) ordering
     const event = kinesisEvent(
@@ -178,14 +202,22 @@ describe('output faults', () => {
       { seqStart: 9_999_999_990n, step: 1n },
     );
     const res = await handler(event);
-    const expected = [8, 31, 40].map((i) => event.Records[i]!.kinesis.sequenceNumber);
-    expect(expected[0]!.length).toBeLessThan(expected[1]!.length);
-    expect(res.batchItemFailures).toEqual(expected.map((itemIdentifier) => ({ itemIdentifier })));
-    expect(fault.calls()).toBe(FAST_RETRY.put!.maxAttempts);
-    await expectExactlyOnce(r, event, expected);
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: event.Records[8]!.kinesis.sequenceNumber }]);
+    // record 0 alone, then 1..30 (30 distinct customers); 8 is retried alone, then nothing more
+    expect(puts.map((p) => p.Records.length)).toEqual([1, 30, 1, 1, 1]);
+    const written = Array.from({ length: 31 }, (_, i) => i).filter((i) => i !== 8);
+    await expectExactly(r, event, written);
+    expect(handler.lastSummary()).toMatchObject({ emitted: 30, redelivered: 42, duplicatesOnRedelivery: 22, failed: 20 });
+
+    // the redelivery starts at 8: it fails alone, nothing else is written again
+    puts.length = 0;
+    const redelivered = { Records: event.Records.slice(8) };
+    expect(await handler(redelivered)).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[8]!.kinesis.sequenceNumber }] });
+    expect(puts.map((p) => p.Records.length)).toEqual([1, 1, 1, 1]);
+    await expectExactly(r, event, written);
   });
 
-  it('reports every valid record when the output stream does not exist; malformed ones still reach the DLQ', async () => {
+  it('checkpoints at the first record when the output stream does not exist; no DLQ message is sent past it', async () => {
     const r = await setUp(moto, items);
     const handler = createHandler({
       env: envFor({ ...r, stream: unique('no-such-stream') }),
@@ -202,13 +234,12 @@ describe('output faults', () => {
       { data: rawEvent(4, 'ghost-1') },
     ]);
     const res = await handler(event);
-    expect(res.batchItemFailures).toEqual([0, 2, 4].map((i) => ({ itemIdentifier: event.Records[i]!.kinesis.sequenceNumber })));
-    const dlq = await drainQueue(r.sqs, r.queueUrl);
-    expect(dlq.map((m) => m.body.reason).sort()).toEqual(['invalid_json', 'missing_customer_id']);
-    expect(handler.lastSummary()).toMatchObject({ records: 5, emitted: 0, deadLettered: 2, failed: 3 });
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]!.kinesis.sequenceNumber }]);
+    expect(await drainQueue(r.sqs, r.queueUrl)).toEqual([]);
+    expect(handler.lastSummary()).toMatchObject({ records: 5, emitted: 0, deadLettered: 0, failed: 5, redelivered: 5, duplicatesOnRedelivery: 0 });
   });
 
-  it('reports malformed records as failures when the DLQ cannot be written', async () => {
+  it('checkpoints at the first malformed record when the DLQ cannot be written: nothing lost, nothing after its range written', async () => {
     const r = await setUp(moto, items);
     const missingQueue = r.queueUrl.replace(/[^/]+$/, unique('gone'));
     const handler = createHandler({
@@ -225,8 +256,10 @@ describe('output faults', () => {
       { data: [1] },
     ]);
     const res = await handler(event);
-    expect(res.batchItemFailures).toEqual([1, 3].map((i) => ({ itemIdentifier: event.Records[i]!.kinesis.sequenceNumber })));
-    await expectExactlyOnce(r, event, [1, 3].map((i) => event.Records[i]!.kinesis.sequenceNumber));
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: event.Records[1]!.kinesis.sequenceNumber }]);
+    // record 0 alone, then record 1 (a DLQ range of its own) fails: nothing after it is attempted
+    await expectExactly(r, event, [0]);
     expect(await drainQueue(r.sqs, r.queueUrl)).toEqual([]);
+    expect(handler.lastSummary()).toMatchObject({ emitted: 1, deadLettered: 0, failed: 3, duplicatesOnRedelivery: 0 });
   });
 });

@@ -118,14 +118,25 @@ describe('enrichment handler (moto)', () => {
     expect(out.map((o) => o.body.customer_name).sort()).toEqual(many.map((it) => it.name!.S).sort());
   });
 
-  it('splits PutRecords at 500 entries and at 5 MiB per call', async () => {
+  it('splits PutRecords at 500 entries, at 5 MiB, and before a customer already in the call', async () => {
     const r = await setUp(moto, items, 1);
     const puts = recordCalls(r.kinesis, 'PutRecordsCommand');
     const handler = createHandler({ env: envFor(r), dynamodb: r.ddb, kinesis: r.kinesis, sqs: r.sqs, retry: FAST_RETRY });
 
-    const small = Array.from({ length: 1_100 }, (_, i) => ({ data: rawEvent(i, `cust-${i % CUSTOMERS}`) }));
+    // 1,100 distinct customers (unknown to the table): the first record alone (the probe a
+    // redelivery starts with), then only the 500-entry limit cuts.
+    const small = Array.from({ length: 1_100 }, (_, i) => ({ data: rawEvent(i, `walk-in-${i}`) }));
     expect((await handler(kinesisEvent(small))).batchItemFailures).toEqual([]);
-    expect(puts.map((p) => p.Records.length)).toEqual([500, 500, 100]);
+    expect(puts.map((p) => p.Records.length)).toEqual([1, 500, 500, 99]);
+
+    // 20 customers round robin: a call ends before the customer repeats (runs of 20, in order).
+    puts.length = 0;
+    const rr = Array.from({ length: 50 }, (_, i) => ({ data: rawEvent(2_000 + i, `cust-${i % CUSTOMERS}`) }));
+    expect((await handler(kinesisEvent(rr))).batchItemFailures).toEqual([]);
+    expect(puts.map((p) => p.Records.length)).toEqual([1, 20, 20, 9]);
+    expect(puts.flatMap((p) => p.Records.map((e: { Data: Uint8Array }) => JSON.parse(Buffer.from(e.Data).toString()).event_id))).toEqual(
+      rr.map((x) => x.data.event_id),
+    );
 
     puts.length = 0;
     const blob = 'x'.repeat(300 * 1024);
@@ -142,8 +153,8 @@ describe('enrichment handler (moto)', () => {
     expect(puts.reduce((n, p) => n + p.Records.length, 0)).toBe(40);
 
     const out = await readStream(r.kinesis, r.stream);
-    expect(out).toHaveLength(1_140);
-    expect(new Set(out.map((o) => o.body.event_id)).size).toBe(1_140);
+    expect(out).toHaveLength(1_190);
+    expect(new Set(out.map((o) => o.body.event_id)).size).toBe(1_190);
   });
 
   it('sends malformed records of each kind to the DLQ with reason, original data and Kinesis metadata', async () => {

@@ -181,6 +181,8 @@ export interface OutputRecord {
   partitionKey: string;
   sequenceNumber: string;
   body: Record<string, unknown>;
+  /** The record's data exactly as written (body is JSON.parse of it, which rounds big numbers). */
+  raw: string;
 }
 
 /** Reads every record of every shard of a stream from TRIM_HORIZON. */
@@ -196,11 +198,13 @@ export async function readStream(kinesis: KinesisClient, stream: string): Promis
     while (iterator) {
       const res = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
       for (const r of res.Records ?? []) {
+        const raw = Buffer.from(r.Data!).toString('utf8');
         out.push({
           shardId: shard.ShardId!,
           partitionKey: r.PartitionKey!,
           sequenceNumber: r.SequenceNumber!,
-          body: JSON.parse(Buffer.from(r.Data!).toString('utf8')) as Record<string, unknown>,
+          body: JSON.parse(raw) as Record<string, unknown>,
+          raw,
         });
       }
       if ((res.Records ?? []).length === 0) break;
@@ -285,13 +289,14 @@ export function injectUnprocessedKeys(client: DynamoDBClient, withhold: (pk: str
  * Makes the first `times` BatchGetItem attempts fail with ProvisionedThroughputExceededException.
  * Injected below the SDK's retry middleware, so the SDK's own retry strategy sees them like real throttles.
  */
-export function injectThrottling(client: DynamoDBClient, times: number): { attempts: () => number } {
+export function injectThrottling(client: DynamoDBClient, times: number): { attempts: () => number; stop: () => void } {
   let attempts = 0;
+  let limit = times;
   (client as AnyClient).middlewareStack.add(
     (next: any, context: any) => async (args: any) => {
       if (context.commandName !== 'BatchGetItemCommand') return next(args);
       attempts++;
-      if (attempts <= times) {
+      if (attempts <= limit) {
         throw new ProvisionedThroughputExceededException({
           message: 'injected: throughput exceeds the current capacity',
           $metadata: { httpStatusCode: 400 },
@@ -301,7 +306,12 @@ export function injectThrottling(client: DynamoDBClient, times: number): { attem
     },
     { step: 'deserialize', name: `throttle-${++counter}` },
   );
-  return { attempts: () => attempts };
+  return {
+    attempts: () => attempts,
+    stop: () => {
+      limit = 0;
+    },
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config';
 import { fromAttributeValue } from '../src/dynamodb-backend';
+import { RawNumber } from '../src/json-text';
 import { LruTtlCache } from '../src/lru-cache';
 import { chunkEntries, type OutputEntry } from '../src/output-writer';
 import { compareSequenceNumbers, enrich, parseRecord } from '../src/records';
@@ -76,6 +77,7 @@ describe('loadConfig', () => {
       dlqUrl: BASE.DLQ_URL,
       daxEndpoint: undefined,
       cacheMaxEntries: 10_000,
+      cacheMaxBytes: 67_108_864,
       cacheTtlSeconds: 300,
       maxRecordBytes: 1_048_576,
     });
@@ -87,6 +89,7 @@ describe('loadConfig', () => {
       ...BASE,
       DAX_ENDPOINT: 'daxs://acme-dax.abc123.dax-clusters.us-east-1.amazonaws.com',
       CACHE_MAX_ENTRIES: '0',
+      CACHE_MAX_BYTES: '1073741824',
       CACHE_TTL_SECONDS: '86400',
       MAX_RECORD_BYTES: '1024',
       POWERTOOLS_LOG_LEVEL: 'debug',
@@ -94,6 +97,7 @@ describe('loadConfig', () => {
     expect(c).toMatchObject({
       daxEndpoint: 'daxs://acme-dax.abc123.dax-clusters.us-east-1.amazonaws.com',
       cacheMaxEntries: 0,
+      cacheMaxBytes: 1_073_741_824,
       cacheTtlSeconds: 86_400,
       maxRecordBytes: 1_024,
     });
@@ -111,6 +115,9 @@ describe('loadConfig', () => {
     ['CACHE_MAX_ENTRIES', '-1', /CACHE_MAX_ENTRIES="-1" is invalid: must be an integer between 0 and 1000000 \(default 10000\)/],
     ['CACHE_MAX_ENTRIES', '1000001', /CACHE_MAX_ENTRIES=.* between 0 and 1000000/],
     ['CACHE_MAX_ENTRIES', '1e3', /CACHE_MAX_ENTRIES="1e3" is invalid/],
+    ['CACHE_MAX_BYTES', '-1', /CACHE_MAX_BYTES="-1" is invalid: must be an integer between 0 and 1073741824 \(default 67108864\)/],
+    ['CACHE_MAX_BYTES', '1073741825', /CACHE_MAX_BYTES=.* between 0 and 1073741824/],
+    ['CACHE_MAX_BYTES', '64MiB', /CACHE_MAX_BYTES="64MiB" is invalid/],
     ['CACHE_TTL_SECONDS', '12.5', /CACHE_TTL_SECONDS="12.5" is invalid: must be an integer between 0 and 86400 \(default 300\)/],
     ['CACHE_TTL_SECONDS', 'five', /CACHE_TTL_SECONDS="five" is invalid/],
     ['MAX_RECORD_BYTES', '1023', /MAX_RECORD_BYTES="1023" is invalid: must be an integer between 1024 and 1048576/],
@@ -173,6 +180,8 @@ describe('records', () => {
         M: {
           s: { S: 'x' },
           n: { N: '1.5' },
+          dec: { N: '1.10' },
+          long: { N: '0.1000000000000000055511151231257827' },
           big: { N: '123456789012345678901234567890' },
           b: { BOOL: false },
           nul: { NULL: true },
@@ -185,6 +194,8 @@ describe('records', () => {
     ).toEqual({
       s: 'x',
       n: 1.5,
+      dec: new RawNumber('1.10'),
+      long: new RawNumber('0.1000000000000000055511151231257827'),
       big: '123456789012345678901234567890',
       b: false,
       nul: null,

@@ -1,15 +1,28 @@
 /**
  * lambda-enrichment as synthesized: every variable lands on the attribute it documents, the
  * event source mapping has the safe defaults, the role is least-privilege, alarms watch this
- * function and queue by name.
+ * function and queues by name, and the failed-records alarm watches exactly the metric the real
+ * handler (lambda-src) emits.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { describe, expect, it } from 'vitest';
+import { CACHE_MAX_BYTES, ENRICHMENT_METRICS, REPLAY_MARGIN_SECONDS } from '../../components/lambda-enrichment/contract';
+import * as lambdaConfig from '../../lambda-src/src/config';
+import { createHandler } from '../../lambda-src/src/runtime';
+import { FAST_RETRY, kinesisEvent } from '../../lambda-src/test/helpers';
+import { REPO_ROOT } from '../support/paths';
 import { alarmsOf, onlyResource, readComponent, resourcesOf } from '../support/synth';
+import { TerraformEvaluator, type Value } from '../support/terraform-expr';
 
 const tf = readComponent('lambda-enrichment');
 const [, fn] = onlyResource(tf, 'aws_lambda_function');
 const [, mapping] = onlyResource(tf, 'aws_lambda_event_source_mapping');
-const [, queue] = onlyResource(tf, 'aws_sqs_queue');
+const queues = resourcesOf(tf, 'aws_sqs_queue');
 
 type Statement = { sid: string; actions: string[]; resources: string[]; effect: string };
 const policy = tf.data!.aws_iam_policy_document!.role_permissions as {
@@ -32,10 +45,10 @@ describe('event source mapping', () => {
     expect(tf.variable[variable], variable).toBeDefined();
   });
 
-  it('bisects failing batches, reports item failures and sends what still fails to the DLQ', () => {
+  it('bisects failing batches, reports item failures and sends what still fails to its own on-failure queue', () => {
     expect(mapping.bisect_batch_on_function_error).toBe(true);
     expect(mapping.function_response_types).toEqual(['ReportBatchItemFailures']);
-    expect(mapping.destination_config).toEqual({ on_failure: { destination_arn: '${aws_sqs_queue.dlq.arn}' } });
+    expect(mapping.destination_config).toEqual({ on_failure: { destination_arn: '${aws_sqs_queue.failures.arn}' } });
     expect(mapping.function_name).toBe('${aws_lambda_function.function.arn}');
   });
 
@@ -55,7 +68,36 @@ describe('event source mapping', () => {
       'Invalid value for maximum_record_age_seconds: must be a whole number from 60 to 604800 seconds.',
     );
     expect(message('parallelization_factor')).toBe('Invalid value for parallelization_factor: must be a whole number from 1 to 10.');
+    expect(message('source_stream_retention_hours')).toBe(
+      'Invalid value for source_stream_retention_hours: must be a whole number from 24 to 8760 hours.',
+    );
     expect(message('batch_size')).toBe('Invalid value for batch_size: must be a whole number from 1 to 10000.');
+  });
+});
+
+describe('record age versus the ingest stream retention', () => {
+  const ageRule = tf.variable.maximum_record_age_seconds!.validation![1]!;
+
+  it('is a Terraform validation of maximum_record_age_seconds that reads source_stream_retention_hours', () => {
+    expect(ageRule.condition).toBe(`\${var.maximum_record_age_seconds <= var.source_stream_retention_hours * 3600 - ${REPLAY_MARGIN_SECONDS}}`);
+    expect(ageRule.error_message).toContain('maximum_record_age_seconds must be from 60 to source_stream_retention_hours × 3600 − 21600 seconds');
+    expect(REPLAY_MARGIN_SECONDS).toBe(6 * 3600);
+    expect(tf.variable.source_stream_retention_hours!.default).toBeUndefined();
+  });
+
+  it('the OPA policy uses the same margin and the same cache rule defaults as the component', () => {
+    const rego = readFileSync(join(REPO_ROOT, 'stacks', 'schemas', 'opa', 'lambda-enrichment.rego'), 'utf8');
+    expect(rego).toContain(`replay_margin_seconds := ${REPLAY_MARGIN_SECONDS}\n`);
+    expect(rego).toContain(`object.get(input.vars, "cache_max_bytes", ${tf.variable.cache_max_bytes!.default as number})`);
+    expect(rego).toContain(`object.get(input.vars, "memory_size_mb", ${tf.variable.memory_size_mb!.default as number})`);
+  });
+
+  it('the catalog wires the retention from the one stack setting kinesis-ingest uses too', () => {
+    const catalog = (name: string) => readFileSync(join(REPO_ROOT, 'stacks', 'catalog', `${name}.yaml`), 'utf8');
+    const fromSetting = "!template '{{ .settings.ingest_retention_period_hours }}'";
+    expect(catalog('lambda-enrichment')).toContain(`source_stream_retention_hours: ${fromSetting}`);
+    expect(catalog('kinesis-ingest')).toContain(`retention_period_hours: ${fromSetting}`);
+    expect(catalog('lambda-enrichment')).toMatch(/schema_type: opa\n\s+schema_path: "lambda-enrichment.rego"/);
   });
 });
 
@@ -86,6 +128,7 @@ describe('function', () => {
       DLQ_URL: '${aws_sqs_queue.dlq.url}',
       DAX_ENDPOINT: '${var.dax_endpoint}',
       CACHE_MAX_ENTRIES: '${var.cache_max_entries}',
+      CACHE_MAX_BYTES: '${var.cache_max_bytes}',
       CACHE_TTL_SECONDS: '${var.cache_ttl_seconds}',
       MAX_RECORD_BYTES: '${var.max_record_bytes}',
       POWERTOOLS_SERVICE_NAME: '${local.label_id}',
@@ -94,38 +137,96 @@ describe('function', () => {
     });
   });
 
-  it('joins a VPC only when subnets are given, with its own HTTPS-only group', () => {
+  it('joins a VPC only when subnets are given, with its own group: HTTPS out, and DAX over TLS with DAX', () => {
     expect(fn.vpc_config).toEqual({
       subnet_ids: '${var.vpc_subnet_ids}',
-      security_group_ids: '${concat(aws_security_group.function_sg[*].id, var.vpc_security_group_ids)}',
+      security_group_ids:
+        '${distinct(concat(aws_security_group.function_sg[*].id, var.dax_client_security_group_id == "" ? [] : [var.dax_client_security_group_id], var.vpc_security_group_ids))}',
     });
     const sg = resourcesOf(tf, 'aws_security_group').function_sg!;
     expect(sg.count).toBe('${length(var.vpc_subnet_ids) > 0 ? 1 : 0}');
-    const egress = resourcesOf(tf, 'aws_vpc_security_group_egress_rule').function_https_egress!;
-    expect(egress).toMatchObject({ ip_protocol: 'tcp', from_port: 443, to_port: 443 });
+    const egress = resourcesOf(tf, 'aws_vpc_security_group_egress_rule');
+    expect(Object.keys(egress).sort()).toEqual(['function_dax_egress', 'function_https_egress']);
+    expect(egress.function_https_egress).toMatchObject({ ip_protocol: 'tcp', from_port: 443, to_port: 443, cidr_ipv4: '0.0.0.0/0' });
+    // daxs:// listens on 9111: only to the DAX cluster's own group, never to an address range.
+    expect(egress.function_dax_egress).toMatchObject({
+      count: '${length(var.vpc_subnet_ids) > 0 && var.dax_endpoint != "" && var.dax_security_group_id != "" ? 1 : 0}',
+      security_group_id: '${aws_security_group.function_sg[0].id}',
+      referenced_security_group_id: '${var.dax_security_group_id}',
+      ip_protocol: 'tcp',
+      from_port: 9111,
+      to_port: 9111,
+    });
+    expect(egress.function_dax_egress).not.toHaveProperty('cidr_ipv4');
     expect(resourcesOf(tf, 'aws_vpc_security_group_ingress_rule')).toEqual({});
+  });
+
+  it('requires the DAX client group and the DAX cluster group together with DAX (precondition and JSON Schema)', () => {
+    const pre = (fn.lifecycle as { precondition: { condition: string; error_message: string }[] }).precondition;
+    expect(pre).toContainEqual({
+      condition: '${var.dax_endpoint == "" ? true : var.dax_client_security_group_id != "" && var.dax_security_group_id != ""}',
+      error_message:
+        "Invalid combination: dax_endpoint needs dax_client_security_group_id (the DAX cluster admits only that group) and dax_security_group_id (for the function's egress on 9111); both are dynamodb-lookup outputs.",
+    });
+    const schema = JSON.parse(readFileSync(join(REPO_ROOT, 'stacks', 'schemas', 'jsonschema', 'lambda-enrichment.json'), 'utf8')) as {
+      properties: { vars: { allOf: { if: unknown; then: { required: string[] } }[] } };
+    };
+    const daxRule = schema.properties.vars.allOf.find((r) => JSON.stringify(r.if).includes('dax_endpoint'))!;
+    expect(daxRule.then.required).toEqual(expect.arrayContaining(['dax_client_security_group_id', 'dax_security_group_id']));
+  });
+
+  it('bounds the profile cache by bytes: cache_max_bytes → CACHE_MAX_BYTES, 0-1073741824, default 64 MiB, at most half the memory', () => {
+    const v = tf.variable.cache_max_bytes!;
+    expect(v.default).toBe(67_108_864);
+    expect(v.validation![0]!.error_message).toBe('Invalid value for cache_max_bytes: must be a whole number from 0 to 1073741824 bytes.');
+    expect(v.validation![1]).toEqual({
+      condition: '${var.cache_max_bytes <= var.memory_size_mb * 1048576 / 2}',
+      error_message:
+        'Invalid combination: cache_max_bytes must be at most half of memory_size_mb (memory_size_mb × 524288 bytes), e.g. 134217728 for 256 MB.',
+    });
+    // The default fits the default function: 64 MiB of 256 MB.
+    expect(v.default as number).toBeLessThanOrEqual(((tf.variable.memory_size_mb!.default as number) * 1_048_576) / 2);
+    // One declaration: the handler's own limits.
+    expect(lambdaConfig.LIMITS.cacheMaxBytes).toBe(CACHE_MAX_BYTES);
+    expect(CACHE_MAX_BYTES).toEqual({ min: 0, max: 1_073_741_824, default: 67_108_864 });
   });
 });
 
-describe('dead-letter queue', () => {
-  it('is encrypted, keeps messages 14 days, refuses non-TLS access and is deletion-guarded', () => {
+describe('queues', () => {
+  it('are exactly the DLQ (malformed records) and the on-failure queue, apart', () => {
+    expect(Object.keys(queues).sort()).toEqual(['dlq', 'failures']);
+    expect(queues.dlq!.name).toBe('${local.label_id}-dlq');
+    expect(queues.failures!.name).toBe('${local.label_id}-failures');
+  });
+
+  it.each(['dlq', 'failures'])('%s: encrypted, keeps messages 14 days, refuses non-TLS access, deletion-guarded', (id) => {
+    const queue = queues[id]!;
     expect(queue.sqs_managed_sse_enabled).toBe(true);
     expect(queue.message_retention_seconds).toBe(1_209_600);
-    const doc = tf.data!.aws_iam_policy_document!.dlq_policy_document as { statement: Record<string, unknown>[] };
+    expect(resourcesOf(tf, 'aws_sqs_queue_policy')[`${id}_policy`]).toMatchObject({
+      queue_url: `\${aws_sqs_queue.${id}.url}`,
+      policy: `\${data.aws_iam_policy_document.${id}_policy_document.json}`,
+    });
+    const doc = tf.data!.aws_iam_policy_document![`${id}_policy_document`] as { statement: Record<string, unknown>[] };
     expect(doc.statement).toEqual([
       {
         sid: 'DenyInsecureTransport',
         effect: 'Deny',
         actions: ['sqs:*'],
-        resources: ['${aws_sqs_queue.dlq.arn}'],
+        resources: [`\${aws_sqs_queue.${id}.arn}`],
         principals: [{ type: '*', identifiers: ['*'] }],
         condition: [{ test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] }],
       },
     ]);
-    expect(resourcesOf(tf, 'terraform_data').dlq_deletion_guard).toMatchObject({
+    expect(resourcesOf(tf, 'terraform_data')[`${id}_deletion_guard`]).toMatchObject({
       input: { protected: '${var.deletion_protection}' },
-      triggers_replace: { protected_id: '${aws_sqs_queue.dlq.arn}' },
+      triggers_replace: { protected_id: `\${aws_sqs_queue.${id}.arn}` },
     });
+  });
+
+  it('outputs the on-failure queue URL and ARN', () => {
+    expect(tf.output!.failures_queue_url!.value).toBe('${aws_sqs_queue.failures.url}');
+    expect(tf.output!.failures_queue_arn!.value).toBe('${aws_sqs_queue.failures.arn}');
   });
 });
 
@@ -143,6 +244,17 @@ describe('role', () => {
       resources: [arn('dynamodb', 'table/${var.lookup_table_name}')],
     });
     expect(statement('DeadLetterQueue')).toMatchObject({ actions: ['sqs:SendMessage'], resources: ['${aws_sqs_queue.dlq.arn}'] });
+    // The mapping sends on-failure records with the function's role: exactly SendMessage, on that queue.
+    expect(statement('OnFailureDestination')).toEqual({
+      sid: 'OnFailureDestination',
+      effect: 'Allow',
+      actions: ['sqs:SendMessage'],
+      resources: ['${aws_sqs_queue.failures.arn}'],
+    });
+    const onFailureQueue = [...policy.statement, ...policy.dynamic.statement.map((d) => d.content)].filter((s) =>
+      s.resources.includes('${aws_sqs_queue.failures.arn}'),
+    );
+    expect(onFailureQueue.map((s) => s.sid)).toEqual(['OnFailureDestination']);
     expect(statement('WriteLogs')!.resources).toEqual(['${aws_cloudwatch_log_group.log_group.arn}:*']);
   });
 
@@ -189,13 +301,111 @@ describe('alarms', () => {
     });
   });
 
-  it('DLQ messages > 0 on this queue, by name', () => {
-    expect(alarms.dlq_alarm).toMatchObject({
+  it.each([
+    ['dlq_alarm', 'dlq'],
+    ['failures_alarm', 'failures'],
+  ])('%s: messages > 0 on the %s queue, by name', (alarm, queue) => {
+    expect(alarms[alarm]).toMatchObject({
+      alarm_name: `\${local.label_id}-${queue}-messages`,
       namespace: 'AWS/SQS',
       metric_name: 'ApproximateNumberOfMessagesVisible',
       threshold: 0,
       comparison_operator: 'GreaterThanThreshold',
-      dimensions: { QueueName: '${aws_sqs_queue.dlq.name}' },
+      dimensions: { QueueName: `\${aws_sqs_queue.${queue}.name}` },
     });
   });
+
+  it('failed records > threshold (default 0) on the handler metric of this function', () => {
+    expect(alarms.failed_records_alarm).toMatchObject({
+      alarm_name: '${local.label_id}-failed-records',
+      namespace: 'StreamingPipeline/Enrichment',
+      metric_name: 'FailedRecords',
+      statistic: 'Sum',
+      period: 60,
+      threshold: '${var.failed_records_alarm_threshold}',
+      comparison_operator: 'GreaterThanThreshold',
+      dimensions: { service: '${aws_lambda_function.function.function_name}' },
+    });
+    expect(tf.variable.failed_records_alarm_threshold!.default).toBe(0);
+  });
+});
+
+/**
+ * The failed-records alarm against what the real handler emits: lambda-src runs with the
+ * function's synthesized environment (rendered for a dev stack) and real AWS clients pointed at
+ * a closed port, so every lookup fails and every record is reported as a batch item failure; the
+ * EMF document it prints is the metric CloudWatch would store.
+ */
+describe('failed-records alarm = the metric lambda-src emits', () => {
+  type Emf = { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] } } & Record<string, unknown>;
+  const VARS: Record<string, Value> = {
+    region: 'us-east-1',
+    namespace: 'acme',
+    environment: 'ue1',
+    stage: 'dev',
+    source_stream_name: 'acme-ue1-dev-ingest',
+    destination_stream_name: 'acme-ue1-dev-output',
+    lookup_table_name: 'acme-ue1-dev-lookup',
+  };
+  const evaluator = new TerraformEvaluator(tf, {
+    vars: VARS,
+    references: { 'aws_sqs_queue.dlq.url': 'https://sqs.us-east-1.amazonaws.com/123456789012/acme-ue1-dev-enrichment-dlq' },
+  });
+  const functionName = String(evaluator.value(fn.function_name));
+  const withFunction = new TerraformEvaluator(tf, {
+    vars: VARS,
+    references: { 'aws_lambda_function.function.function_name': functionName },
+  });
+
+  async function emitted(): Promise<Emf[]> {
+    const env = (evaluator.value(fn.environment) as { variables: Record<string, Value> }).variables;
+    const closed = () => ({
+      endpoint: 'http://127.0.0.1:9',
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+      maxAttempts: 1,
+      requestHandler: new NodeHttpHandler({ connectionTimeout: 500 }),
+    });
+    const lines: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      lines.push(...String(chunk).split('\n'));
+      return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof process.stdout.write;
+    try {
+      const handler = createHandler({
+        env: { ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])), POWERTOOLS_LOG_LEVEL: 'SILENT' },
+        dynamodb: new DynamoDBClient(closed()),
+        kinesis: new KinesisClient(closed()),
+        sqs: new SQSClient(closed()),
+        retry: FAST_RETRY,
+      });
+      const res = await handler(
+        kinesisEvent([0, 1, 2].map((i) => ({ data: { event_id: `e-${i}`, customer_id: `c-${i}`, event_type: 'click', timestamp: '2026-01-01T00:00:00.000Z' } }))),
+      );
+      // The handler reports only the lowest record it could not complete (the checkpoint).
+      expect(res.batchItemFailures).toHaveLength(1);
+    } finally {
+      process.stdout.write = write;
+    }
+    return lines.filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l) as Emf);
+  }
+
+  it('same namespace, metric name, dimension names and values; the count is every record from the checkpoint on', async () => {
+    const docs = await emitted();
+    const doc = docs.find((d) => d._aws.CloudWatchMetrics.some((m) => m.Metrics.some((x) => x.Name === 'FailedRecords')));
+    expect(doc, JSON.stringify(docs)).toBeDefined();
+    const directive = doc!._aws.CloudWatchMetrics.find((m) => m.Metrics.some((x) => x.Name === 'FailedRecords'))!;
+    const alarm = alarmsOf(tf).failed_records_alarm!;
+    expect(alarm.namespace).toBe(directive.Namespace);
+    expect(alarm.metric_name).toBe('FailedRecords');
+    expect(ENRICHMENT_METRICS).toEqual({ namespace: directive.Namespace, serviceDimension: 'service', failedRecords: 'FailedRecords' });
+    // CloudWatch matches an alarm to a metric by the exact dimension set.
+    const dims = withFunction.value(alarm.dimensions as Value) as Record<string, string>;
+    expect(directive.Dimensions).toEqual([Object.keys(dims)]);
+    for (const [name, value] of Object.entries(dims)) expect(doc![name]).toBe(value);
+    expect(dims).toEqual({ service: 'acme-ue1-dev-enrichment' });
+    // All three lookups failed: the checkpoint is the first record and none of the three was written.
+    expect(doc!.FailedRecords).toBe(3);
+  }, 30_000);
 });

@@ -8,7 +8,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENRICHMENT_METRICS } from '../../components/lambda-enrichment/contract';
 import { COMPONENTS } from '../../components/registry';
 import { atmosJson, DEPLOY_STACKS } from '../support/atmos';
 import { alarmsOf, readComponent, type TerraformJson } from '../support/synth';
@@ -16,7 +17,10 @@ import { tofuWorkspace } from '../support/tofu';
 
 type Vars = Record<string, unknown>;
 type Described = Record<string, { components: { terraform: Record<string, { vars: Vars }> } }>;
-const described = atmosJson<Described>(['describe', 'stacks', '--format', 'json', '--process-templates=true', '--sections', 'vars']);
+let described: Described;
+beforeAll(async () => {
+  described = await atmosJson<Described>(['describe', 'stacks', '--format', 'json', '--process-templates=true', '--process-functions=true', '--sections', 'vars']);
+});
 const vars = (stack: string, component: string) => described[stack]!.components.terraform[component]!.vars;
 const label = (v: Vars) => [v.namespace, v.environment, v.stage, v.name].join('-');
 
@@ -34,6 +38,10 @@ const BLUEPRINT = [
   { what: 'Processing Lag > 5 minutes', component: 'kinesis-analytics', alarm: 'processing_lag_alarm', namespace: 'AWS/KinesisAnalytics', metric: 'millisBehindLatest', dims: ['Application', 'Flow', 'Id'], threshold: 300_000 },
   { what: 'Error Rate > 1%', component: 'lambda-enrichment', alarm: 'error_rate_alarm', namespace: 'AWS/Lambda', metric: 'Errors', dims: ['FunctionName'], threshold: 1 },
   { what: 'DLQ Messages > 0', component: 'lambda-enrichment', alarm: 'dlq_alarm', namespace: 'AWS/SQS', metric: 'ApproximateNumberOfMessagesVisible', dims: ['QueueName'], threshold: 0 },
+  // Beyond the blueprint's table (issue 12): the mapping's on-failure queue, and partial batch
+  // failures, which never count as Lambda Errors (the handler's own EMF metric, service dimension).
+  { what: 'On-failure messages > 0', component: 'lambda-enrichment', alarm: 'failures_alarm', namespace: 'AWS/SQS', metric: 'ApproximateNumberOfMessagesVisible', dims: ['QueueName'], threshold: 0 },
+  { what: 'Failed records > 0', component: 'lambda-enrichment', alarm: 'failed_records_alarm', namespace: 'StreamingPipeline/Enrichment', metric: 'FailedRecords', dims: ['service'], threshold: 0 },
 ] as const;
 
 describe('blueprint alarms', () => {
@@ -109,6 +117,7 @@ describe('dashboard', () => {
       label(vars(stack, 'kinesis-output')),
       enrichment,
       `${enrichment}-dlq`,
+      `${enrichment}-failures`,
       label(vars(stack, 'kinesis-analytics')),
       label(vars(stack, 'firehose-s3')),
       label(vars(stack, 'firehose-opensearch')),
@@ -123,7 +132,8 @@ describe('dashboard', () => {
       for (const line of widget.properties.metrics) {
         if (typeof line[0] !== 'string') continue; // a metric-math expression line
         const [namespace, metricName, ...rest] = line as [string, string, ...unknown[]];
-        expect(namespace).toMatch(/^AWS\//);
+        // AWS metrics, and the enrichment handler's own (Powertools EMF) namespace.
+        if (namespace !== ENRICHMENT_METRICS.namespace) expect(namespace).toMatch(/^AWS\//);
         expect(metricName).toBeTruthy();
         const dims = rest.filter((x): x is string => typeof x === 'string');
         expect(dims.length % 2, `${metricName} dimension pairs`).toBe(0);
@@ -137,7 +147,11 @@ describe('dashboard', () => {
     // One EFO lag line per consumer kinesis-ingest registers.
     const consumerLines = body.widgets[4]!.properties.metrics.filter((l) => l[1] === 'SubscribeToShardEvent.MillisBehindLatest');
     expect(consumerLines.map((l) => l[5])).toEqual(vars(stack, 'kinesis-ingest').efo_consumer_names);
-    expect(plotted).toBeGreaterThanOrEqual(20);
+    expect(plotted).toBeGreaterThanOrEqual(22);
+    // Partial batch failures and the on-failure queue are on the dashboard, by this stack's names.
+    const lines = body.widgets.flatMap((w) => w.properties.metrics);
+    expect(lines).toContainEqual([ENRICHMENT_METRICS.namespace, ENRICHMENT_METRICS.failedRecords, ENRICHMENT_METRICS.serviceDimension, enrichment, { stat: 'Sum', label: 'enrichment failed records' }]);
+    expect(lines).toContainEqual(['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', `${enrichment}-failures`, { stat: 'Maximum', label: 'on-failure messages (replay)' }]);
   });
 });
 

@@ -10,7 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMPONENTS } from '../../components/registry';
 import { atmos, atmosJson, DEPLOY_STACKS } from '../support/atmos';
 import { atmosSandbox } from '../support/atmos-sandbox';
@@ -26,7 +26,10 @@ function synthFast(): string {
   return execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'synth.mjs')], { cwd: REPO_ROOT, encoding: 'utf8' });
 }
 
-const described = atmosJson<DescribedStacks>(['describe', 'stacks', '--format', 'json', '--process-templates=true', '--sections', 'vars,settings']);
+let described: DescribedStacks;
+beforeAll(async () => {
+  described = await atmosJson<DescribedStacks>(['describe', 'stacks', '--format', 'json', '--process-templates=true', '--process-functions=true', '--sections', 'vars,settings']);
+});
 const componentNames = Object.keys(COMPONENTS);
 
 describe('deploy stacks', () => {
@@ -37,8 +40,8 @@ describe('deploy stacks', () => {
     }
   });
 
-  it('pass atmos validate stacks', () => {
-    const r = atmos(['validate', 'stacks']);
+  it('pass atmos validate stacks', async () => {
+    const r = await atmos(['validate', 'stacks']);
     expect(r.stderr + r.stdout).not.toMatch(/error/i);
     expect(r.status).toBe(0);
   });
@@ -56,8 +59,8 @@ describe('deploy stacks', () => {
       expect(missing, `required variables of ${component} that stack ${stack} does not set`).toEqual([]);
     });
 
-    it.each(componentNames)('%s: passes the component JSON Schema (settings.validation)', (component) => {
-      const r = atmos(['validate', 'component', component, '-s', stack]);
+    it.each(componentNames)('%s: passes the component JSON Schema (settings.validation)', async (component) => {
+      const r = await atmos(['validate', 'component', component, '-s', stack]);
       expect(r.status, r.stderr + r.stdout).toBe(0);
     });
   });
@@ -69,7 +72,7 @@ describe('invalid stack files are rejected before any API call', () => {
 
   it('has fixtures', () => expect(cases.length).toBeGreaterThanOrEqual(8));
 
-  it.each(cases)('%s', (file) => {
+  it.each(cases)('%s', async (file) => {
     const content = readFileSync(join(fixtureDir, file), 'utf8');
     const header = (key: string) => content.match(new RegExp(`^# ${key}: (.*)$`, 'm'))?.[1]?.trim();
     const check = header('check');
@@ -81,7 +84,7 @@ describe('invalid stack files are rejected before any API call', () => {
       const [kind, component] = check!.split(/\s+/);
       const args =
         kind === 'stacks' ? ['validate', 'stacks'] : ['validate', 'component', component!, '-s', header('stack') ?? 'dev'];
-      const r = atmos(args, { cwd: sandbox.dir });
+      const r = await atmos(args, { cwd: sandbox.dir });
       expect(r.status, `${file} was accepted`).not.toBe(0);
       expect(r.stdout + r.stderr).toMatch(new RegExp(expected!, 's'));
     } finally {
@@ -141,7 +144,7 @@ describe('atmos terraform generate', () => {
   afterAll(() => generated.forEach((path) => rmSync(path, { force: true })));
 
   describe.each(DEPLOY_STACKS)('stack %s', (stack) => {
-    it.each(componentNames)('%s: varfile and backend land in the component folder and match the contract', (component) => {
+    it.each(componentNames)('%s: varfile and backend land in the component folder and match the contract', async (component) => {
       const before = snapshot();
       const dir = componentPath(component);
       const varfile = join(dir, `${stack}-${component}.terraform.tfvars.json`);
@@ -149,7 +152,7 @@ describe('atmos terraform generate', () => {
       generated.push(varfile, backendFile);
 
       for (const what of ['varfile', 'backend']) {
-        const r = atmos(['terraform', 'generate', what, component, '-s', stack]);
+        const r = await atmos(['terraform', 'generate', what, component, '-s', stack]);
         expect(r.status, r.stderr).toBe(0);
       }
 

@@ -69,7 +69,7 @@ function table(ev: Evaluation): string {
   return lines.join('\n');
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'checkov-'));
   for (const c of components) {
     const tf = JSON.parse(readFileSync(join(COMPONENTS_DIR, c, 'main.tf.json'), 'utf8')) as Record<string, unknown>;
@@ -83,7 +83,7 @@ beforeAll(() => {
   writeScanCopy(fixture, fixturePath);
   fixtureFiles.set(fixturePath, { tf: fixture, text: readFileSync(fixturePath, 'utf8') });
   fileOf.set(fixturePath, 'fixture');
-  ({ report, stderr } = runCheckov(work));
+  ({ report, stderr } = await runCheckov(work));
 }, 120_000);
 
 afterAll(() => {

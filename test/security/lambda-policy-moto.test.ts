@@ -12,7 +12,10 @@
  * The scenario runs as the function's role would: an event-source-mapping stand-in reads the
  * source stream (ListShards, GetShardIterator, GetRecords), then the real handler
  * (lambda-src, configured from the function's synthesized environment) looks up profiles,
- * writes enriched events to the output stream and a malformed record to the DLQ.
+ * writes enriched events to the output stream and a malformed record to the DLQ; and the
+ * mapping's on-failure delivery (SendMessage of a record in AWS's documented shape to the
+ * failures queue, which the mapping sends with the function's role) is allowed on exactly that
+ * queue.
  *
  * moto 5.2.5 enforces less than AWS, and the test adapts the rendered policy in exactly two
  * ways (`motoView`), each checked by a canary test that fails once moto changes:
@@ -38,7 +41,7 @@ import {
   PutRecordCommand,
   PutRecordsCommand,
 } from '@aws-sdk/client-kinesis';
-import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../../lambda-src/src/runtime';
@@ -63,17 +66,19 @@ const VARS: Record<string, Value> = {
 };
 const base = new TerraformEvaluator(tf, { vars: VARS, accountId: ACCOUNT, partition: 'aws' });
 const queueName = String(base.value(tf.resource!.aws_sqs_queue!.dlq!.name));
+const failuresName = String(base.value(tf.resource!.aws_sqs_queue!.failures!.name));
 const logGroupName = String(base.value(tf.resource!.aws_cloudwatch_log_group!.log_group!.name));
 /** moto's queue ARN format; asserted against GetQueueAttributes below. */
 const queueArn = (name: string) => `arn:aws:sqs:${TEST_REGION}:${ACCOUNT}:${name}`;
 
-function evaluatorFor(dlqName: string, queueUrl = ''): TerraformEvaluator {
+function evaluatorFor(dlqName: string, queueUrl = '', onFailureName = failuresName): TerraformEvaluator {
   return new TerraformEvaluator(tf, {
     vars: VARS,
     accountId: ACCOUNT,
     partition: 'aws',
     references: {
       'aws_sqs_queue.dlq.arn': queueArn(dlqName),
+      'aws_sqs_queue.failures.arn': queueArn(onFailureName),
       'aws_sqs_queue.dlq.url': queueUrl,
       'aws_cloudwatch_log_group.log_group.arn': `arn:aws:logs:${TEST_REGION}:${ACCOUNT}:log-group:${logGroupName}`,
     },
@@ -132,6 +137,9 @@ const VARIANTS: Record<string, object> = {
   ...Object.fromEntries(EXERCISED.map((a) => [`without-${a.replace(':', '-')}`, motoView(without(RENDERED, a))])),
   // the same policy for a DLQ of another name: moto enforces SQS resources, so this must fail
   'other-dlq': motoView(renderPolicy(permissions, evaluatorFor(`${queueName}-other`))),
+  // the mapping's on-failure delivery: without its statement, and for a failures queue of another name
+  'without-on-failure': motoView({ ...RENDERED, Statement: RENDERED.Statement.filter((s) => s.Sid !== 'OnFailureDestination') }),
+  'other-failures': motoView(renderPolicy(permissions, evaluatorFor(queueName, '', `${failuresName}-other`))),
   // canary: the rendered policy as is (see the file comment)
   'exact-arns': RENDERED,
 };
@@ -208,6 +216,7 @@ function clientsFor(k: Keys): Clients {
 
 let admin: Clients;
 let queueUrl: string;
+let failuresUrl: string;
 const SOURCE = String(VARS.source_stream_name);
 const OUTPUT = String(VARS.destination_stream_name);
 const TABLE = String(VARS.lookup_table_name);
@@ -238,6 +247,8 @@ beforeAll(async () => {
   await seedTable(admin.ddb, TABLE, [0, 1, 2, 3].map(profileItem));
   queueUrl = await createQueue(admin.sqs, queueName);
   await createQueue(admin.sqs, `${queueName}-other`);
+  failuresUrl = await createQueue(admin.sqs, failuresName);
+  await createQueue(admin.sqs, `${failuresName}-other`);
   for (const [i, e] of EVENTS.entries()) {
     await admin.kinesis.send(new PutRecordCommand({ StreamName: SOURCE, PartitionKey: e.customer_id, Data: Buffer.from(JSON.stringify(e)) }));
     if (i === 3) await admin.kinesis.send(new PutRecordCommand({ StreamName: SOURCE, PartitionKey: 'x', Data: Buffer.from(MALFORMED) }));
@@ -288,16 +299,19 @@ describe('lambda-enrichment role permissions under moto IAM enforcement', () => 
       RENDERED.Statement.find((s) => s.Sid === 'WriteDestinationStream')?.Resource ?? [],
       RENDERED.Statement.find((s) => s.Sid === 'LookupProfiles')?.Resource ?? [],
       RENDERED.Statement.find((s) => s.Sid === 'DeadLetterQueue')?.Resource ?? [],
+      RENDERED.Statement.find((s) => s.Sid === 'OnFailureDestination')?.Resource ?? [],
     );
     const source = await admin.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: SOURCE }));
     const output = await admin.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: OUTPUT }));
     const table = await admin.ddb.send(new DescribeTableCommand({ TableName: TABLE }));
     const queue = await admin.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+    const failures = await admin.sqs.send(new GetQueueAttributesCommand({ QueueUrl: failuresUrl, AttributeNames: ['QueueArn'] }));
     expect(arns).toEqual([
       source.StreamDescriptionSummary!.StreamARN,
       output.StreamDescriptionSummary!.StreamARN,
       table.Table!.TableArn,
       queue.Attributes!.QueueArn,
+      failures.Attributes!.QueueArn,
     ]);
     // defaults: no EFO, DAX, VPC or customer keys, so only the static statements are rendered
     expect(RENDERED.Statement.map((s) => s.Sid)).toEqual([
@@ -305,6 +319,7 @@ describe('lambda-enrichment role permissions under moto IAM enforcement', () => 
       'WriteDestinationStream',
       'LookupProfiles',
       'DeadLetterQueue',
+      'OnFailureDestination',
       'WriteLogs',
       'Tracing',
     ]);
@@ -340,14 +355,17 @@ describe('lambda-enrichment role permissions under moto IAM enforcement', () => 
   });
 
   it.each([
-    ['dynamodb:BatchGetItem', 'BatchGetItemCommand', { emitted: 0, deadLettered: 1, failed: 8 }],
-    ['kinesis:PutRecords', 'PutRecordsCommand', { emitted: 0, deadLettered: 1, failed: 8 }],
-    ['sqs:SendMessage', 'SendMessageBatchCommand', { emitted: 8, deadLettered: 0, failed: 1 }],
-  ] as const)('without %s the handler reports the affected records as failures', async (action, command, counts) => {
+    // The handler checkpoints at the first record it cannot complete (issue 12): nothing after it
+    // is written, the malformed record is 5th (index 4).
+    ['dynamodb:BatchGetItem', 'BatchGetItemCommand', { emitted: 0, deadLettered: 0, failed: 9 }, 0],
+    ['kinesis:PutRecords', 'PutRecordsCommand', { emitted: 0, deadLettered: 0, failed: 9 }, 0],
+    ['sqs:SendMessage', 'SendMessageBatchCommand', { emitted: 4, deadLettered: 0, failed: 5 }, 4],
+  ] as const)('without %s the handler reports the affected records as failures', async (action, command, counts, at) => {
     const r = await scenario(`without-${action.replace(':', '-')}`);
     if (!r.ok) throw r.error;
     expect(r.summary).toMatchObject({ records: 9, ...counts });
-    expect(r.res.batchItemFailures).toHaveLength(counts.failed);
+    expect(r.res.batchItemFailures).toHaveLength(1);
+    expect(r.summary).toMatchObject({ redelivered: 9 - at });
     expect(new Set(r.errors)).toEqual(new Set([`${command} 403`]));
     await drainQueue(admin.sqs, queueUrl);
   });
@@ -355,8 +373,53 @@ describe('lambda-enrichment role permissions under moto IAM enforcement', () => 
   it('the DLQ statement is enforced on its resource: the same policy for another queue is refused', async () => {
     const r = await scenario('other-dlq');
     if (!r.ok) throw r.error;
-    expect(r.summary).toMatchObject({ records: 9, emitted: 8, deadLettered: 0, failed: 1 });
+    expect(r.summary).toMatchObject({ records: 9, emitted: 4, deadLettered: 0, failed: 5 });
     expect(new Set(r.errors)).toEqual(new Set(['SendMessageBatchCommand 403']));
+  });
+
+  /** The mapping's on-failure delivery of one batch, as the function's role (one SendMessage). */
+  async function deliverOnFailure(variant: string) {
+    const c = clientsFor(keys.get(variant)!);
+    const shard = (await c.kinesis.send(new ListShardsCommand({ StreamName: SOURCE }))).Shards![0]!;
+    const body = {
+      requestContext: { requestId: 'req-1', functionArn: `arn:aws:lambda:${TEST_REGION}:${ACCOUNT}:function:acme-ue1-dev-enrichment`, condition: 'RetryAttemptsExhausted', approximateInvokeCount: 4 },
+      responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: '' },
+      version: '1.0',
+      timestamp: '2026-01-01T00:00:10.000Z',
+      KinesisBatchInfo: {
+        shardId: shard.ShardId!,
+        startSequenceNumber: shard.SequenceNumberRange!.StartingSequenceNumber!,
+        endSequenceNumber: shard.SequenceNumberRange!.StartingSequenceNumber!,
+        approximateArrivalOfFirstRecord: '2026-01-01T00:00:00.000Z',
+        approximateArrivalOfLastRecord: '2026-01-01T00:00:00.000Z',
+        batchSize: 1,
+        streamArn: `arn:aws:kinesis:${TEST_REGION}:${ACCOUNT}:stream/${SOURCE}`,
+      },
+    };
+    try {
+      await c.sqs.send(new SendMessageCommand({ QueueUrl: failuresUrl, MessageBody: JSON.stringify(body) }));
+      return { ok: true as const, errors: c.errors, body };
+    } catch {
+      return { ok: false as const, errors: c.errors, body };
+    }
+  }
+
+  it("the mapping's on-failure delivery is allowed on the failures queue with the function's role", async () => {
+    const r = await deliverOnFailure('full');
+    expect(r.errors).toEqual([]);
+    expect(r.ok).toBe(true);
+    const delivered = await drainQueue(admin.sqs, failuresUrl);
+    expect(delivered.map((m) => m.body)).toEqual([r.body]);
+  });
+
+  it.each([
+    ['without-on-failure', 'without the OnFailureDestination statement'],
+    ['other-failures', 'with the statement for another queue'],
+  ])("the on-failure delivery is refused %s (%s)", async (variant) => {
+    const r = await deliverOnFailure(variant);
+    expect(r.ok).toBe(false);
+    expect(r.errors).toEqual(['SendMessageCommand 403']);
+    expect(await drainQueue(admin.sqs, failuresUrl)).toEqual([]);
   });
 
   it('canary (moto 5.2.5 limits behind motoView): exact Kinesis ARNs and sqs:SendMessage alone are refused', async () => {

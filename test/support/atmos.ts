@@ -1,5 +1,5 @@
 /** Running the real Atmos CLI (built by scripts/bootstrap.sh) in tests. */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './paths';
@@ -13,27 +13,51 @@ export interface AtmosResult {
   readonly stderr: string;
 }
 
-/** Runs atmos with the given arguments from `cwd` (default: the repo root). */
-export function atmos(args: readonly string[], options: { cwd?: string; env?: Record<string, string> } = {}): AtmosResult {
+function atmosEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ATMOS_TELEMETRY_ENABLED: 'false', ATMOS_VERSION_CHECK_ENABLED: 'false', NO_COLOR: '1', ...extra };
+}
+
+/**
+ * Runs atmos with the given arguments from `cwd` (default: the repo root). Asynchronous on
+ * purpose: a synchronous spawn blocks the test worker, and a block of a minute (Atmos on a
+ * loaded machine) makes vitest's own worker RPC time out ("Timeout calling onTaskUpdate").
+ */
+export function atmos(
+  args: readonly string[],
+  options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<AtmosResult> {
   if (!existsSync(ATMOS_BIN)) throw new Error(`atmos not found at ${ATMOS_BIN}: run scripts/bootstrap.sh first`);
-  const result = spawnSync(ATMOS_BIN, [...args], {
-    cwd: options.cwd ?? REPO_ROOT,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      ATMOS_TELEMETRY_ENABLED: 'false',
-      ATMOS_VERSION_CHECK_ENABLED: 'false',
-      NO_COLOR: '1',
-      ...options.env,
-    },
-    timeout: 120_000,
+  return new Promise((resolve) => {
+    execFile(
+      ATMOS_BIN,
+      [...args],
+      {
+        cwd: options.cwd ?? REPO_ROOT,
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+        timeout: options.timeoutMs ?? 240_000,
+        env: atmosEnv(options.env),
+      },
+      (error, stdout, stderr) =>
+        resolve({ status: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+    );
   });
-  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** Runs atmos and parses its JSON output; throws with stderr when it fails. */
-export function atmosJson<T>(args: readonly string[], options: { cwd?: string } = {}): T {
-  const r = atmos(args, options);
+export async function atmosJson<T>(args: readonly string[], options: { cwd?: string } = {}): Promise<T> {
+  const r = await atmos(args, options);
+  if (r.status !== 0) throw new Error(`atmos ${args.join(' ')} failed (${r.status}):\n${r.stderr}\n${r.stdout}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+/**
+ * The synchronous form, only for a short look-up at a test file's top level (where there is no
+ * await), e.g. `atmos describe component` of one component.
+ */
+export function atmosJsonSync<T>(args: readonly string[], options: { cwd?: string } = {}): T {
+  if (!existsSync(ATMOS_BIN)) throw new Error(`atmos not found at ${ATMOS_BIN}: run scripts/bootstrap.sh first`);
+  const r = spawnSync(ATMOS_BIN, [...args], { cwd: options.cwd ?? REPO_ROOT, encoding: 'utf8', env: atmosEnv(), timeout: 120_000 });
   if (r.status !== 0) throw new Error(`atmos ${args.join(' ')} failed (${r.status}):\n${r.stderr}\n${r.stdout}`);
   return JSON.parse(r.stdout) as T;
 }

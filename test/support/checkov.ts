@@ -17,7 +17,7 @@
  *   failed check counts as skipped here only when the failing resource itself carries
  *   `"//": {"checkov": {"skip": [{"id", "comment"}]}}` for that check id.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { REPO_ROOT } from './paths';
@@ -92,21 +92,28 @@ export function writeScanCopy(tf: Record<string, unknown>, path: string): string
 /** checkov log lines that mean a check or a block was not evaluated. */
 export const CHECKOV_GAP = /Failed to run check|Failed to add block|Failed to parse|Traceback/;
 
-/** Runs checkov once over every *.tf.json under `dir`; returns the parsed JSON report. */
-export function runCheckov(dir: string): { report: CheckovReport; stderr: string } {
+/**
+ * Runs checkov once over every *.tf.json under `dir`; returns the parsed JSON report.
+ * Asynchronous: a scan takes tens of seconds, and a blocked test worker makes vitest's own RPC
+ * time out.
+ */
+export async function runCheckov(dir: string): Promise<{ report: CheckovReport; stderr: string }> {
   if (!existsSync(CHECKOV_BIN)) throw new Error(`checkov not found at ${CHECKOV_BIN}: run scripts/bootstrap.sh first`);
-  const r = spawnSync(
-    CHECKOV_BIN,
-    ['--framework', 'terraform_json', '--directory', dir, '--output', 'json', '--compact', '--skip-download'],
-    {
-      cwd: dir,
-      encoding: 'utf8',
-      maxBuffer: 256 * 1024 * 1024,
-      timeout: 120_000,
-      // offline: no platform calls, no version check
-      env: { ...process.env, BC_SKIP_MAPPING: 'TRUE', LOG_LEVEL: 'WARNING' },
-    },
-  );
+  const r = await new Promise<{ status: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) => {
+    const child = execFile(
+      CHECKOV_BIN,
+      ['--framework', 'terraform_json', '--directory', dir, '--output', 'json', '--compact', '--skip-download'],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+        maxBuffer: 256 * 1024 * 1024,
+        timeout: 240_000,
+        // offline: no platform calls, no version check
+        env: { ...process.env, BC_SKIP_MAPPING: 'TRUE', LOG_LEVEL: 'WARNING' },
+      },
+      (_error, stdout, stderr) => resolve({ status: child.exitCode, signal: child.signalCode, stdout, stderr }),
+    );
+  });
   // exit code 1 = failed checks (read from the report); anything else is a crash
   if (r.status !== 0 && r.status !== 1) {
     throw new Error(`checkov exited with ${r.status} ${r.signal ?? ''}\n${r.stderr}\n${r.stdout.slice(0, 2000)}`);

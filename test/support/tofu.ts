@@ -224,8 +224,8 @@ export function preconditionsConfig(tf: TerraformJson): PreconditionsConfig {
  * `atmos terraform generate varfile <component> -s <stack> -f <file>`, from `cwd` (default the
  * repo root). Throws with Atmos' output when it fails.
  */
-export function generateVarfile(component: string, stack: string, file: string, cwd?: string): void {
-  const r = atmos(['terraform', 'generate', 'varfile', component, '-s', stack, '-f', file], cwd ? { cwd } : {});
+export async function generateVarfile(component: string, stack: string, file: string, cwd?: string): Promise<void> {
+  const r = await atmos(['terraform', 'generate', 'varfile', component, '-s', stack, '-f', file], cwd ? { cwd } : {});
   if (r.status !== 0 || !existsSync(file)) {
     throw new Error(`atmos terraform generate varfile ${component} -s ${stack} failed (${r.status}):\n${r.stderr}\n${r.stdout}`);
   }

@@ -7,8 +7,10 @@
  *   preconditions too;
  * - every invalid fixture (test/fixtures/invalid-stacks, `# check: component …`): which layer
  *   rejects it — Atmos' JSON Schema (`atmos validate component`), OpenTofu's variable types and
- *   validation, OpenTofu's resource preconditions — printed as a table. Each fixture must be
- *   rejected by the JSON Schema or by variable validation, and its `# tofu:` header pins what
+ *   validation, OpenTofu's resource preconditions — printed as a table. `atmos validate` runs the
+ *   component's JSON Schema and, where the catalog adds one, its OPA policy (cross-component rules
+ *   such as the record age versus the ingest retention). Each fixture must be rejected by Atmos
+ *   or by variable validation, and its `# tofu:` header pins what
  *   OpenTofu does with it:
  *       # tofu: rejects <regex>   plan fails; "summary: detail" of an error matches <regex>
  *       # tofu: warns <regex>     plan succeeds with a warning matching <regex>
@@ -67,9 +69,9 @@ describe('deploy stacks pass OpenTofu variable validation and var-only precondit
       expect(workspacesOf(component).skipped).toEqual([]);
     });
 
-    it.each(DEPLOY_STACKS)('stack %s: tofu plan on the variables-only copy succeeds with no changes', (stack) => {
+    it.each(DEPLOY_STACKS)('stack %s: tofu plan on the variables-only copy succeeds with no changes', async (stack) => {
       const varfile = join(scratch, `${stack}-${component}.tfvars.json`);
-      generateVarfile(component, stack, varfile);
+      await generateVarfile(component, stack, varfile);
       const ws = workspacesOf(component);
 
       const vars = ws.variables.plan(varfile);
@@ -93,11 +95,21 @@ interface Row {
   message: string;
 }
 
-/** The JSON Schema errors in `atmos validate component` output, as "/vars/x: message". */
+/**
+ * The errors in `atmos validate component` output: JSON Schema errors as "/vars/x: message", or
+ * else the OPA policy's messages (plain lines under "# Error").
+ */
 function schemaErrors(output: string): string[] {
-  return [...output.matchAll(/"instanceLocation": "([^"]*)", "error": "((?:[^"\\]|\\.)*)"/g)]
+  const schema = [...output.matchAll(/"instanceLocation": "([^"]*)", "error": "((?:[^"\\]|\\.)*)"/g)]
     .filter((m) => m[1] !== '')
     .map((m) => `${m[1]}: ${JSON.parse(`"${m[2]}"`) as string}`);
+  if (schema.length > 0) return schema;
+  const after = output.split(/^\s*# Error\s*$/m)[1] ?? '';
+  return after
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('{'))
+    .map((l) => `OPA: ${l}`);
 }
 
 describe('invalid stack fixtures: which layer rejects them', () => {
@@ -114,7 +126,7 @@ describe('invalid stack fixtures: which layer rejects them', () => {
 
   afterAll(() => {
     const cols: (keyof Row)[] = ['fixture', 'schema', 'tofu', 'precondition', 'message'];
-    const heads = ['fixture', 'atmos JSON Schema', 'tofu variable validation', 'tofu precondition', 'message'];
+    const heads = ['fixture', 'atmos validate (JSON Schema, OPA)', 'tofu variable validation', 'tofu precondition', 'message'];
     const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
     const sorted = [...rows].sort((a, b) => a.fixture.localeCompare(b.fixture));
     console.log(
@@ -126,16 +138,16 @@ describe('invalid stack fixtures: which layer rejects them', () => {
 
   it('has component fixtures', () => expect(fixtures.length).toBeGreaterThanOrEqual(8));
 
-  it.each(fixtures.map((f) => [f.file, f] as const))('%s', (file, { content, header }) => {
+  it.each(fixtures.map((f) => [f.file, f] as const))('%s', async (file, { content, header }) => {
     const component = header('check')!.split(/\s+/)[1]!;
     const stack = header('stack') ?? 'dev';
     const sandbox = atmosSandbox({ name: file, content });
     try {
       // Varfile generation does not apply settings.validation: it writes the bad value as is.
       const varfile = join(scratch, `fixture-${file}.tfvars.json`);
-      generateVarfile(component, stack, varfile, sandbox.dir);
+      await generateVarfile(component, stack, varfile, sandbox.dir);
 
-      const validate = atmos(['validate', 'component', component, '-s', stack], { cwd: sandbox.dir });
+      const validate = await atmos(['validate', 'component', component, '-s', stack], { cwd: sandbox.dir });
       const schemaRejects = validate.status !== 0;
       const schemaMessages = schemaErrors(validate.stdout + validate.stderr);
 
