@@ -4,7 +4,7 @@
  *
  * A deploy stack's own backend (S3) and account are not reachable here, so each component is
  * planned by OpenTofu in a scratch copy: the synthesized main.tf.json (+ its dist/ artifacts),
- * the stack's vars exactly as Atmos resolves them (`atmos describe component <c> -s <stack>`),
+ * the stack's vars exactly as Atmos resolves them (`atmos terraform generate varfile <c> -s <stack>`),
  * no backend block (local state in the copy), and the `local` stack's provider settings and
  * environment (its `providers:` and `env:` sections, which point the AWS provider at the
  * emulators: stacks/mixins/stage/local.yaml). So only the endpoints and credentials come from
@@ -23,14 +23,13 @@ const ROOT = join(__dirname, '..', '..');
 
 interface Described {
   readonly component: string;
-  readonly vars: Record<string, unknown>;
   readonly env?: Record<string, string>;
   readonly providers?: Record<string, unknown>;
   readonly settings?: { depends_on?: Record<string, { component?: string }> };
 }
 
 function describe(atmos: string, env: NodeJS.ProcessEnv, stack: string): Record<string, Described> {
-  const r = spawnSync(atmos, ['describe', 'stacks', '-s', stack, '--format', 'json', '--process-templates=true', '--sections', 'component,vars,env,providers,settings'], {
+  const r = spawnSync(atmos, ['describe', 'stacks', '-s', stack, '--format', 'json', '--process-templates=true', '--sections', 'component,env,providers,settings'], {
     cwd: ROOT,
     encoding: 'utf8',
     env,
@@ -91,7 +90,10 @@ export async function planStackAgainstEmulators(opts: {
     cpSync(join(src, 'main.tf.json'), join(dir, 'main.tf.json'));
     if (existsSync(join(src, 'dist'))) cpSync(join(src, 'dist'), join(dir, 'dist'), { recursive: true });
     writeFileSync(join(dir, 'providers_override.tf.json'), JSON.stringify({ provider: local[c]?.providers ?? {} }, null, 2));
-    writeFileSync(join(dir, 'stack.tfvars.json'), JSON.stringify(d.vars, null, 2));
+    // The varfile `atmos terraform plan` would pass (YAML functions such as !template evaluated,
+    // which `describe stacks` leaves as text).
+    const vf = await exec(atmos, ['terraform', 'generate', 'varfile', c, '-s', opts.stack, '-f', join(dir, 'stack.tfvars.json')], ROOT, opts.env);
+    if (vf.status !== 0) return { stack: opts.stack, component: c, error: `atmos terraform generate varfile: ${vf.output.slice(-1500)}` };
     const env = { ...opts.env, ...(local[c]?.env ?? {}), TF_IN_AUTOMATION: '1', TF_INPUT: '0', CHECKPOINT_DISABLE: '1' };
     const steps: string[][] = [
       ['init', '-input=false', '-no-color'],
