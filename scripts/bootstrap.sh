@@ -8,6 +8,7 @@
 #                          built for the services the components use (cached per machine)
 #   .tools/bin/kumo        kumo, the CloudWatch emulator of the apply tier (cached per machine)
 #   node_modules/kinesis-local  kinesis-mock, the apply tier's Kinesis emulator (npm ci above)
+#   .tools/bin/actionlint  actionlint, the linter of the example CI workflow (cached per machine)
 # Idempotent: each step is skipped when its pinned result is already there, so a second run is
 # fast and touches no network.
 set -euo pipefail
@@ -47,5 +48,7 @@ bash scripts/build-atmos.sh
 bash scripts/build-tofu.sh
 bash scripts/build-aws-provider.sh
 bash scripts/build-kumo.sh
+# The example pull-request workflow (.github/workflows/plan-summary.yml) is linted by a test.
+go_module_build actionlint github.com/rhysd/actionlint v1.7.12 "-s -w -X github.com/rhysd/actionlint.version=v1.7.12"
 
 log "toolchain ready: $(ls "$TOOLS_BIN" | tr '\n' ' ')"
