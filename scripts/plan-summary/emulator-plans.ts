@@ -1,6 +1,6 @@
 /**
  * Real plans of any deploy stack's values against the local emulators, for the security gate on
- * what would really be applied (test/plan-summary/checkov-plans.test.ts).
+ * what would really be applied (test-apply/checkov-plans.test.ts).
  *
  * A deploy stack's own backend (S3) and account are not reachable here, so each component is
  * planned by OpenTofu in a scratch copy: the synthesized main.tf.json (+ its dist/ artifacts),

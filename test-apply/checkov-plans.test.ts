@@ -15,10 +15,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulators, type Emulators } from '../../test-apply/emulators';
-import { planStackAgainstEmulators, type EmulatorPlan } from '../../scripts/plan-summary/emulator-plans';
-import { CHECKOV_BIN, CHECKOV_GAP, skipAnnotations, type CheckovReport } from '../support/checkov';
-import { REPO_ROOT } from '../support/paths';
+import { startEmulators, type Emulators } from './emulators';
+import { planStackAgainstEmulators, type EmulatorPlan } from '../scripts/plan-summary/emulator-plans';
+import { CHECKOV_BIN, CHECKOV_GAP, skipAnnotations, type CheckovReport } from '../test/support/checkov';
+import { REPO_ROOT } from '../test/support/paths';
 
 const STACKS = ['local', 'dev', 'staging', 'prod'] as const;
 

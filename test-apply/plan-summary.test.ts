@@ -16,8 +16,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulators, type Emulators } from '../../test-apply/emulators';
-import { REPO_ROOT } from '../support/paths';
+import { startEmulators, type Emulators } from './emulators';
+import { REPO_ROOT } from '../test/support/paths';
 
 const ATMOS = join(REPO_ROOT, '.tools', 'bin', 'atmos');
 const STATE = join(REPO_ROOT, '.state', 'local', 'kinesis-ingest');
