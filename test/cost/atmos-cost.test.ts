@@ -111,7 +111,7 @@ describe('atmos cost --blueprint-table', () => {
     const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
     const m = /<!-- cost-table:begin -->\n([\s\S]*?)<!-- cost-table:end -->/.exec(readme);
     expect(m, 'README has a <!-- cost-table:begin --> … <!-- cost-table:end --> block').not.toBeNull();
-    expect(m![1]).toBe(r.stdout);
+    expect(m![1], 'the README cost table is stale: put the output of `atmos cost --blueprint-table` between the markers').toBe(r.stdout);
     expect(r.stdout.split('\n').filter((l) => /^\| \d+ MB\/s/.test(l))).toHaveLength(9);
   });
 });
