@@ -180,7 +180,7 @@ export class SecureBucket {
     skipCheck(
       this.bucket,
       'CKV_AWS_18',
-      'server access logging is on when access_log_bucket_name names the account\'s existing log bucket (default null: a bucket cannot log to itself, and the log bucket is not this component\'s)',
+      'server access logging is on when access_log_bucket_name names the account\'s log bucket (default null: that bucket is created and owned outside this component; set it per stack)',
       { planOnly: true },
     );
     new S3BucketLoggingA(stack, `${id}_logging`, {
