@@ -4,8 +4,10 @@
  * is and dev/staging/prod with their own values, planned against the emulators with a local
  * backend (scripts/plan-summary/emulator-plans.ts). In addition to the scan of the synthesized
  * JSON (test/security/checkov.test.ts); the same rule: a failed check needs a skip annotation
- * next to the resource (components/shared/checkov.ts). Today the plans show findings the
- * synthesized JSON hides: pinned in UNANNOTATED_PLAN_FINDINGS until their components decide.
+ * next to the resource (components/shared/checkov.ts), stale skips fail. A check that fails only
+ * here (the synthesized JSON holds a `${var…}` checkov passes) is skipped with `planOnly`: the
+ * synthesized scan leaves such a skip to this test, which refuses it unless its check fails in
+ * at least one stack's plan.
  *
  * Plan JSON carries no "//" annotations, so a finding is matched to the synthesized block by its
  * address (`type.name`, instance key dropped) in the component's main.tf.json.
@@ -17,37 +19,12 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulators, type Emulators } from './emulators';
 import { planStackAgainstEmulators, type EmulatorPlan } from '../scripts/plan-summary/emulator-plans';
-import { CHECKOV_BIN, CHECKOV_GAP, skipAnnotations, type CheckovReport } from '../test/support/checkov';
+import { CHECKOV_BIN, CHECKOV_GAP, skipAnnotations, type CheckovReport, type SkipAnnotation } from '../test/support/checkov';
+import { synthesizedComponents } from '../test/support/components';
 import { REPO_ROOT } from '../test/support/paths';
 
 const STACKS = ['local', 'dev', 'staging', 'prod'] as const;
 
-/**
- * Failed checks the plans show and the synthesized JSON does not (there the value is a
- * `${var…}` string checkov cannot judge; the plan has the stack's value), with no annotation
- * next to the resource yet: `component address check` → the stacks where it fails. NOT accepted
- * findings: each needs a fix or a `skipCheck(resource, id, reason)` in its component (owned
- * there, not here); pinned so that a new finding fails this test, and so does a fixed one
- * (then delete its line).
- */
-const UNANNOTATED_PLAN_FINDINGS: Record<string, readonly string[]> = {
-  'dynamodb-lookup aws_dynamodb_table.table CKV_AWS_119': STACKS, // no customer key by default
-  'firehose-opensearch aws_cloudwatch_log_group.log_group CKV_AWS_338': STACKS, // retention < 365 days
-  'firehose-opensearch aws_s3_bucket.backup CKV_AWS_18': STACKS, // no access logging
-  'firehose-s3 aws_cloudwatch_log_group.log_group CKV_AWS_338': STACKS,
-  'firehose-s3 aws_s3_bucket.archive CKV_AWS_18': STACKS,
-  'kinesis-analytics aws_cloudwatch_log_group.log_group CKV_AWS_338': STACKS,
-  'kinesis-analytics aws_s3_bucket.artifacts CKV_AWS_18': STACKS,
-  'lambda-enrichment aws_cloudwatch_log_group.log_group CKV_AWS_338': STACKS,
-  'opensearch aws_cloudwatch_log_group.application_logs CKV_AWS_338': STACKS,
-  'opensearch aws_cloudwatch_log_group.audit_logs CKV_AWS_338': STACKS,
-  'opensearch aws_cloudwatch_log_group.index_slow_logs CKV_AWS_338': STACKS,
-  'opensearch aws_cloudwatch_log_group.search_slow_logs CKV_AWS_338': STACKS,
-  'opensearch aws_opensearch_domain.domain CKV_AWS_137': STACKS, // not in a VPC
-  'opensearch aws_opensearch_domain.domain CKV_AWS_247': STACKS, // no customer key
-  'opensearch aws_opensearch_domain.domain CKV_AWS_248': STACKS, // default security group (no VPC)
-  'timestream aws_timestreamwrite_database.database CKV_AWS_160': ['local'], // local: no customer key
-};
 let emulators: Emulators | undefined;
 let work = '';
 let plans: EmulatorPlan[] = [];
@@ -57,11 +34,11 @@ let stderr = '';
 /** `aws_x.y["k"]` / `aws_x.y[0]` → `aws_x.y` (the synthesized block). */
 const blockAddress = (a: string) => a.replace(/\[[^\]]*\]$/, '');
 
-function annotations(component: string): Map<string, { id: string; comment: string }[]> {
+function annotations(component: string): Map<string, SkipAnnotation[]> {
   const tf = JSON.parse(readFileSync(join(REPO_ROOT, 'components', component, 'main.tf.json'), 'utf8')) as {
     resource?: Record<string, Record<string, Record<string, unknown>>>;
   };
-  const out = new Map<string, { id: string; comment: string }[]>();
+  const out = new Map<string, SkipAnnotation[]>();
   for (const [type, blocks] of Object.entries(tf.resource ?? {})) for (const [name, body] of Object.entries(blocks)) out.set(`${type}.${name}`, skipAnnotations(body));
   return out;
 }
@@ -122,11 +99,10 @@ describe('checkov over the real plans of every deploy stack', () => {
     expect(report.summary.checkov_version).toBe('3.3.30');
     expect(report.summary.parsing_errors, stderr.slice(-3000)).toBe(0);
     expect(stderr.split('\n').filter((l) => CHECKOV_GAP.test(l)).map((l) => l.slice(0, 300))).toEqual([]);
-    const cache = new Map<string, Map<string, { id: string; comment: string }[]>>();
+    const cache = new Map<string, Map<string, SkipAnnotation[]>>();
     const ann = (c: string) => cache.get(c) ?? cache.set(c, annotations(c)).get(c)!;
     const counts = new Map(STACKS.map((s) => [s as string, { passed: 0, failed: 0, skipped: 0 }]));
     const failed: string[] = [];
-    const failedBy = new Map<string, Set<string>>();
     const skipped: string[] = [];
     const failedAt = new Set<string>();
     const passedAt = new Set<string>();
@@ -146,17 +122,21 @@ describe('checkov over the real plans of every deploy stack', () => {
       } else {
         counts.get(stack)!.failed += 1;
         failed.push(`${stack} ${component} ${r.resource} ${r.check_id} ${r.check_name}`);
-        const key = `${component} ${address} ${r.check_id}`;
-        failedBy.set(key, (failedBy.get(key) ?? new Set()).add(stack));
       }
     }
-    // Annotations the plans do not need: the check passes on that resource in every stack's plan
-    // (it may still be needed by the scan of the synthesized JSON, which judges staleness:
-    // test/security/checkov.test.ts), so they are listed, not failed.
+    // Plan-only annotations are this scan's to judge: stale unless the check fails on that
+    // resource in at least one stack's plan (passes everywhere, or the resource is in no plan).
     const failedAnywhere = new Set([...failedAt].map((k) => k.split('|').slice(1).join('|')));
+    const planOnly = synthesizedComponents().flatMap((c) =>
+      [...ann(c)].flatMap(([address, skips]) => skips.filter((s) => s.planOnly).map((s) => `${c}|${address}|${s.id}`)),
+    );
+    const stalePlanOnly = planOnly.filter((k) => !failedAnywhere.has(k));
+    // Other annotations the plans do not need: the check passes on that resource in every stack's
+    // plan; the scan of the synthesized JSON needs them and judges them
+    // (test/security/checkov.test.ts), so they are listed, not failed.
     const stale = [...new Set([...passedAt].map((k) => k.split('|').slice(1).join('|')))].filter((k) => {
       const [component, address, id] = k.split('|') as [string, string, string];
-      return !failedAnywhere.has(k) && ann(component).get(address)?.some((s) => s.id === id);
+      return !failedAnywhere.has(k) && ann(component).get(address)?.some((s) => s.id === id && !s.planOnly);
     });
     console.log(
       [
@@ -166,13 +146,16 @@ describe('checkov over the real plans of every deploy stack', () => {
         ...(failed.length ? failed.map((f) => `  ${f}`) : ['  (none)']),
         'skipped (annotation next to the resource):',
         ...[...new Set(skipped)].map((f) => `  ${f}`),
-        'annotations the plans do not need (the check passes in the plans of every stack):',
+        'stale plan-only annotations (the check fails in no stack\'s plan):',
+        ...(stalePlanOnly.length ? stalePlanOnly.map((f) => `  ${f}`) : ['  (none)']),
+        'other annotations the plans do not need (the check passes in the plans of every stack):',
         ...(stale.length ? stale.map((f) => `  ${f}`) : ['  (none)']),
       ].join('\n'),
     );
     for (const s of STACKS) expect(counts.get(s)!.passed, `${s}: no checks ran`).toBeGreaterThan(0);
-    const actual = Object.fromEntries([...failedBy].map(([k, v]) => [k, STACKS.filter((x) => v.has(x))]).sort(([a], [b]) => (a < b ? -1 : 1)));
-    expect(actual).toEqual(Object.fromEntries(Object.entries(UNANNOTATED_PLAN_FINDINGS).map(([k, v]) => [k, [...v]])));
+    expect(failed).toEqual([]);
+    expect(planOnly.length, 'no plan-only annotation found: main.tf.json not synthesized?').toBeGreaterThan(0);
+    expect(stalePlanOnly).toEqual([]);
     expect(stale).toEqual(['lambda-enrichment|aws_lambda_function.function|CKV_AWS_173']);
   });
 });

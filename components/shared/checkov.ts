@@ -15,6 +15,14 @@
  * annotations itself: a failed check counts as skipped only when the failing resource carries
  * an annotation with that check id, and an annotation for a check that does not fail there is
  * reported as stale. There is no global skip list.
+ *
+ * Some checks fail only on what would really be applied: in the synthesized JSON the value is a
+ * `${var…}` string checkov passes, while the plan of a stack (test-apply/checkov-plans.test.ts)
+ * has that stack's value. Such a skip carries `{ planOnly: true }` (synthesized as
+ * `"plan_only": true`): the scan of the synthesized JSON does not call it stale, and refuses it if
+ * the check does fail there (then it is not plan-only); the plan scan refuses it unless the check
+ * fails in at least one deploy stack's plan. So a skip is stale exactly when its check fails in
+ * neither scan, and each scan checks the half it can see.
  */
 import { TerraformDataSource, type TerraformElement } from 'cdktf';
 
@@ -22,6 +30,14 @@ import { TerraformDataSource, type TerraformElement } from 'cdktf';
 export interface CheckovSkip {
   readonly id: string;
   readonly comment: string;
+  /** The check fails only in the stacks' plans, not in the synthesized JSON (see above). */
+  readonly plan_only?: true;
+}
+
+/** Options of {@link skipCheck}. */
+export interface SkipCheckOptions {
+  /** The check fails only in the plans (the synthesized JSON holds a `${var…}`). Default false. */
+  readonly planOnly?: boolean;
 }
 
 /** `CKV_AWS_123`, `CKV2_AWS_5`, ...: checkov's own check ids (no BC_* platform ids). */
@@ -36,13 +52,13 @@ const skipsOf = new WeakMap<TerraformElement, CheckovSkip[]>();
  * Marks one checkov check as not applicable to `element` (a resource or data source), with the
  * reason. Call once per check id; several calls on one element accumulate.
  */
-export function skipCheck(element: TerraformElement, checkId: string, reason: string): void {
+export function skipCheck(element: TerraformElement, checkId: string, reason: string, options: SkipCheckOptions = {}): void {
   if (!CHECK_ID.test(checkId)) throw new Error(`skipCheck: "${checkId}" is not a checkov check id (CKV_..., CKV2_...)`);
   const comment = reason.trim();
   if (comment.length < 10) throw new Error(`skipCheck(${checkId}): give a concrete reason, not "${reason}"`);
   const skips = skipsOf.get(element) ?? [];
   if (skips.some((s) => s.id === checkId)) throw new Error(`skipCheck: ${checkId} is already skipped on this element`);
-  skips.push({ id: checkId, comment });
+  skips.push({ id: checkId, comment, ...(options.planOnly === true ? { plan_only: true as const } : {}) });
   skipsOf.set(element, skips);
   if (element instanceof TerraformDataSource) {
     // A data source writes its "//" key from constructNodeMetadata *after* applying overrides

@@ -9,6 +9,7 @@
 import { TimestreamwriteDatabase } from '@cdktf/provider-aws/lib/timestreamwrite-database';
 import { TimestreamwriteTable } from '@cdktf/provider-aws/lib/timestreamwrite-table';
 import type { Construct } from 'constructs';
+import { skipCheck } from '../shared/checkov';
 import { countWhen, first, whenEnabled } from '../shared/conditional';
 import { deletionGuard } from '../shared/deletion-guard';
 import { KMS_KEY_ARN } from '../shared/patterns';
@@ -48,6 +49,12 @@ export class TimestreamStack extends PipelineStack {
       databaseName: this.resourceName(),
       kmsKeyId: kmsKey.stringValue,
     });
+    skipCheck(
+      database,
+      'CKV_AWS_160',
+      'encrypted with KMS either way: kms_key_arn selects a customer-managed key, default null = the AWS-managed Timestream key (derived aggregates, re-computable from the stream)',
+      { planOnly: true },
+    );
     const table = new TimestreamwriteTable(this, 'table', {
       count,
       databaseName: first(database, 'database_name'),

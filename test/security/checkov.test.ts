@@ -7,7 +7,9 @@
  *
  * A fixture stack (built here with skipCheck) is scanned by the same checkov run and proves the
  * annotation path end to end: an annotated failure is skipped with its reason, an unannotated one
- * fails, an annotation on a check that does not fail is reported as stale.
+ * fails, an annotation on a check that does not fail is reported as stale, a plan-only one is
+ * not (test-apply/checkov-plans.test.ts judges it on the stacks' plans) unless its check fails
+ * here too (then it is wrongly marked plan-only).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +31,7 @@ const componentFiles = new Map<string, { tf: Record<string, unknown>; text: stri
 const fixtureFiles = new Map<string, { tf: Record<string, unknown>; text: string }>();
 const fileOf = new Map<string, string>();
 
-/** A tiny stack: three unencrypted-or-not queues and the skip annotations under test. */
+/** A tiny stack: five unencrypted-or-not queues and the skip annotations under test. */
 function fixtureStack(): Record<string, unknown> {
   const app = Testing.app();
   const stack = new TerraformStack(app, 'checkov-fixture');
@@ -43,6 +45,11 @@ function fixtureStack(): Record<string, unknown> {
   // an encrypted queue with an annotation for the check it passes: stale
   const encrypted = new SqsQueue(stack, 'encrypted', { name: 'encrypted', sqsManagedSseEnabled: true });
   skipCheck(encrypted, 'CKV_AWS_27', 'fixture: this annotation is not needed and must be reported');
+  // plan-only: not stale when the check passes here; refused when it fails here
+  const planOnly = new SqsQueue(stack, 'plan_only', { name: 'plan-only', sqsManagedSseEnabled: true });
+  skipCheck(planOnly, 'CKV_AWS_27', 'fixture: needed by the plans only, not stale here', { planOnly: true });
+  const notPlanOnly = new SqsQueue(stack, 'not_plan_only', { name: 'not-plan-only' });
+  skipCheck(notPlanOnly, 'CKV_AWS_27', 'fixture: fails here too, so wrongly marked plan-only', { planOnly: true });
   expect(skippedChecks(annotated)).toHaveLength(1);
   return JSON.parse(JSON.stringify(stack.toTerraform())) as Record<string, unknown>;
 }
@@ -63,6 +70,10 @@ function table(ev: Evaluation): string {
   if (ev.staleSkips.length > 0) {
     lines.push('stale skip annotations (the check does not fail there):');
     for (const f of ev.staleSkips) lines.push(`  ${fileOf.get(f.file)} ${f.address} ${f.checkId}: ${f.reason}`);
+  }
+  if (ev.notPlanOnly.length > 0) {
+    lines.push('plan-only skip annotations whose check fails here (drop planOnly):');
+    for (const f of ev.notPlanOnly) lines.push(`  ${fileOf.get(f.file)} ${f.address} ${f.checkId}: ${f.reason}`);
   }
   lines.push('scan copies (checkov 3.3.30 workarounds, see test/support/checkov.ts):');
   for (const [c, changes] of scanChanges) if (changes.length > 0) lines.push(`  ${c}: ${changes.join('; ')}`);
@@ -110,6 +121,7 @@ describe('checkov over the synthesized components', () => {
     const show = (f: Finding) => `${fileOf.get(f.file)} ${f.address} ${f.checkId} ${f.title}`;
     expect(ev.failed.map(show)).toEqual([]);
     expect(ev.staleSkips.map(show)).toEqual([]);
+    expect(ev.notPlanOnly.map(show)).toEqual([]);
   });
 });
 
@@ -117,11 +129,16 @@ describe('checkov skip annotations (skipCheck fixture, same checkov run)', () =>
   it('skips an annotated failure with its reason, fails an unannotated one, reports a stale annotation', () => {
     const ev = evaluate(report, fixtureFiles);
     const of = (list: Finding[]) => list.filter((f) => f.checkId === 'CKV_AWS_27').map((f) => [f.address, f.reason ?? null]);
-    expect(of(ev.skipped)).toEqual([['aws_sqs_queue.annotated', 'fixture: encryption deliberately off to prove the annotation']]);
+    expect(of(ev.skipped)).toEqual([
+      ['aws_sqs_queue.annotated', 'fixture: encryption deliberately off to prove the annotation'],
+      ['aws_sqs_queue.not_plan_only', 'fixture: fails here too, so wrongly marked plan-only'],
+    ]);
     expect(of(ev.failed)).toEqual([['aws_sqs_queue.plain', null]]);
+    // the plan-only annotation on the encrypted plan_only queue is neither stale nor refused here
     expect(of(ev.staleSkips)).toEqual([['aws_sqs_queue.encrypted', 'fixture: this annotation is not needed and must be reported']]);
-    // checkov 3.3.30 itself ignores the annotation: it reports the annotated queue as failed
-    expect(report.results.failed_checks.filter((r) => r.check_id === 'CKV_AWS_27' && r.file_abs_path.includes('fixture'))).toHaveLength(2);
+    expect(of(ev.notPlanOnly)).toEqual([['aws_sqs_queue.not_plan_only', 'fixture: fails here too, so wrongly marked plan-only']]);
+    // checkov 3.3.30 itself ignores the annotation: it reports the annotated queues as failed
+    expect(report.results.failed_checks.filter((r) => r.check_id === 'CKV_AWS_27' && r.file_abs_path.includes('fixture'))).toHaveLength(3);
   });
 
   it('refuses malformed skips', () => {

@@ -15,7 +15,9 @@
  *   `content`, which is what checkov does itself for HCL, and the run fails on any such log line.
  * - It ignores skip annotations (its runner scans every entity with an empty skip list), so a
  *   failed check counts as skipped here only when the failing resource itself carries
- *   `"//": {"checkov": {"skip": [{"id", "comment"}]}}` for that check id.
+ *   `"//": {"checkov": {"skip": [{"id", "comment"}]}}` for that check id. A plan-only annotation
+ *   (`"plan_only": true`) is judged by the plan scan, not here: never stale here, and refused
+ *   here if its check fails here.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -171,6 +173,8 @@ export function blockLocations(tf: Record<string, unknown>, text: string): Block
 export interface SkipAnnotation {
   readonly id: string;
   readonly comment: string;
+  /** `"plan_only": true`: the check fails only in the stacks' plans (components/shared/checkov.ts). */
+  readonly planOnly: boolean;
 }
 
 /** The `"//".checkov.skip` annotations of a block (see components/shared/checkov.ts). */
@@ -179,11 +183,12 @@ export function skipAnnotations(body: Record<string, unknown>): SkipAnnotation[]
   const skip = meta?.checkov?.skip;
   if (skip === undefined) return [];
   if (!Array.isArray(skip)) throw new Error('"//".checkov.skip must be a list of {id, comment}');
-  return skip.map((s: { id?: unknown; comment?: unknown }) => {
+  return skip.map((s: { id?: unknown; comment?: unknown; plan_only?: unknown }) => {
     if (typeof s.id !== 'string' || typeof s.comment !== 'string' || s.comment.trim() === '') {
       throw new Error(`malformed checkov skip annotation ${JSON.stringify(s)}: needs id and comment`);
     }
-    return { id: s.id, comment: s.comment };
+    if (s.plan_only !== undefined && s.plan_only !== true) throw new Error(`malformed checkov skip annotation ${JSON.stringify(s)}: plan_only is true or absent`);
+    return { id: s.id, comment: s.comment, planOnly: s.plan_only === true };
   });
 }
 
@@ -200,8 +205,13 @@ export interface Evaluation {
   readonly passed: Finding[];
   readonly failed: Finding[];
   readonly skipped: Finding[];
-  /** Annotations whose check does not fail on their resource (passes there, or never runs). */
+  /**
+   * Annotations whose check does not fail on their resource (passes there, or never runs),
+   * except plan-only ones: the plan scan judges those (test-apply/checkov-plans.test.ts).
+   */
   readonly staleSkips: Finding[];
+  /** Plan-only annotations whose check does fail here: needed by this scan, so not plan-only. */
+  readonly notPlanOnly: Finding[];
 }
 
 /**
@@ -219,7 +229,7 @@ export function evaluate(report: CheckovReport, files: ReadonlyMap<string, { tf:
     title: r.check_name,
     ...(reason === undefined ? {} : { reason }),
   });
-  const ev: Evaluation = { passed: [], failed: [], skipped: [], staleSkips: [] };
+  const ev: Evaluation = { passed: [], failed: [], skipped: [], staleSkips: [], notPlanOnly: [] };
   const inScope = (r: CheckovRecord) => files.has(r.file_abs_path);
   for (const r of report.results.passed_checks.filter(inScope)) ev.passed.push(finding(r));
   // if a later checkov honours the annotations itself, its own skips count as skipped
@@ -237,9 +247,10 @@ export function evaluate(report: CheckovReport, files: ReadonlyMap<string, { tf:
     for (const b of locs) {
       for (const s of skipAnnotations(b.body)) {
         const key = `${path}|${b.address}|${s.id}`;
-        if (!failedHere.has(key) && !skippedByCheckov.has(key)) {
-          ev.staleSkips.push({ file: path, address: b.address, checkId: s.id, title: '(annotation)', reason: s.comment });
-        }
+        const needed = failedHere.has(key) || skippedByCheckov.has(key);
+        const annotation = { file: path, address: b.address, checkId: s.id, title: '(annotation)', reason: s.comment };
+        if (s.planOnly && needed) ev.notPlanOnly.push(annotation);
+        else if (!s.planOnly && !needed) ev.staleSkips.push(annotation);
       }
     }
   }
