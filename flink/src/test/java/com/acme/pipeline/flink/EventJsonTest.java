@@ -70,10 +70,12 @@ class EventJsonTest {
         Map<String, Object> m = SimpleJson.parseFlat(json);
         assertThat(m).containsExactly(
                 Map.entry("record_type", "aggregate"),
+                Map.entry("aggregate_id", "c\"1#2024-05-01T12:00:00Z"),
                 Map.entry("customer_id", "c\"1"),
                 Map.entry("window_start", "2024-05-01T12:00:00Z"),
                 Map.entry("window_end", "2024-05-01T12:05:00Z"),
                 Map.entry("count", 42L),
+                Map.entry("version", 42L),
                 Map.entry("timestamp", "2024-05-01T12:05:00Z"));
     }
 }

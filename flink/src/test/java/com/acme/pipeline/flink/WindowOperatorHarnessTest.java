@@ -132,6 +132,15 @@ class WindowOperatorHarnessTest {
                 new CustomerWindowCount("c1", T0, T0 + MIN, 1),
                 new CustomerWindowCount("c1", T0, T0 + MIN, 2));
         assertThat(late()).containsExactly(new RawEvent("c1", T0 + 3_000));
+        // the re-fire keeps the aggregate id and carries a higher version, so a consumer keeps it
+        List<java.util.Map<String, Object>> records = new ArrayList<>();
+        for (CustomerWindowCount c : output()) {
+            records.add(SimpleJson.parseFlat(new String(com.acme.pipeline.flink.model.EventJson.aggregateToJson(c),
+                    java.nio.charset.StandardCharsets.UTF_8)));
+        }
+        assertThat(records).extracting(m -> m.get("aggregate_id"))
+                .containsExactly("c1#2024-05-01T12:00:00Z", "c1#2024-05-01T12:00:00Z");
+        assertThat(records).extracting(m -> m.get("version")).containsExactly(1L, 2L);
     }
 
     /**

@@ -13,6 +13,24 @@ public class CustomerWindowCount {
 
     public CustomerWindowCount() {}
 
+    /**
+     * Deterministic id of the aggregate: {@code customer_id + "#" + window_start} (window start as
+     * written in the record, ISO-8601 UTC). The same customer and window always get the same id, so
+     * a re-fire, a sink retry or a replay after restore overwrites rather than adds.
+     */
+    public static String aggregateId(String customerId, String windowStartIso) {
+        return customerId + "#" + windowStartIso;
+    }
+
+    /**
+     * Version of the aggregate = its count. A window only fires again when an event is added to it
+     * (allowed lateness), so every re-fire has a higher count; a replay of the same firing has the
+     * same count. Consumers keep the record with the highest version per {@code aggregate_id}.
+     */
+    public long version() {
+        return count;
+    }
+
     public CustomerWindowCount(String customerId, long windowStart, long windowEnd, long count) {
         this.customerId = customerId;
         this.windowStart = windowStart;

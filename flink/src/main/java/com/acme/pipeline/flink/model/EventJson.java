@@ -149,19 +149,24 @@ public final class EventJson {
 
     /**
      * {@code {"record_type":"aggregate","customer_id":..,"window_start":ISO,"window_end":ISO,
-     * "count":N,"timestamp":ISO}} where {@code timestamp} equals {@code window_end}.
+     * "count":N,"timestamp":ISO}} where {@code timestamp} equals {@code window_end}, plus
+     * {@code aggregate_id} ({@link CustomerWindowCount#aggregateId}) and {@code version} (= count,
+     * {@link CustomerWindowCount#version}).
      */
     public static byte[] aggregateToJson(CustomerWindowCount c) {
         try (ByteArrayBuilder out = new ByteArrayBuilder(160);
                 JsonGenerator g = FACTORY.createGenerator(out)) {
+            String start = iso(c.windowStart);
             String end = iso(c.windowEnd);
             g.writeStartObject();
             g.writeStringField("record_type", "aggregate");
+            g.writeStringField("aggregate_id", CustomerWindowCount.aggregateId(c.customerId, start));
             g.writeFieldName(CUSTOMER_ID);
             g.writeString(c.customerId);
-            g.writeStringField("window_start", iso(c.windowStart));
+            g.writeStringField("window_start", start);
             g.writeStringField("window_end", end);
             g.writeNumberField("count", c.count);
+            g.writeNumberField("version", c.version());
             g.writeFieldName(TIMESTAMP);
             g.writeString(end);
             g.writeEndObject();
