@@ -10,7 +10,7 @@ import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLambda, type LambdaBuild } from '../../scripts/build-lambda';
 import { TEST_REGION, useMotoServer } from '../../test/support/moto';
-import { drainQueue, expectedCustomer, kinesisEvent, profileItem, rawEvent, readStream, setUp } from './helpers';
+import { bundleProcessEnv, drainQueue, expectedCustomer, kinesisEvent, profileItem, rawEvent, readStream, setUp } from './helpers';
 
 const moto = useMotoServer();
 const tmp: string[] = [];
@@ -119,11 +119,7 @@ describe('lambda bundle', () => {
       encoding: 'utf8',
       timeout: 60_000,
       env: {
-        PATH: process.env.PATH,
-        AWS_ENDPOINT_URL: moto.endpoint,
-        AWS_REGION: TEST_REGION,
-        AWS_ACCESS_KEY_ID: 'testing',
-        AWS_SECRET_ACCESS_KEY: 'testing',
+        ...bundleProcessEnv(moto.endpoint),
         LOOKUP_TABLE_NAME: r.table,
         OUTPUT_STREAM_NAME: r.stream,
         DLQ_URL: r.queueUrl,

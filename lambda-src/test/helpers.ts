@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import type { MotoServer } from '../../test/support/moto';
+import { TEST_REGION, type MotoServer } from '../../test/support/moto';
 import type { HandlerOptions } from '../src/runtime';
 
 export const FAST_RETRY: NonNullable<HandlerOptions['retry']> = {
@@ -377,5 +377,19 @@ export function expectedCustomer(i: number): Record<string, unknown> {
     active: i % 4 !== 0,
     tags: [`t${i}`],
     address: { city: `City ${i}`, zip: 10_000 + i },
+  };
+}
+
+/**
+ * The environment of the handler bundle run in its own `node` process against a moto server:
+ * only PATH from the parent, moto's endpoint, the test region and credentials.
+ */
+export function bundleProcessEnv(motoEndpoint: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    AWS_ENDPOINT_URL: motoEndpoint,
+    AWS_REGION: TEST_REGION,
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
   };
 }

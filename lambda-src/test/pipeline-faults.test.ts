@@ -18,10 +18,10 @@ import type { KinesisStreamEvent } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KinesisEventSourceMapping, type EventSourceMappingOptions, type OnFailureRecord } from '../../local-aws/event-source-mapping';
 import { buildLambda } from '../../scripts/build-lambda';
-import { TEST_REGION, useMotoServer } from '../../test/support/moto';
+import { useMotoServer } from '../../test/support/moto';
 import { deriveEventId } from '../src/records';
 import { createHandler } from '../src/runtime';
-import { createQueue, drainQueue, envFor, injectPutRecordsFailures, injectThrottling, profileItem, readStream, setUp, unique } from './helpers';
+import { bundleProcessEnv, createQueue, drainQueue, envFor, injectPutRecordsFailures, injectThrottling, profileItem, readStream, setUp, unique } from './helpers';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 
@@ -340,11 +340,7 @@ rl.on('line', async (line) => {
   const bundle: FunctionFactory = async (env) => {
     const child = spawn(process.execPath, ['-e', RUNTIME, indexJs], {
       env: {
-        PATH: process.env.PATH,
-        AWS_ENDPOINT_URL: moto.endpoint,
-        AWS_REGION: TEST_REGION,
-        AWS_ACCESS_KEY_ID: 'testing',
-        AWS_SECRET_ACCESS_KEY: 'testing',
+        ...bundleProcessEnv(moto.endpoint),
         POWERTOOLS_METRICS_DISABLED: 'true',
         ...env,
       },
