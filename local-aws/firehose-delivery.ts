@@ -87,6 +87,8 @@ export interface FirehoseStats {
   backupObjects: number;
   /** GetRecords / GetShardIterator errors (retried at the next poll). */
   readErrors: number;
+  /** OpenSearch: wall time spent in _bulk requests, ms (for throughput figures). */
+  bulkMillis: number;
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -404,7 +406,7 @@ function errorPrefixOf(prefix: string | undefined, errorOutputPrefix: string | u
     if (!parts.some((p) => 'ns' in p && p.ns === 'firehose' && p.value === 'error-output-type')) {
       throw new Error(`${field}.ErrorOutputPrefix must contain !{firehose:error-output-type}`);
     }
-    return withDefaultTime(errorOutputPrefix, `${field}.ErrorOutputPrefix`);
+    return parts; // the default time is appended to Prefix only (semantic rules)
   }
   const base = parsePrefix(prefix ?? '', `${field}.Prefix`);
   if (base.some((p) => 'ns' in p)) throw new Error(`${field}: ErrorOutputPrefix can be null only if Prefix contains no expressions`);
@@ -430,6 +432,7 @@ export class FirehoseDelivery {
     documentsToBackup: 0,
     backupObjects: 0,
     readErrors: 0,
+    bulkMillis: 0,
   };
   private readonly opts: FirehoseDeliveryOptions;
   private readonly clock: () => number;
@@ -825,6 +828,7 @@ export class FirehoseDelivery {
       const body = pending.map((d) => `${JSON.stringify({ index: { _index: d.index, ...(d.id !== undefined ? { _id: d.id } : {}) } })}\n${d.item.payload.toString('utf8')}\n`).join('');
       let failed: Doc[] = [];
       let status: number | 'network-error';
+      const sent = Date.now();
       try {
         const res = await fetch(`${plan.endpoint}/_bulk`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
         status = res.status;
@@ -845,6 +849,7 @@ export class FirehoseDelivery {
         status = 'network-error';
         failed = pending.map((d) => ({ ...d, errorCode: 'OS.ConnectionFailed', errorMessage: errText(e) }));
       }
+      this.stats.bulkMillis += Date.now() - sent;
       this.opts.onEvent?.({ type: 'bulk', attempt, documents: pending.length, failed: failed.length, status });
       if (failed.length === 0) return;
       const elapsed = this.clock() - started;
