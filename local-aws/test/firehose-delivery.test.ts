@@ -320,6 +320,25 @@ describe('local Firehose delivery: S3 (firehose-s3 component, moto)', () => {
     expect(objs.map((o) => gunzipSync(o.body).toString())).toEqual([`${event('new', '2026-11-30T10:00:00Z')}\n`]);
   });
 
+  it('DeliveryStartTimestamp in the description: reading starts AT_TIMESTAMP of it', async () => {
+    const src = await stream();
+    const b = await bucket();
+    const description = await describeCreated(s3Input(`archive-${++n}`, src.arn, b, { dynamic_partitioning_enabled: false, buffering_size_mb: 1, buffering_interval_seconds: 300 }));
+    await put(src.name, ['old;']);
+    await new Promise((r) => setTimeout(r, 1500));
+    const start = new Date();
+    await new Promise((r) => setTimeout(r, 500));
+    await put(src.name, ['new;']);
+    const withStart: DeliveryStreamDescription = {
+      ...description,
+      Source: { KinesisStreamSourceDescription: { ...description.Source!.KinesisStreamSourceDescription!, DeliveryStartTimestamp: start } },
+    };
+    const { fh } = delivery(withStart);
+    await fh.init();
+    await fh.flush();
+    expect((await objects(b)).map((o) => gunzipSync(o.body).toString())).toEqual(['new;']);
+  });
+
   it('buffering size: an object is written when the next record would pass SizeInMBs; the rest waits for the interval (or flush)', async () => {
     const src = await stream();
     const b = await bucket();
