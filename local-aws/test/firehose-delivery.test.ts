@@ -164,7 +164,21 @@ async function describeCreated(input: CreateDeliveryStreamCommandInput): Promise
       VersionId: '1',
       HasMoreDestinations: false,
       Source: { KinesisStreamSourceDescription: { KinesisStreamARN: input.KinesisStreamSourceConfiguration!.KinesisStreamARN, RoleARN: input.KinesisStreamSourceConfiguration!.RoleARN } },
-      Destinations: [{ DestinationId: 'destinationId-000000000001', AmazonopensearchserviceDestinationDescription: { ...rest, S3DestinationDescription: S3Configuration } }],
+      Destinations: [
+        {
+          DestinationId: 'destinationId-000000000001',
+          AmazonopensearchserviceDestinationDescription: {
+            ...rest,
+            // the description's required members get the defaults AWS reports (buffering 5 MiB / 300 s, no encryption configured here)
+            S3DestinationDescription: S3Configuration && {
+              ...S3Configuration,
+              BufferingHints: S3Configuration.BufferingHints ?? { SizeInMBs: 5, IntervalInSeconds: 300 },
+              CompressionFormat: S3Configuration.CompressionFormat ?? 'UNCOMPRESSED',
+              EncryptionConfiguration: S3Configuration.EncryptionConfiguration ?? { NoEncryptionConfig: 'NoEncryption' },
+            },
+          },
+        },
+      ],
     };
   }
   const d = await firehose.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: input.DeliveryStreamName }));
