@@ -439,6 +439,8 @@ export class FirehoseDelivery {
   private readonly name: string;
   private readonly version: string;
   private readonly streamArn: string;
+  /** By name, not ARN: both emulators (moto, kinesis-mock) take StreamName on every call. */
+  private readonly streamName: string;
   private readonly plan: S3Plan | OpenSearchPlan;
   private readonly buffers = new Map<string, Buffer_>();
   private shards: Shard[] = [];
@@ -461,6 +463,9 @@ export class FirehoseDelivery {
     const src = d.Source?.KinesisStreamSourceDescription;
     if (!src?.KinesisStreamARN) throw new Error('description.Source.KinesisStreamSourceDescription.KinesisStreamARN is required (a Kinesis stream as source)');
     this.streamArn = src.KinesisStreamARN;
+    const m = /^arn:aws[a-z-]*:kinesis:[a-z0-9-]+:\d{12}:stream\/([A-Za-z0-9_.-]{1,128})$/.exec(this.streamArn);
+    if (!m) throw new Error(`description.Source.KinesisStreamSourceDescription.KinesisStreamARN: expected arn:aws:kinesis:<region>:<account>:stream/<name>, got ${this.streamArn}`);
+    this.streamName = m[1]!;
     const dests = d.Destinations ?? [];
     if (dests.length !== 1) throw new Error(`description.Destinations: expected exactly 1 destination, got ${dests.length}`);
     const dest = dests[0]!;
@@ -544,7 +549,7 @@ export class FirehoseDelivery {
     const shardIds: string[] = [];
     let next: string | undefined;
     do {
-      const res = await this.opts.kinesis.send(new ListShardsCommand(next ? { NextToken: next } : { StreamARN: this.streamArn }));
+      const res = await this.opts.kinesis.send(new ListShardsCommand(next ? { NextToken: next } : { StreamName: this.streamName }));
       for (const s of res.Shards ?? []) {
         // Open shards only: Firehose reads a closed parent before its children; resharding is not implemented.
         if (s.SequenceNumberRange?.EndingSequenceNumber === undefined) shardIds.push(s.ShardId!);
@@ -556,7 +561,7 @@ export class FirehoseDelivery {
     this.shards = await Promise.all(
       shardIds.map(async (shardId) => {
         const it = await this.opts.kinesis.send(
-          new GetShardIteratorCommand({ StreamARN: this.streamArn, ShardId: shardId, ShardIteratorType: type, ...(type === 'AT_TIMESTAMP' ? { Timestamp: start } : {}) }),
+          new GetShardIteratorCommand({ StreamName: this.streamName, ShardId: shardId, ShardIteratorType: type, ...(type === 'AT_TIMESTAMP' ? { Timestamp: start } : {}) }),
         );
         return { shardId, iterator: it.ShardIterator, done: false, lock: Promise.resolve() };
       }),
@@ -647,11 +652,11 @@ export class FirehoseDelivery {
       try {
         if (!shard.iterator) {
           const it = await this.opts.kinesis.send(
-            new GetShardIteratorCommand({ StreamARN: this.streamArn, ShardId: shard.shardId, ...(shard.lastSeq ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: shard.lastSeq } : { ShardIteratorType: 'TRIM_HORIZON' }) }),
+            new GetShardIteratorCommand({ StreamName: this.streamName, ShardId: shard.shardId, ...(shard.lastSeq ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: shard.lastSeq } : { ShardIteratorType: 'TRIM_HORIZON' }) }),
           );
           shard.iterator = it.ShardIterator;
         }
-        const res = await this.opts.kinesis.send(new GetRecordsCommand({ StreamARN: this.streamArn, ShardIterator: shard.iterator, Limit: 10000 }));
+        const res = await this.opts.kinesis.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: 10000 }));
         shard.iterator = res.NextShardIterator;
         if (!res.NextShardIterator) shard.done = true; // closed shard fully read
         const records = res.Records ?? [];

@@ -6,7 +6,7 @@
  * a real OpenSearch 2.19.6 node (local-aws/opensearch-node.ts) with the events template and ingest
  * pipelines installed by scripts/opensearch-setup.ts. Exact objects, keys, bulk bodies, multisets.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,9 +19,11 @@ import {
   type DeliveryStreamDescription,
 } from '@aws-sdk/client-firehose';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PARTITION_QUERY } from '../../components/firehose-s3/index';
+import { freePort } from '../../test/support/moto-server';
 import { useMotoServer } from '../../test/support/moto';
 import { REPO_ROOT } from '../../test/support/paths';
 import { FirehoseDelivery, type FirehoseDeliveryOptions, type FirehoseEvent } from '../firehose-delivery';
@@ -440,6 +442,56 @@ describe('local Firehose delivery: S3 (firehose-s3 component, moto)', () => {
       Destinations: [{ ...description.Destinations![0]!, ExtendedS3DestinationDescription: { ...dest, ProcessingConfiguration: { Enabled: true, Processors: [{ Type: 'Lambda', Parameters: [] }] } } }],
     };
     expect(() => new FirehoseDelivery({ description: lambda, kinesis, s3 })).toThrow('not implemented: ExtendedS3DestinationDescription.ProcessingConfiguration: processor type Lambda');
+  });
+});
+
+describe('local Firehose delivery: the other Kinesis emulator (kinesis-mock) as source', () => {
+  let child: ChildProcess | undefined;
+  let km: KinesisClient;
+  beforeAll(async () => {
+    const [plain, tls] = [await freePort(), await freePort()];
+    child = spawn(process.execPath, [join(REPO_ROOT, 'node_modules', 'kinesis-local', 'main.js')], {
+      cwd: join(REPO_ROOT, 'node_modules', 'kinesis-local'),
+      env: { ...process.env, KINESIS_MOCK_PLAIN_PORT: String(plain), KINESIS_MOCK_TLS_PORT: String(tls), LOG_LEVEL: 'WARN', CREATE_STREAM_DURATION: '0ms' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    km = new KinesisClient({ endpoint: `http://127.0.0.1:${plain}`, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, requestHandler: new NodeHttpHandler(), maxAttempts: 3 });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        await km.send(new DescribeStreamSummaryCommand({ StreamName: 'probe' }));
+        break;
+      } catch (err) {
+        if ((err as Error).name === 'ResourceNotFoundException') break;
+        if (Date.now() > deadline) throw new Error(`kinesis-mock did not start: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }, 90_000);
+  afterAll(() => {
+    child?.kill('SIGTERM');
+  });
+
+  it('reads both shards from LATEST and archives by event hour', async () => {
+    const name = `fh-km-${++n}`;
+    await km.send(new CreateStreamCommand({ StreamName: name, ShardCount: 2 }));
+    let arn = '';
+    while (!arn) {
+      const st = await km.send(new DescribeStreamSummaryCommand({ StreamName: name }));
+      if (st.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') arn = st.StreamDescriptionSummary.StreamARN!;
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    const b = await bucket();
+    const description = await describeCreated(s3Input(`archive-${++n}`, arn, b, { dynamic_partitioning_enabled: true, buffering_size_mb: 64, buffering_interval_seconds: 300 }));
+    await km.send(new PutRecordsCommand({ StreamName: name, Records: [{ Data: Buffer.from(event('before', '2026-11-30T08:00:00Z')), PartitionKey: 'a' }] }));
+    const fh = new FirehoseDelivery({ description, kinesis: km, s3 });
+    await fh.init();
+    const recs = Array.from({ length: 20 }, (_, i) => event(`km${i}`, `2026-11-30T0${8 + (i % 2)}:00:00Z`));
+    await km.send(new PutRecordsCommand({ StreamName: name, Records: recs.map((d, i) => ({ Data: Buffer.from(d), PartitionKey: `pk-${i}` })) }));
+    await fh.flush();
+    const objs = await objects(b);
+    expect(objs.map((o) => o.key.slice(0, o.key.lastIndexOf('/') + 1))).toEqual(['raw/year=2026/month=11/day=30/hour=08/', 'raw/year=2026/month=11/day=30/hour=09/']);
+    expect(sorted(objs.flatMap((o) => gunzipSync(o.body).toString().split('\n').filter(Boolean)))).toEqual(sorted(recs));
   });
 });
 
