@@ -43,6 +43,14 @@ final class EmbeddedOpenSearchNode implements AutoCloseable {
 
     /** Starts a node whose home, data and logs live under {@code home}; blocks until HTTP is bound. */
     static EmbeddedOpenSearchNode start(Path home) throws Exception {
+        return start(home, 0);
+    }
+
+    /**
+     * As {@link #start(Path)}, with HTTP on {@code httpPort} of 127.0.0.1 (0 = a free port the OS
+     * picks); used by {@link OpenSearchServerMain}.
+     */
+    static EmbeddedOpenSearchNode start(Path home, int httpPort) throws Exception {
         Settings settings = Settings.builder()
             .put("cluster.name", "opensearch-it")
             .put("node.name", NODE_NAME)
@@ -52,7 +60,7 @@ final class EmbeddedOpenSearchNode implements AutoCloseable {
             .put("discovery.type", "single-node")
             .put("network.host", "127.0.0.1")
             // port 0: the OS picks a free loopback port; we read the bound port back below.
-            .put("http.port", "0")
+            .put("http.port", Integer.toString(httpPort))
             .put("transport.port", "0")
             // The shared build machine's disk may be fuller than the default watermarks allow.
             .put("cluster.routing.allocation.disk.threshold_enabled", false)
