@@ -112,7 +112,7 @@ node_platform_package() {
 # versions. A second call with the cache present touches no network.
 node_install() {
   local pkg cache_dir
-  pkg="$(node_platform_package)"
+  pkg="$(node_platform_package)" || exit 1
   cache_dir="$CACHE_ROOT/node/$NODE_VERSION"
   if ! [[ -f "$cache_dir/.complete" && "$("$cache_dir/bin/node" --version 2>/dev/null)" == "v$NODE_VERSION" ]]; then
     command -v npm >/dev/null || die "Node.js $NODE_VERSION is not cached and there is no npm on PATH to fetch it with"
