@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Installs the project's toolchain into git-ignored folders, at pinned versions:
+#   .tools/node/           Node.js (.node-version) and its npm, from the npm registry (cached per
+#                          machine); every later step, npm ci included, runs under it
 #   node_modules/          npm ci from package-lock.json
+#   tools/cdktn/node_modules/  the CDK Terrain path (cdktn, @cdktn/provider-aws), npm ci from
+#                          tools/cdktn/package-lock.json
 #   .tools/venv/           moto server (tests' local AWS API), from tools/requirements-moto.txt
 #   .tools/bin/atmos       Atmos CLI built from the Go module proxy (cached per machine)
 #   .tools/bin/tofu        OpenTofu CLI built from the Go module proxy (cached per machine)
@@ -16,15 +20,24 @@ LOG_TAG=bootstrap
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$ROOT"
 
-# Node modules: reinstall only when package-lock.json changed since the last install.
-lock_sum="$(sha256sum package-lock.json | cut -d' ' -f1)"
-if [[ -f node_modules/.bootstrap-lock-sum && "$(cat node_modules/.bootstrap-lock-sum)" == "$lock_sum" ]]; then
-  log "node_modules: up to date"
-else
-  log "node_modules: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
-  echo "$lock_sum" > node_modules/.bootstrap-lock-sum
-fi
+# Node.js first: the machine's own node/npm serve only to fetch it.
+node_install
+
+# Node modules: reinstall only when the lock file or the Node.js version changed since the last
+# install (native modules and engines checks depend on the Node.js that ran npm ci).
+npm_ci() {
+  local dir="$1" sum
+  sum="$( (cat "$dir/package-lock.json"; echo "node $NODE_VERSION") | sha256sum | cut -d' ' -f1)"
+  if [[ -f "$dir/node_modules/.bootstrap-lock-sum" && "$(cat "$dir/node_modules/.bootstrap-lock-sum")" == "$sum" ]]; then
+    log "$dir/node_modules: up to date"
+    return 0
+  fi
+  log "$dir/node_modules: npm ci (node $(node --version))"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error --engine-strict)
+  echo "$sum" > "$dir/node_modules/.bootstrap-lock-sum"
+}
+npm_ci .
+npm_ci tools/cdktn
 
 # Python virtualenvs, one per requirements file (their pins would clash in one venv).
 python_venv() {

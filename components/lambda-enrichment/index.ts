@@ -125,10 +125,16 @@ export class LambdaEnrichmentStack extends PipelineStack {
     });
 
     // --- function settings -------------------------------------------------------------------
+    // nodejs22.x by default: the Node major the project's tests run the handler bundle on (the
+    // pinned toolchain, .node-version). nodejs24.x is allowed: Lambda serves it, the pinned AWS
+    // provider's validation knows it, and the handler is async (Node 24's runtime drops
+    // callback-style handlers); move the default to it before nodejs22.x's deprecation (Node 22's
+    // end of life, 2027-04-30). nodejs20.x is gone: Node 20 reached end of life on 2026-04-30 and
+    // Lambda deprecated the runtime with it.
     const runtime = stringVariable(this, 'runtime', {
-      description: 'Node.js runtime. Default nodejs22.x. One of nodejs20.x, nodejs22.x.',
+      description: 'Node.js runtime. Default nodejs22.x. One of nodejs22.x, nodejs24.x.',
       default: 'nodejs22.x',
-      allowed: ['nodejs20.x', 'nodejs22.x'],
+      allowed: ['nodejs22.x', 'nodejs24.x'],
     });
     const memory = numberVariable(this, 'memory_size_mb', {
       description: 'Function memory (and so CPU), in MB. Default 256. Range 128-10240.',

