@@ -4,7 +4,7 @@
  *   npx tsx scripts/build-lambda.ts [--out-dir DIR]     (default lambda-src/dist)
  *
  * Output (lambda-src/dist/, git-ignored):
- *   index.js        the handler (`index.handler`), CJS, node20, minified, no node_modules needed
+ *   index.js        the handler (`index.handler`), CJS, node22 (the oldest runtime the component allows), minified, no node_modules needed
  *   dax.js          the DAX lookup client, required by index.js only when DAX_ENDPOINT is set
  *   *.js.map        source maps (not packed; keep them next to the build for debugging)
  *   enrichment.zip  index.js + dax.js, fixed timestamps and modes: same sources → same bytes
@@ -40,7 +40,7 @@ const daxAsSiblingFile: Plugin = {
 const common: BuildOptions = {
   bundle: true,
   platform: 'node',
-  target: 'node20',
+  target: 'node22',
   format: 'cjs',
   minify: true,
   sourcemap: 'external',

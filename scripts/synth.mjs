@@ -37,7 +37,7 @@ if (!existsSync(bundle) || statSync(bundle).mtimeMs < newestInput()) {
     outfile: bundle,
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: 'node22',
     format: 'cjs',
     logLevel: 'warning',
   });
