@@ -90,7 +90,7 @@ public final class KinesisIo {
                 .setSourceConfig(sourceConfig)
                 .setDeserializationSchema(schema)
                 .build();
-        return new PacedPollingSource<>(connector, sourceConfig, schema, cfg.pollingInterval(),
+        return new PacedPollingSource<>(connector, cfg.inputStreamArn, sourceConfig, schema, cfg.pollingInterval(),
                 PacedPollingSource.lagMetricId(PipelineConfig.streamName(cfg.inputStreamArn)));
     }
 
