@@ -1,6 +1,7 @@
 package com.acme.pipeline.flink;
 
 import com.acme.pipeline.flink.model.RawEvent;
+import com.acme.pipeline.flink.watermark.ShardWatermarkGenerator;
 import com.acme.pipeline.flink.watermark.EfoShardWatermarks;
 
 import org.apache.flink.api.common.eventtime.Watermark;
@@ -89,6 +90,36 @@ class ShardWatermarksTest {
         }
         assertThat(out.idle).as("idle after 10 s without a usable event").isTrue();
         assertThat(out.watermarks).isEmpty();
+    }
+
+    /**
+     * A generator that never gets a record (the source operator's main output, or a shard not read
+     * yet) stays active for the timeout plus the grace, so a source subtask whose shards are assigned
+     * late is not idle when they arrive; one record (even malformed) brings back the plain timeout.
+     */
+    @Test
+    void generatorWithoutAnyRecordGoesIdleOnlyAfterTheGrace() {
+        long graceSeconds = ShardWatermarkGenerator.UNREAD_GRACE.getSeconds();
+        ManualClock clock = new ManualClock(1_000_000_000L);
+        WatermarkGenerator<RawEvent> unread = generator(clock);
+        Recorder out = new Recorder();
+        for (long s = 1; s < 10 + graceSeconds; s++) {
+            clock.advanceTime(Duration.ofSeconds(1));
+            unread.onPeriodicEmit(out);
+            assertThat(out.idle).as("not idle after %d s without any record", s).isFalse();
+        }
+        clock.advanceTime(Duration.ofSeconds(1));
+        unread.onPeriodicEmit(out);
+        assertThat(out.idle).as("idle after 10 s + the grace").isTrue();
+        assertThat(out.watermarks).isEmpty();
+
+        ManualClock clock2 = new ManualClock(1_000_000_000L);
+        WatermarkGenerator<RawEvent> read = generator(clock2);
+        Recorder out2 = new Recorder();
+        read.onEvent(RawEvent.malformed("garbage"), Long.MIN_VALUE, out2);
+        clock2.advanceTime(Duration.ofSeconds(10));
+        read.onPeriodicEmit(out2);
+        assertThat(out2.idle).as("a shard that delivered records: the plain 10 s").isTrue();
     }
 
     @Test
