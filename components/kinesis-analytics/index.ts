@@ -79,6 +79,28 @@ export class KinesisAnalyticsStack extends PipelineStack {
       max: 3600,
       unit: 'seconds',
     });
+    const futureSkew = numberVariable(this, 'max_future_skew_seconds', {
+      description: 'An event more than this far ahead of processing time is counted (futureEvents) and set aside: it never moves a watermark. Default 300. Range 0-86400.',
+      default: 300,
+      min: 0,
+      max: 86_400,
+      unit: 'seconds',
+    });
+    const pollingInterval = numberVariable(this, 'polling_interval_ms', {
+      description:
+        'input_reader = POLLING: least time between two GetRecords calls on one shard. Kinesis allows 5 calls/s per shard shared by all polling readers; ' +
+        'Firehose and the Lambda mapping poll once per second each, so the default 1000 (1 call/s) keeps the three at 3 of 5. Range 200-60000.',
+      default: 1000,
+      min: 200,
+      max: 60_000,
+      unit: 'ms',
+    });
+    const allowNonRestoredState = boolVariable(this, 'allow_non_restored_state', {
+      description:
+        'Let an update restore a snapshot that holds state no operator of the new job claims (needed once when input_reader changes: the source operator changes). ' +
+        'The state dropped is the old reader\'s shard positions. Default false: such an update fails instead of silently dropping state.',
+      default: false,
+    });
     const timestreamEnabled = boolVariable(this, 'timestream_enabled', {
       description: 'Also write aggregates to Timestream (timestream_database_name/table_name). Default false.',
       default: false,
@@ -261,6 +283,8 @@ export class KinesisAnalyticsStack extends PipelineStack {
       property('window.allowed.lateness.seconds', `tostring(${varRef(lateness)})`),
       property('watermark.out.of.orderness.seconds', `tostring(${varRef(outOfOrderness)})`),
       property('watermark.idleness.seconds', `tostring(${varRef(idleness)})`),
+      property('event.max.future.skew.seconds', `tostring(${varRef(futureSkew)})`),
+      property('input.polling.interval.ms', `tostring(${varRef(pollingInterval)})`),
       property('timestream.enabled', `tostring(${varRef(timestreamEnabled)})`),
     ];
     const whenEfo = property('input.efo.consumer.name', varRef(efoConsumerName));
@@ -314,6 +338,8 @@ export class KinesisAnalyticsStack extends PipelineStack {
           },
         },
         applicationSnapshotConfiguration: { snapshotsEnabled: snapshots.booleanValue },
+        // The reader switch procedure (flink/README.md) sets this for one update, then back to false.
+        runConfiguration: { flinkRunConfiguration: { allowNonRestoredState: allowNonRestoredState.booleanValue } },
       },
       cloudwatchLoggingOptions: { logStreamArn: logStream.arn },
       lifecycle: {
@@ -347,11 +373,13 @@ export class KinesisAnalyticsStack extends PipelineStack {
     });
     metricAlarm(this, 'processing_lag_alarm', {
       suffix: 'processing-lag',
-      description: 'The Flink job is more than the threshold behind the ingest stream (millisBehindLatest): add parallelism or KPUs.',
+      description: 'The Flink job is more than the threshold behind the ingest stream (millisBehindLatest): add parallelism or KPUs (POLLING: or lower polling_interval_ms within the shard budget).',
       metric: {
         namespace: 'AWS/KinesisAnalytics',
         metricName: 'millisBehindLatest',
-        // The Kinesis source reports per input stream: Id is the stream name with "-" as "_".
+        // Both readers publish it per input stream, Id = stream name with "-" as "_": EFO through the
+        // connector's consumer metrics, POLLING as the job's custom metric
+        // kinesisanalytics.Flow.Input.Id.<id>.millisBehindLatest (flink/README.md).
         dimensions: { Application: app.name, Flow: 'Input', Id: Fn.replace(source.name, '-', '_') },
         statistic: 'Maximum',
       },

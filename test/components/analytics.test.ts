@@ -1,4 +1,6 @@
 /** kinesis-analytics and timestream as synthesized. */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { alarmsOf, readComponent, resourcesOf } from '../support/synth';
 
@@ -22,11 +24,34 @@ describe('kinesis-analytics', () => {
     expect(jar.source_hash).toBe('${filemd5("${path.module}/dist/flink-aggregator.jar")}');
     expect(config.environment_properties).toEqual({ property_group: [{ property_group_id: 'pipeline', property_map: '${local.flink_properties}' }] });
     const props = tf.locals!.flink_properties as string;
-    for (const key of ['aws.region', 'input.stream.arn', 'output.stream.arn', 'input.reader', 'input.initial.position', 'window.size.minutes', 'window.allowed.lateness.seconds', 'watermark.out.of.orderness.seconds', 'watermark.idleness.seconds', 'timestream.enabled', 'input.efo.consumer.name', 'timestream.database', 'timestream.table']) {
+    for (const key of ['aws.region', 'input.stream.arn', 'output.stream.arn', 'input.reader', 'input.initial.position', 'window.size.minutes', 'window.allowed.lateness.seconds', 'watermark.out.of.orderness.seconds', 'watermark.idleness.seconds', 'event.max.future.skew.seconds', 'input.polling.interval.ms', 'timestream.enabled', 'input.efo.consumer.name', 'timestream.database', 'timestream.table']) {
       expect(props, key).toContain(`"${key}" =`);
     }
     expect(props).toContain('"window.size.minutes" = tostring(var.window_size_minutes)');
     expect(tf.variable.window_size_minutes!.default).toBe(5);
+    expect(props).toContain('"event.max.future.skew.seconds" = tostring(var.max_future_skew_seconds)');
+    expect(props).toContain('"input.polling.interval.ms" = tostring(var.polling_interval_ms)');
+  });
+
+  it('event-time bound and polling budget are validated variables with the job\'s defaults and ranges', () => {
+    // the job's own defaults and ranges (flink/src/main/java/.../PipelineConfig.java)
+    const java = readFileSync(resolve(__dirname, '../../flink/src/main/java/com/acme/pipeline/flink/config/PipelineConfig.java'), 'utf8');
+    expect(java).toMatch(/DEFAULT_MAX_FUTURE_SKEW_SECONDS = 300;/);
+    expect(java).toMatch(/EVENT_MAX_FUTURE_SKEW_SECONDS, DEFAULT_MAX_FUTURE_SKEW_SECONDS, 0, 86_400\)/);
+    expect(java).toMatch(/DEFAULT_POLLING_INTERVAL_MS = 1000;/);
+    expect(java).toMatch(/INPUT_POLLING_INTERVAL_MS, DEFAULT_POLLING_INTERVAL_MS, 200, 60_000\)/);
+    expect(tf.variable.max_future_skew_seconds!.default).toBe(300);
+    expect(tf.variable.polling_interval_ms!.default).toBe(1000);
+    const rule = (name: string) => (tf.variable[name]!.validation as { condition: string }[])[0]!.condition;
+    expect(rule('max_future_skew_seconds')).toContain('var.max_future_skew_seconds >= 0 && var.max_future_skew_seconds <= 86400');
+    expect(rule('polling_interval_ms')).toContain('var.polling_interval_ms >= 200 && var.polling_interval_ms <= 60000');
+    // budget: Firehose (1/s) + Lambda (1/s) + Flink at the default interval stay within 5 GetRecords/s per shard
+    expect(1 + 1 + 1000 / (tf.variable.polling_interval_ms!.default as number)).toBeLessThanOrEqual(5);
+  });
+
+  it('allow_non_restored_state is a variable, default false, passed to the run configuration', () => {
+    expect(tf.variable.allow_non_restored_state!.default).toBe(false);
+    expect(config.run_configuration).toEqual({ flink_run_configuration: { allow_non_restored_state: '${var.allow_non_restored_state}' } });
   });
 
   it('checkpoints, snapshots, scales and logs from variables', () => {
@@ -77,6 +102,13 @@ describe('kinesis-analytics', () => {
       dimensions: { Application: app, Flow: 'Input', Id: '${replace(var.source_stream_name, "-", "_")}' },
     });
     expect(tf.variable.processing_lag_alarm_threshold_ms!.default).toBe(300_000);
+    // what the POLLING reader publishes (PacedPollingSource; KinesisMotoTest reads it from the running job)
+    const source = readFileSync(resolve(__dirname, '../../flink/src/main/java/com/acme/pipeline/flink/io/PacedPollingSource.java'), 'utf8');
+    expect(source).toContain('LAG_METRIC = "millisBehindLatest"');
+    expect(source).toContain('LAG_FLOW_KEY = "Flow"');
+    expect(source).toContain('LAG_FLOW_VALUE = "Input"');
+    expect(source).toContain('LAG_ID_KEY = "Id"');
+    expect(source).toContain("streamName.replace('-', '_')");
   });
 
   it('keeps the jar in a hardened artifact bucket', () => {

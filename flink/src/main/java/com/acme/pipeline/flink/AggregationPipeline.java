@@ -2,6 +2,7 @@ package com.acme.pipeline.flink;
 
 import com.acme.pipeline.flink.model.CustomerWindowCount;
 import com.acme.pipeline.flink.model.RawEvent;
+import com.acme.pipeline.flink.watermark.ShardWatermarkGenerator;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.AggregateFunction;
@@ -24,11 +25,14 @@ import java.time.Duration;
 public final class AggregationPipeline {
     public static final OutputTag<RawEvent> LATE_EVENTS = new OutputTag<RawEvent>("late-events") {};
     public static final OutputTag<RawEvent> MALFORMED_EVENTS = new OutputTag<RawEvent>("malformed-events") {};
+    /** Well-formed events more than the allowed skew ahead of processing time. */
+    public static final OutputTag<RawEvent> FUTURE_EVENTS = new OutputTag<RawEvent>("future-events") {};
 
     /** Metric group Managed Flink exports to CloudWatch (custom metrics). */
     public static final String METRIC_GROUP = "kinesisanalytics";
     public static final String LATE_EVENTS_COUNTER = "lateEvents";
     public static final String MALFORMED_EVENTS_COUNTER = "malformedEvents";
+    public static final String FUTURE_EVENTS_COUNTER = "futureEvents";
 
     private AggregationPipeline() {}
 
@@ -59,14 +63,15 @@ public final class AggregationPipeline {
     }
 
     /**
-     * Bounded out-of-orderness watermarks with idleness. Applied at the source, so each Kinesis
-     * shard (split) has its own watermark and an idle shard does not hold the others back.
-     * Malformed markers carry no event time and never advance the watermark.
+     * Bounded out-of-orderness watermarks with idleness ({@link ShardWatermarkGenerator}). Applied at
+     * the source, so each Kinesis shard (split) has its own watermark and an idle shard does not hold
+     * the others back. Malformed and future markers carry no event time, never advance the watermark
+     * and do not count as shard activity.
      */
     public static WatermarkStrategy<RawEvent> watermarkStrategy(Duration outOfOrderness, Duration idleness) {
-        return WatermarkStrategy.<RawEvent>forBoundedOutOfOrderness(outOfOrderness)
-                .withTimestampAssigner((e, recordTs) -> e.malformed == null ? e.eventTime : Long.MIN_VALUE)
-                .withIdleness(idleness);
+        return WatermarkStrategy.<RawEvent>forGenerator(
+                        ctx -> new ShardWatermarkGenerator(outOfOrderness, idleness, ctx.getInputActivityClock()))
+                .withTimestampAssigner((e, recordTs) -> e.isUsable() ? e.eventTime : Long.MIN_VALUE);
     }
 
     /**
@@ -79,6 +84,7 @@ public final class AggregationPipeline {
                 .name("split-malformed")
                 .uid("split-malformed");
         DataStream<RawEvent> malformed = valid.getSideOutput(MALFORMED_EVENTS);
+        DataStream<RawEvent> future = valid.getSideOutput(FUTURE_EVENTS);
 
         SingleOutputStreamOperator<CustomerWindowCount> aggregates = valid
                 .keyBy(new CustomerKey())
@@ -94,16 +100,20 @@ public final class AggregationPipeline {
                 .name("late-events").uid("late-events");
         malformed.sinkTo(new CountingLogSink<>(MALFORMED_EVENTS_COUNTER, "malformed record"))
                 .name("malformed-events").uid("malformed-events");
+        future.sinkTo(new CountingLogSink<>(FUTURE_EVENTS_COUNTER, "event from the future (beyond the allowed skew)"))
+                .name("future-events").uid("future-events");
         return new Outputs(aggregates, late, malformed);
     }
 
-    /** Routes malformed markers to {@link #MALFORMED_EVENTS}. */
+    /** Routes future markers to {@link #FUTURE_EVENTS}, malformed ones to {@link #MALFORMED_EVENTS}. */
     public static final class SplitMalformed extends ProcessFunction<RawEvent, RawEvent> {
         private static final long serialVersionUID = 1L;
 
         @Override
         public void processElement(RawEvent e, Context ctx, Collector<RawEvent> out) {
-            if (e.malformed != null) {
+            if (e.future) {
+                ctx.output(FUTURE_EVENTS, e);
+            } else if (e.malformed != null) {
                 ctx.output(MALFORMED_EVENTS, e);
             } else {
                 out.collect(e);

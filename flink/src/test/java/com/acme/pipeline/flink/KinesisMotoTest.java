@@ -1,6 +1,7 @@
 package com.acme.pipeline.flink;
 
 import com.acme.pipeline.flink.config.PipelineConfig;
+import com.acme.pipeline.flink.testutil.CountingKinesisProxy;
 import com.acme.pipeline.flink.testutil.MotoServer;
 
 import org.apache.flink.configuration.Configuration;
@@ -41,11 +42,14 @@ class KinesisMotoTest {
     private static final String ACCOUNT = "123456789012";
     private static final String REGION = "us-east-1";
     private static MotoServer moto;
+    /** The job talks to moto through this proxy: it serializes writes (moto's put_record is not thread-safe). */
+    private static CountingKinesisProxy proxy;
     private static KinesisClient kinesis;
 
     @BeforeAll
     static void startMoto() throws Exception {
         moto = MotoServer.start();
+        proxy = new CountingKinesisProxy(moto.endpoint());
         kinesis = KinesisClient.builder()
                 .endpointOverride(URI.create(moto.endpoint()))
                 .region(Region.of(REGION))
@@ -58,6 +62,9 @@ class KinesisMotoTest {
     static void stopMoto() throws Exception {
         if (kinesis != null) {
             kinesis.close();
+        }
+        if (proxy != null) {
+            proxy.close();
         }
         if (moto != null) {
             moto.close();
@@ -111,7 +118,7 @@ class KinesisMotoTest {
         p.setProperty(PipelineConfig.WINDOW_SIZE_MINUTES, "1");
         p.setProperty(PipelineConfig.WATERMARK_OUT_OF_ORDERNESS_SECONDS, "0");
         p.setProperty(PipelineConfig.WATERMARK_IDLENESS_SECONDS, "1");
-        p.setProperty(PipelineConfig.AWS_ENDPOINT_URL, moto.endpoint());
+        p.setProperty(PipelineConfig.AWS_ENDPOINT_URL, proxy.endpoint());
         PipelineConfig cfg = PipelineConfig.fromProperties(p);
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2, new Configuration());

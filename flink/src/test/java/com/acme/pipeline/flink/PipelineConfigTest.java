@@ -36,6 +36,8 @@ class PipelineConfigTest {
         assertThat(c.allowedLatenessSeconds).isZero();
         assertThat(c.outOfOrdernessSeconds).isEqualTo(30);
         assertThat(c.idlenessSeconds).isEqualTo(60);
+        assertThat(c.maxFutureSkew()).hasSeconds(300);
+        assertThat(c.pollingInterval()).hasMillis(1000);
         assertThat(c.timestreamEnabled).isFalse();
         assertThat(c.endpointUrl).isNull();
         assertThat(PipelineConfig.streamName(c.inputStreamArn)).isEqualTo("acme-ew1-dev-ingest");
@@ -51,6 +53,8 @@ class PipelineConfigTest {
         p.setProperty("window.allowed.lateness.seconds", "3600");
         p.setProperty("watermark.out.of.orderness.seconds", "0");
         p.setProperty("watermark.idleness.seconds", "1");
+        p.setProperty("event.max.future.skew.seconds", "0");
+        p.setProperty("input.polling.interval.ms", "60000");
         p.setProperty("timestream.enabled", "TRUE");
         p.setProperty("timestream.database", "acme_db");
         p.setProperty("timestream.table", "aggregates");
@@ -63,6 +67,8 @@ class PipelineConfigTest {
         assertThat(c.allowedLateness().getSeconds()).isEqualTo(3600);
         assertThat(c.outOfOrderness().getSeconds()).isZero();
         assertThat(c.idleness().getSeconds()).isEqualTo(1);
+        assertThat(c.maxFutureSkew()).isZero();
+        assertThat(c.pollingInterval()).hasSeconds(60);
         assertThat(c.timestreamEnabled).isTrue();
         assertThat(c.timestreamDatabase).isEqualTo("acme_db");
         assertThat(c.endpointUrl).isEqualTo("http://127.0.0.1:4566");
@@ -77,6 +83,10 @@ class PipelineConfigTest {
         "window.allowed.lateness.seconds;3601;an integer in 0..3600",
         "watermark.out.of.orderness.seconds;3601;an integer in 0..3600",
         "watermark.idleness.seconds;0;an integer in 1..3600",
+        "event.max.future.skew.seconds;-1;an integer in 0..86400",
+        "event.max.future.skew.seconds;86401;an integer in 0..86400",
+        "input.polling.interval.ms;199;an integer in 200..60000",
+        "input.polling.interval.ms;1s;an integer in 200..60000",
         "input.reader;KCL;one of POLLING | EFO",
         "input.initial.position;AT_TIMESTAMP;one of LATEST | TRIM_HORIZON",
         "timestream.enabled;yes;true | false",

@@ -35,6 +35,8 @@ public final class PipelineConfig implements Serializable {
     public static final String WINDOW_ALLOWED_LATENESS_SECONDS = "window.allowed.lateness.seconds";
     public static final String WATERMARK_OUT_OF_ORDERNESS_SECONDS = "watermark.out.of.orderness.seconds";
     public static final String WATERMARK_IDLENESS_SECONDS = "watermark.idleness.seconds";
+    public static final String EVENT_MAX_FUTURE_SKEW_SECONDS = "event.max.future.skew.seconds";
+    public static final String INPUT_POLLING_INTERVAL_MS = "input.polling.interval.ms";
     public static final String TIMESTREAM_ENABLED = "timestream.enabled";
     public static final String TIMESTREAM_DATABASE = "timestream.database";
     public static final String TIMESTREAM_TABLE = "timestream.table";
@@ -47,6 +49,17 @@ public final class PipelineConfig implements Serializable {
     private static final Pattern EFO_NAME = Pattern.compile("^[a-zA-Z0-9_.-]{1,128}$");
     private static final Pattern TIMESTREAM_NAME = Pattern.compile("^[a-zA-Z0-9_.-]{3,256}$");
     private static final Pattern ENDPOINT = Pattern.compile("^https?://[^\\s/]+(:\\d+)?/?$");
+
+    /** Default skew: producers' clocks and batching, well below any window (5 minutes). */
+    public static final int DEFAULT_MAX_FUTURE_SKEW_SECONDS = 300;
+    /**
+     * Default GetRecords interval per shard: 1 call/s. Kinesis allows 5 GetRecords calls/s per shard
+     * shared by all polling readers; Firehose polls each shard once per second and the Lambda event
+     * source mapping once per second, so Firehose + Lambda + Flink make 3 of the 5. One call returns
+     * up to 10,000 records / 10 MB, ten times what a shard can take in per second, so one call per
+     * second also keeps up with a full shard and catches up after a backlog.
+     */
+    public static final int DEFAULT_POLLING_INTERVAL_MS = 1000;
 
     public enum Reader { POLLING, EFO }
 
@@ -62,6 +75,10 @@ public final class PipelineConfig implements Serializable {
     public final int allowedLatenessSeconds;
     public final int outOfOrdernessSeconds;
     public final int idlenessSeconds;
+    /** Events more than this far ahead of processing time go to the future-events side output. */
+    public final int maxFutureSkewSeconds;
+    /** POLLING: least time between two GetRecords calls on one shard. */
+    public final int pollingIntervalMs;
     public final boolean timestreamEnabled;
     public final String timestreamDatabase;
     public final String timestreamTable;
@@ -88,6 +105,8 @@ public final class PipelineConfig implements Serializable {
         allowedLatenessSeconds = intInRange(p, WINDOW_ALLOWED_LATENESS_SECONDS, 0, 0, 3600);
         outOfOrdernessSeconds = intInRange(p, WATERMARK_OUT_OF_ORDERNESS_SECONDS, 30, 0, 3600);
         idlenessSeconds = intInRange(p, WATERMARK_IDLENESS_SECONDS, 60, 1, 3600);
+        maxFutureSkewSeconds = intInRange(p, EVENT_MAX_FUTURE_SKEW_SECONDS, DEFAULT_MAX_FUTURE_SKEW_SECONDS, 0, 86_400);
+        pollingIntervalMs = intInRange(p, INPUT_POLLING_INTERVAL_MS, DEFAULT_POLLING_INTERVAL_MS, 200, 60_000);
         timestreamEnabled = bool(p, TIMESTREAM_ENABLED, false);
         String db = optional(p, TIMESTREAM_DATABASE);
         String table = optional(p, TIMESTREAM_TABLE);
@@ -211,6 +230,14 @@ public final class PipelineConfig implements Serializable {
         return Duration.ofSeconds(idlenessSeconds);
     }
 
+    public Duration maxFutureSkew() {
+        return Duration.ofSeconds(maxFutureSkewSeconds);
+    }
+
+    public Duration pollingInterval() {
+        return Duration.ofMillis(pollingIntervalMs);
+    }
+
     /** Stream name part of a stream ARN. */
     public static String streamName(String arn) {
         return arn.substring(arn.indexOf(":stream/") + ":stream/".length());
@@ -305,7 +332,8 @@ public final class PipelineConfig implements Serializable {
                 + ", reader=" + reader + (efoConsumerName != null ? "(" + efoConsumerName + ")" : "")
                 + ", initialPosition=" + initialPosition + ", window=" + windowSizeMinutes + "min"
                 + ", allowedLateness=" + allowedLatenessSeconds + "s, outOfOrderness=" + outOfOrdernessSeconds
-                + "s, idleness=" + idlenessSeconds + "s, timestream=" + timestreamEnabled
+                + "s, idleness=" + idlenessSeconds + "s, maxFutureSkew=" + maxFutureSkewSeconds
+                + "s, pollingInterval=" + pollingIntervalMs + "ms, timestream=" + timestreamEnabled
                 + (timestreamEnabled ? "(" + timestreamDatabase + "." + timestreamTable + ")" : "")
                 + (endpointUrl != null ? ", endpoint=" + endpointUrl : "") + "}";
     }

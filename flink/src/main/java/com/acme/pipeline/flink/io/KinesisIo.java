@@ -1,10 +1,12 @@
 package com.acme.pipeline.flink.io;
 
+import com.acme.pipeline.flink.AggregationPipeline;
 import com.acme.pipeline.flink.RawEventDeserializationSchema;
 import com.acme.pipeline.flink.config.PipelineConfig;
 import com.acme.pipeline.flink.model.CustomerWindowCount;
 import com.acme.pipeline.flink.model.EventJson;
 import com.acme.pipeline.flink.model.RawEvent;
+import com.acme.pipeline.flink.watermark.EfoShardWatermarks;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -30,7 +32,8 @@ import java.util.Properties;
 /**
  * Kinesis source and sink.
  *
- * <p>POLLING uses the FLIP-27 {@link KinesisStreamsSource} with per-shard watermarks. EFO uses the
+ * <p>POLLING uses the FLIP-27 {@link KinesisStreamsSource} with a paced reader
+ * ({@link PacedPollingSource}) and per-shard watermarks. EFO uses the
  * connector's {@link FlinkKinesisConsumer} with the enhanced fan-out record publisher, because the
  * {@code KinesisStreamsSource} of the connector release available here (4.3.0-1.19) has no EFO
  * reader (it arrived in 5.0.0). The EFO consumer is registered by the infrastructure; the job looks
@@ -47,18 +50,25 @@ public final class KinesisIo {
     private KinesisIo() {}
 
     public static DataStream<RawEvent> source(StreamExecutionEnvironment env, PipelineConfig cfg) {
-        WatermarkStrategy<RawEvent> watermarks =
-                com.acme.pipeline.flink.AggregationPipeline.watermarkStrategy(cfg.outOfOrderness(), cfg.idleness());
         if (cfg.reader == PipelineConfig.Reader.POLLING) {
+            // FLIP-27: one watermark generator per split (shard), combined by the source operator
+            WatermarkStrategy<RawEvent> watermarks =
+                    AggregationPipeline.watermarkStrategy(cfg.outOfOrderness(), cfg.idleness());
             return env.fromSource(pollingSource(cfg), watermarks, "kinesis-source", TypeInformation.of(RawEvent.class))
-                    .uid("kinesis-source-polling");
+                    .uid(POLLING_SOURCE_UID);
         }
         String consumerArn = lookUpEfoConsumerArn(cfg);
+        // per-shard watermarks right after the consumer (same task), from the shard id of each record
         return env.addSource(efoConsumer(cfg, consumerArn), "kinesis-source-efo")
-                .uid("kinesis-source-efo")
-                .assignTimestampsAndWatermarks(watermarks)
+                .uid(EFO_SOURCE_UID)
+                .transform("efo-shard-watermarks", TypeInformation.of(RawEvent.class),
+                        new EfoShardWatermarks(cfg.outOfOrderness(), cfg.idleness()))
                 .uid("kinesis-source-efo-watermarks");
     }
+
+    /** Operator uids of the two readers: switching reader changes the source operator (README). */
+    public static final String POLLING_SOURCE_UID = "kinesis-source-polling";
+    public static final String EFO_SOURCE_UID = "kinesis-source-efo";
 
     public static Configuration pollingSourceConfig(PipelineConfig cfg) {
         Configuration c = new Configuration();
@@ -71,12 +81,17 @@ public final class KinesisIo {
         return c;
     }
 
-    public static KinesisStreamsSource<RawEvent> pollingSource(PipelineConfig cfg) {
-        return KinesisStreamsSource.<RawEvent>builder()
+    /** The connector's KinesisStreamsSource with the paced reader ({@link PacedPollingSource}). */
+    public static PacedPollingSource<RawEvent> pollingSource(PipelineConfig cfg) {
+        RawEventDeserializationSchema schema = new RawEventDeserializationSchema(cfg.maxFutureSkew());
+        Configuration sourceConfig = pollingSourceConfig(cfg);
+        KinesisStreamsSource<RawEvent> connector = KinesisStreamsSource.<RawEvent>builder()
                 .setStreamArn(cfg.inputStreamArn)
-                .setSourceConfig(pollingSourceConfig(cfg))
-                .setDeserializationSchema(new RawEventDeserializationSchema())
+                .setSourceConfig(sourceConfig)
+                .setDeserializationSchema(schema)
                 .build();
+        return new PacedPollingSource<>(connector, cfg.inputStreamArn, sourceConfig, schema, cfg.pollingInterval(),
+                PacedPollingSource.lagMetricId(PipelineConfig.streamName(cfg.inputStreamArn)));
     }
 
     public static Properties efoConsumerProperties(PipelineConfig cfg, String consumerArn) {
@@ -96,7 +111,7 @@ public final class KinesisIo {
 
     static FlinkKinesisConsumer<RawEvent> efoConsumer(PipelineConfig cfg, String consumerArn) {
         return new FlinkKinesisConsumer<>(PipelineConfig.streamName(cfg.inputStreamArn),
-                new RawEventDeserializationSchema(), efoConsumerProperties(cfg, consumerArn));
+                new EfoRecordDeserializer(cfg.maxFutureSkew()), efoConsumerProperties(cfg, consumerArn));
     }
 
     /** DescribeStreamConsumer by stream ARN and consumer name (needs kinesis:DescribeStreamConsumer). */

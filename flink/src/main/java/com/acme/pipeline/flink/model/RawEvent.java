@@ -9,8 +9,32 @@ public class RawEvent {
     public long eventTime;
     /** Null for a usable event; otherwise why the record was rejected (and a short excerpt of it). */
     public String malformed;
+    /**
+     * True for a well-formed event whose time is more than the allowed skew ahead of processing
+     * time when it was read ({@link #malformed} then says so): it goes to the future-events side
+     * output and never moves a watermark.
+     */
+    public boolean future;
+    /**
+     * Kinesis shard the record came from, set only by the EFO reader (its per-shard watermarks are
+     * computed after the source) and cleared there; null everywhere else.
+     */
+    public String shardId;
 
     public RawEvent() {}
+
+    /** A well-formed event too far ahead of processing time. */
+    public static RawEvent future(String customerId, long eventTime, String reason) {
+        RawEvent e = new RawEvent(customerId, eventTime);
+        e.malformed = reason;
+        e.future = true;
+        return e;
+    }
+
+    /** Usable for windows and watermarks: well-formed and not from the future. */
+    public boolean isUsable() {
+        return malformed == null;
+    }
 
     public static RawEvent malformed(String reasonAndExcerpt) {
         RawEvent e = new RawEvent();
@@ -37,7 +61,7 @@ public class RawEvent {
             return false;
         }
         RawEvent e = (RawEvent) o;
-        return eventTime == e.eventTime && Objects.equals(customerId, e.customerId)
+        return eventTime == e.eventTime && future == e.future && Objects.equals(customerId, e.customerId)
                 && Objects.equals(malformed, e.malformed);
     }
 
@@ -48,6 +72,9 @@ public class RawEvent {
 
     @Override
     public String toString() {
+        if (future) {
+            return "RawEvent{future: " + customerId + "@" + eventTime + ": " + malformed + "}";
+        }
         return malformed != null ? "RawEvent{malformed: " + malformed + "}" : "RawEvent{" + customerId + "@" + eventTime + "}";
     }
 }
