@@ -5,7 +5,6 @@
 #
 #   bash scripts/test-apply.sh                         # closing line "apply-tier: N passed, N failed"
 #   APPLY_TIER_VERBOSE=1 bash scripts/test-apply.sh    # also print every atmos run's output
-#   APPLY_TIER_SLOW=1 bash scripts/test-apply.sh       # also apply opensearch (+10 min)
 #   APPLY_TIER_JOBS=2 bash scripts/test-apply.sh       # atmos runs at once (default 5)
 set -euo pipefail
 LOG_TAG=test-apply

@@ -135,12 +135,6 @@ const runSlow = process.env.APPLY_TIER_SLOW === '1';
 const KNOWN_DRIFT: Partial<Record<Component, { addresses: string[]; converges: boolean }>> = {
   'kinesis-ingest': { addresses: ['aws_kinesis_stream_consumer.consumer'], converges: true },
   'lambda-enrichment': { addresses: ['aws_lambda_function.function'], converges: false },
-  // Not an emulator's: the component always writes a zone_awareness_config block (availability
-  // zone count null -> the provider's default 2), but the provider sends ZoneAwarenessConfig only
-  // when zone_awareness_enabled is true (false on the local stack), so DescribeDomain never returns
-  // it and every plan adds the block again (against AWS too). The domain policy reads the domain
-  // through a policy document data source, so it is "known after apply" in the same plan.
-  opensearch: { addresses: ['aws_opensearch_domain.domain', 'aws_opensearch_domain_policy.access_policy'], converges: false },
   // moto's CreateBucket ignores the tags sent with it (the provider then calls PutBucketTagging);
   // the bucket policy, built from a policy document data source that reads the bucket, shows as
   // "known after apply" in the same plan and is rewritten unchanged.

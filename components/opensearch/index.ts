@@ -188,7 +188,6 @@ export class OpensearchStack extends PipelineStack {
         instanceType: instanceType.stringValue,
         instanceCount: instanceCount.numberValue,
         zoneAwarenessEnabled: zoneAwareness.booleanValue,
-        zoneAwarenessConfig: { availabilityZoneCount: azCount.numberValue },
         dedicatedMasterEnabled: dedicatedMasters.booleanValue,
         dedicatedMasterType: Token.asString(`\${${dedicatedMasters.fqn} ? ${masterType.fqn} : null}`),
         dedicatedMasterCount: Token.asNumber(`\${${dedicatedMasters.fqn} ? ${masterCount.fqn} : null}`),
@@ -224,6 +223,12 @@ export class OpensearchStack extends PipelineStack {
           },
         ],
       },
+    });
+    // The zone count only with zone awareness: the provider sends ZoneAwarenessConfig only when
+    // zone_awareness_enabled is true, so a block written regardless reappears in every plan.
+    domain.addOverride('cluster_config.dynamic.zone_awareness_config', {
+      for_each: `\${${zoneAwareness.fqn} ? [1] : []}`,
+      content: { availability_zone_count: `\${${azCount.fqn}}` },
     });
     // VPC placement only when subnets are given: a dynamic block, so one synth serves both.
     domain.addOverride('dynamic.vpc_options', {
