@@ -12,12 +12,34 @@
  * from `atmos describe component` vars resolved into the synthesized resource, and `sources`
  * says so for the report.
  */
+import { DescribeDeliveryStreamCommand, FirehoseClient, type DeliveryStreamDescription } from '@aws-sdk/client-firehose';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sigV4Signer } from '../lib/sigv4';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { createHash, createHmac } from 'node:crypto';
 
 const REPO_ROOT = join(__dirname, '..', '..');
 export const REGION = 'us-east-1';
+
+type Bytes = string | ArrayBuffer | ArrayBufferView;
+const u8 = (d: Bytes) => (typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d));
+/** node:crypto SHA-256 / HMAC for the signer. */
+class Sha256 {
+  private readonly h;
+  constructor(secret?: Bytes) {
+    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', u8(secret));
+  }
+  update(d: Bytes): void {
+    this.h.update(u8(d));
+  }
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(this.h.digest()));
+  }
+}
+/** Signed with the local stack's dummy credentials (never the caller's own: these go to emulators). */
+const signer = (service: string) =>
+  new SignatureV4({ service, region: REGION, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, sha256: Sha256 });
 
 /** One signed request to an emulator (SigV4 with the local stack's dummy credentials). */
 export async function awsCall(opts: {
@@ -37,7 +59,7 @@ export async function awsCall(opts: {
   const query: Record<string, string> = {};
   url.searchParams.forEach((v, k) => (query[k] = v));
   const req = { method: opts.method ?? 'POST', protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: url.pathname, query, headers, body };
-  const signed = await sigV4Signer(opts.service, REGION).sign(req);
+  const signed = await signer(opts.service).sign(req);
   const res = await fetch(url, { method: signed.method, headers: signed.headers as Record<string, string>, body });
   const text = await res.text();
   let json: unknown;
@@ -79,8 +101,10 @@ export interface Deployed {
   outputStreamArn: string;
   flinkProperties: Record<string, string>;
   flinkCheckpointSeconds: number | undefined;
-  archiveDelivery: Record<string, unknown>;
-  searchDelivery: Record<string, unknown> | undefined;
+  archiveDelivery: DeliveryStreamDescription;
+  searchDelivery: DeliveryStreamDescription;
+  /** Fallback only: the backup bucket the skipped firehose-opensearch would have created. */
+  backupBucketToCreate: string | undefined;
   dlqUrl: string;
   failuresQueueUrl: string;
   lookupTable: string;
@@ -142,7 +166,7 @@ export async function readDeployed(opts: { moto: string; kinesis: string; vars: 
       startingPosition: v('starting_position') as 'LATEST' | 'TRIM_HORIZON',
       bisectBatchOnFunctionError: v('bisect_batch_on_function_error') === true,
       maximumRetryAttempts: Number(v('maximum_retry_attempts')),
-      maximumRecordAgeInSeconds: Number(v('maximum_record_age_seconds')),
+      maximumRecordAgeInSeconds: Number(v('maximum_record_age_in_seconds')),
       reportBatchItemFailures: ((r.function_response_types ?? []) as string[]).includes('ReportBatchItemFailures'),
       onFailureQueueArn: '',
       eventSourceArn: '',
@@ -203,16 +227,68 @@ export async function readDeployed(opts: { moto: string; kinesis: string; vars: 
     sources.flink = `fallback: the pipeline property group built from \`atmos describe component kinesis-analytics -s local\` vars (DescribeApplication ${appName}: HTTP ${app.status}; moto cannot store the jar)`;
   }
 
-  const describeDelivery = async (component: string) => {
+  const firehose = new FirehoseClient({ endpoint: moto, region: REGION, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, requestHandler: new NodeHttpHandler() });
+  const describeDelivery = async (component: string): Promise<DeliveryStreamDescription | undefined> => {
     const name = opts.label(String(opts.vars[component]!.name));
-    const r = await awsCall({ endpoint: moto, service: 'firehose', target: 'Firehose_20150804.DescribeDeliveryStream', body: { DeliveryStreamName: name } });
-    return r.status < 300 ? ((r.json as { DeliveryStreamDescription: Record<string, unknown> }).DeliveryStreamDescription) : undefined;
+    try {
+      return (await firehose.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: name }))).DeliveryStreamDescription;
+    } catch (e) {
+      if ((e as Error).name === 'ResourceNotFoundException') return undefined;
+      throw e;
+    }
   };
   const archiveDelivery = await describeDelivery('firehose-s3');
   if (!archiveDelivery) throw new Error('DescribeDeliveryStream (firehose-s3) failed: was firehose-s3 deployed?');
   sources.archiveDelivery = 'emulator: Firehose DescribeDeliveryStream';
-  const searchDelivery = await describeDelivery('firehose-opensearch');
-  sources.searchDelivery = searchDelivery ? 'emulator: Firehose DescribeDeliveryStream' : 'missing: moto has no OpenSearch destination (deploy.ts GAPS)';
+  let searchDelivery: DeliveryStreamDescription | undefined = await describeDelivery('firehose-opensearch');
+  let backupBucketToCreate: string | undefined;
+  if (searchDelivery) {
+    sources.searchDelivery = 'emulator: Firehose DescribeDeliveryStream';
+  } else {
+    // moto gap (deploy.ts GAPS): the synthesized delivery stream resolved with the stack's vars,
+    // in DescribeDeliveryStream's shape; its backup bucket is created bare (no KMS, policy) in moto.
+    const fv = opts.vars['firehose-opensearch']!;
+    const tf = JSON.parse(readFileSync(join(REPO_ROOT, 'components', 'firehose-opensearch', 'main.tf.json'), 'utf8')) as {
+      resource: Record<string, Record<string, Record<string, any>>>; // eslint-disable-line @typescript-eslint/no-explicit-any -- Terraform JSON
+      variable: Record<string, { default?: unknown }>;
+    };
+    const c = tf.resource.aws_kinesis_firehose_delivery_stream!.delivery!.opensearch_configuration;
+    const v = (x: unknown) => resolveVar(x, fv, tf.variable);
+    const name = opts.label(String(fv.name));
+    backupBucketToCreate = `${name}-failed`;
+    searchDelivery = {
+      DeliveryStreamName: name,
+      DeliveryStreamType: 'KinesisStreamAsSource',
+      DeliveryStreamARN: `arn:aws:firehose:${REGION}:123456789012:deliverystream/${name}`,
+      DeliveryStreamStatus: 'ACTIVE',
+      VersionId: '1',
+      HasMoreDestinations: false,
+      Source: { KinesisStreamSourceDescription: { KinesisStreamARN: `arn:aws:kinesis:${REGION}:123456789012:stream/${String(fv.source_stream_name)}` } },
+      Destinations: [
+        {
+          DestinationId: 'destinationId-000000000001',
+          AmazonopensearchserviceDestinationDescription: {
+            IndexName: c.index_name,
+            IndexRotationPeriod: v(c.index_rotation_period) as 'OneDay',
+            BufferingHints: { IntervalInSeconds: Number(v(c.buffering_interval)), SizeInMBs: Number(v(c.buffering_size)) },
+            RetryOptions: { DurationInSeconds: Number(v(c.retry_duration)) },
+            S3BackupMode: c.s3_backup_mode,
+            DocumentIdOptions: { DefaultDocumentIdFormat: c.document_id_options.default_document_id_format },
+            S3DestinationDescription: {
+              BucketARN: `arn:aws:s3:::${backupBucketToCreate}`,
+              Prefix: c.s3_configuration.prefix,
+              ErrorOutputPrefix: c.s3_configuration.error_output_prefix,
+              CompressionFormat: c.s3_configuration.compression_format,
+              RoleARN: `arn:aws:iam::123456789012:role/${name}`,
+              BufferingHints: { IntervalInSeconds: 300, SizeInMBs: 5 },
+              EncryptionConfiguration: { NoEncryptionConfig: 'NoEncryption' },
+            },
+          },
+        },
+      ],
+    };
+    sources.searchDelivery = `fallback: components/firehose-opensearch/main.tf.json aws_kinesis_firehose_delivery_stream.delivery with \`atmos describe component firehose-opensearch -s local\` vars; backup bucket ${backupBucketToCreate} created bare (moto has no OpenSearch destination)`;
+  }
 
   return {
     functionName,
@@ -227,7 +303,8 @@ export async function readDeployed(opts: { moto: string; kinesis: string; vars: 
     flinkProperties,
     flinkCheckpointSeconds,
     archiveDelivery,
-    searchDelivery,
+    searchDelivery: searchDelivery!,
+    backupBucketToCreate,
     dlqUrl,
     failuresQueueUrl,
     lookupTable: functionEnv.LOOKUP_TABLE_NAME!,

@@ -4,6 +4,8 @@
  *   archive  (firehose-s3)          ingest stream ─► S3 archive bucket in moto (GZIP, the component's prefixes)
  *   search   (firehose-opensearch)  output stream ─► OpenSearch node (events-YYYY-MM-DD), failed docs ─► S3 backup
  */
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { FirehoseDelivery, type FirehoseEvent } from '../../local-aws/firehose-delivery';
 import type { Deployed } from './control-plane';
 import type { Pipeline } from './pipeline';
 
@@ -24,11 +26,18 @@ export async function createDeliveries(opts: {
   searchEndpoint: string;
   log: (line: string) => void;
 }): Promise<Deliveries> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- until branch firehose lands
-  const { FirehoseDelivery } = require('../../local-aws/firehose-delivery');
-  if (!opts.deployed.searchDelivery) throw new Error('firehose-opensearch was not deployed (moto has no OpenSearch destination): the search delivery has no description to run from');
-  const archive = new FirehoseDelivery({ description: opts.deployed.archiveDelivery, kinesis: opts.clients.kinesis, s3: opts.clients.s3 });
-  const search = new FirehoseDelivery({ description: opts.deployed.searchDelivery, kinesis: opts.clients.kinesis, s3: opts.clients.s3, opensearchEndpoint: opts.searchEndpoint });
+  if (opts.deployed.backupBucketToCreate) await opts.clients.s3.send(new CreateBucketCommand({ Bucket: opts.deployed.backupBucketToCreate }));
+  const onEvent = (name: string) => (e: FirehoseEvent) => {
+    if (e.type === 'read-error' || e.type === 'delivery-error' || e.type === 'backup') opts.log(`${name}: ${JSON.stringify(e)}`);
+  };
+  const archive = new FirehoseDelivery({ description: opts.deployed.archiveDelivery, kinesis: opts.clients.kinesis, s3: opts.clients.s3, onEvent: onEvent('firehose-s3') });
+  const search = new FirehoseDelivery({
+    description: opts.deployed.searchDelivery,
+    kinesis: opts.clients.kinesis,
+    s3: opts.clients.s3,
+    opensearchEndpoint: opts.searchEndpoint,
+    onEvent: onEvent('firehose-opensearch'),
+  });
   const numeric = (o: unknown) => Object.fromEntries(Object.entries((o ?? {}) as Record<string, unknown>).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
   const stats = () => ({ 'firehose-s3': numeric(archive.stats), 'firehose-opensearch': numeric(search.stats) });
   return {

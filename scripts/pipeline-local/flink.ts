@@ -92,7 +92,9 @@ export class LocalFlink {
       }
       const m = JSON.parse(line.slice(3)) as Msg;
       if (m.event === 'finished') this.finished = m;
-      const i = this.waiters.findIndex((w) => w.event === m.event || m.event === 'error' || (m.event === 'finished' && w.event !== 'finished'));
+      // A job that finishes on its own fails every wait, except a stop's (stop-with-savepoint
+      // finishes the job before the runner answers "stopped").
+      const i = this.waiters.findIndex((w) => w.event === m.event || m.event === 'error' || (m.event === 'finished' && w.event !== 'stopped'));
       if (i >= 0) {
         const [w] = this.waiters.splice(i, 1);
         if (m.event === 'error') w!.reject(new Error(`flink runner: ${String(m.message)}`));

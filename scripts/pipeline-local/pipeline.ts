@@ -92,6 +92,20 @@ export function clientsFor(moto: string, kinesis: string): Pipeline['clients'] {
   };
 }
 
+/** What scripts/env.sh sets (the project's tools first on PATH, the provider mirror), so the command works without it. */
+function toolEnv(): NodeJS.ProcessEnv {
+  const tofurc = join(REPO_ROOT, '.tools', 'tofurc');
+  return {
+    ...process.env,
+    PATH: `${join(REPO_ROOT, '.tools', 'bin')}:${join(REPO_ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
+    ATMOS_TELEMETRY_ENABLED: 'false',
+    ATMOS_VERSION_CHECK_ENABLED: 'false',
+    CHECKPOINT_DISABLE: '1',
+    TF_IN_AUTOMATION: '1',
+    ...(existsSync(tofurc) ? { TF_CLI_CONFIG_FILE: tofurc } : {}),
+  };
+}
+
 const since = (t0: number) => (Date.now() - t0) / 1000;
 
 export interface Infra {
@@ -134,7 +148,7 @@ export async function startPipeline(opts: {
     log(`start: moto ${emulators.moto.endpoint}, kinesis-mock ${emulators.kinesis.endpoint}, kumo ${emulators.cloudwatch.endpoint}, OpenSearch ${search.endpoint} (${timings.emulators.toFixed(1)} s)`);
 
     // 2. deploy the local stack, fresh state of its own (LOCAL_STATE_DIR, stacks/mixins/stage/local.yaml)
-    const atmosEnv: NodeJS.ProcessEnv = { ...process.env, ...emulators.env, LOCAL_STATE_DIR: opts.attach?.stateDir ?? stateDir };
+    const atmosEnv: NodeJS.ProcessEnv = { ...toolEnv(), ...emulators.env, LOCAL_STATE_DIR: opts.attach?.stateDir ?? stateDir };
     if (!opts.attach) {
       rmSync(stateDir, { recursive: true, force: true });
       t0 = Date.now();
@@ -185,9 +199,9 @@ export async function startPipeline(opts: {
       env: {
         PATH: process.env.PATH,
         ...deployed.functionEnv,
-        // Endpoints only: every SDK call of the function goes to the fault proxy; the DLQ URL in
-        // the AWS form the handler validates (moto answers with its own host in the URL).
-        DLQ_URL: `https://sqs.${REGION}.amazonaws.com/123456789012/${dlqName}`,
+        // Endpoints only: every SDK call of the function goes to the fault proxy. The SQS client
+        // sends to the queue URL's host, so the DLQ URL gets the proxy's origin (same path).
+        DLQ_URL: `${awsProxy.endpoint}/123456789012/${dlqName}`,
         AWS_ENDPOINT_URL: awsProxy.endpoint,
         AWS_REGION: REGION,
         AWS_ACCESS_KEY_ID: CREDS.accessKeyId,
@@ -273,7 +287,7 @@ export interface ScenarioResult {
   counters: Record<string, Record<string, number | string>>;
   injected: Record<string, number>;
   seconds: { load: number; catchUp: number; flinkStop: number; flush: number; total: number };
-  flink: FlinkStopped;
+  flink: FlinkStopped & { restoredCheckpoint: number; completedCheckpoints: number };
 }
 
 const pct = (xs: number[], p: number) => {
@@ -384,6 +398,7 @@ export async function runScenario(p: Pipeline, o: ScenarioOptions): Promise<Scen
     const catchUp = since(t0);
 
     // Every window final: stop-with-savepoint --drain (MAX_WATERMARK fires every window).
+    const beforeStop = await flink.status();
     t0 = Date.now();
     const stopped = await flink.stopWithDrain();
     const flinkStop = since(t0);
@@ -477,7 +492,7 @@ export async function runScenario(p: Pipeline, o: ScenarioOptions): Promise<Scen
         'cold starts': p.host.coldStarts - hostBefore.cold,
       },
       enrichment: { out: eventDocs.length, 'DLQ (malformed)': dlq.length, 'failures queue messages': failures.length },
-      flink: { out: aggDocs.length, late: stopped.lateEvents, malformed: stopped.malformedEvents },
+      flink: { out: aggDocs.length, late: stopped.lateEvents, malformed: stopped.malformedEvents, checkpoints: beforeStop.completedCheckpoints, 'restored from checkpoint': beforeStop.restoredCheckpoint },
       ...p.deliveries.counters(deliveryBefore),
       opensearch: { documents: docs.length, events: eventDocs.length, aggregates: aggDocs.length },
     };
@@ -505,12 +520,10 @@ export async function runScenario(p: Pipeline, o: ScenarioOptions): Promise<Scen
       counters,
       injected,
       seconds: { load: loadSeconds, catchUp, flinkStop, flush, total: since(tStart) },
-      flink: stopped,
+      flink: { ...stopped, restoredCheckpoint: beforeStop.restoredCheckpoint, completedCheckpoints: beforeStop.completedCheckpoints },
     };
   } finally {
     flink.kill();
   }
 }
 
-export const pipelineRunsDir = () => join(REPO_ROOT, '.tools', 'pipeline-local');
-export { existsSync };
