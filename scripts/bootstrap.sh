@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the project's toolchain into git-ignored folders, at pinned versions:
 #   node_modules/          npm ci from package-lock.json
-#   .tools/venv/           moto server (tests' local AWS API), from tools/requirements-moto.txt
+#   .tools/venv/           moto server (tests' local AWS API), from tools/requirements-moto.txt,
+#                          patched with tools/moto/*.patch (tools/moto/apply-patches.sh)
 #   .tools/bin/atmos       Atmos CLI built from the Go module proxy (cached per machine)
 #   .tools/bin/tofu        OpenTofu CLI built from the Go module proxy (cached per machine)
 #   .tools/tofurc          OpenTofu CLI config naming the filesystem mirror with the AWS provider,
@@ -42,6 +43,9 @@ python_venv() {
   echo "$sum" > "$venv/.bootstrap-sum"
 }
 python_venv .tools/venv tools/requirements-moto.txt
+# moto patches (tools/moto/README.md): applied to the venv's moto, re-applied when it is rebuilt,
+# fails loudly when one does not apply.
+bash tools/moto/apply-patches.sh .tools/venv
 python_venv .tools/checkov-venv tools/requirements-checkov.txt
 
 bash scripts/build-atmos.sh

@@ -67,6 +67,14 @@ LDFLAGS="-s -w -X $MODULE/version.ProviderVersion=$VER"
 # TRIM_V when tools/aws-provider/service-set.mjs changes what it indexes or keeps.
 TRIM_V=1
 RECIPE="module=$MODULE@$GO_VER label=$VER ldflags=$LDFLAGS flags=-trimpath,CGO_ENABLED=0,-buildvcs=false trim=v$TRIM_V"
+# Patches to the provider source (tools/aws-provider/*.patch, name order, `patch -p1 --fuzz=0`:
+# a hunk that does not apply exactly fails the build). Their contents key the build (SET_ID),
+# not the closure: they change no registration. tools/aws-provider/README.md says what each does.
+shopt -s nullglob
+PATCHES=("$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"/tools/aws-provider/*.patch)
+shopt -u nullglob
+PATCH_KEY="$(for f in "${PATCHES[@]}"; do printf '%s ' "$(basename "$f")"; sha256sum <"$f"; done | sha256sum | cut -c1-12)"
+PATCH_NAMES="$(for f in "${PATCHES[@]}"; do basename "$f"; done | tr '\n' ' ')"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/streaming-pipeline"
@@ -136,7 +144,7 @@ prepare_source() {
 # ---- 1. the service set (no go, no network when the index and the closure are cached) ------------
 INDEX="$BUILDS/index/$GO_VER.trim-v$TRIM_V.json"
 if [[ "$FULL" == 1 ]]; then
-  SET_ID="full-$(printf '%s\n' "$RECIPE" | short_hash 8)"
+  SET_ID="full-$(printf '%s\n%s\n' "$RECIPE" "$PATCH_KEY" | short_hash 8)"
   PACKAGES="(all)"
 else
   command -v node >/dev/null || die "node is not on PATH (needed to read components/*/main.tf.json)"
@@ -167,7 +175,11 @@ else
   read_closure() { node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))[process.argv[2]].join(" "))' "$CLOSURE" "$1"; }
   PACKAGES="$(read_closure packages)"
   GETTERS="$(read_closure getters)"
-  SET_ID="$(printf '%s\n%s\n' "$RECIPE" "$PACKAGES" | short_hash 12)"
+  if ((${#PATCHES[@]})); then
+    SET_ID="$(printf '%s\n%s\npatches=%s\n' "$RECIPE" "$PACKAGES" "$PATCH_KEY" | short_hash 12)"
+  else
+    SET_ID="$(printf '%s\n%s\n' "$RECIPE" "$PACKAGES" | short_hash 12)"
+  fi
 fi
 
 BUILD_DIR="$BUILDS/$VER-$SET_ID"
@@ -226,6 +238,7 @@ binary=$BIN
 mirror=$MIRROR
 h1=$h1
 services=$PACKAGES
+patches=$PATCH_NAMES
 EOF
   mv -f "$RECORD.tmp" "$RECORD"
   log "wrote $TOFURC (mirror $MIRROR, $h1)"
@@ -263,6 +276,12 @@ if [[ "$FULL" != 1 ]]; then
   log "service packages ($(wc -w <<<"$PACKAGES")): $PACKAGES"
   log "client getters kept ($(wc -w <<<"$GETTERS") of $(grep -c '^func (c \*AWSClient)' "$WORK/src/internal/conns/awsclient_gen.go.orig")): $GETTERS"
 fi
+
+for patch_file in "${PATCHES[@]}"; do
+  log "applying $(basename "$patch_file")"
+  patch -d "$WORK/src" -p1 --fuzz=0 --forward --batch --no-backup-if-mismatch <"$patch_file" >&2 \
+    || die "$patch_file does not apply to $MODULE@$GO_VER"
+done
 
 # Peak RSS of the WHOLE build process tree (go + concurrent compile/link processes);
 # /usr/bin/time only reports the largest single process. Also enforces the memory ceiling.
@@ -309,6 +328,7 @@ tv() { sed -n "s/^[[:space:]]*$1: //p" "$WORK/time.txt" 2>/dev/null; }
   echo "module=$MODULE@$GO_VER"
   echo "set=$SET_ID"
   echo "services=$PACKAGES"
+  echo "patches=$PATCH_NAMES"
   echo "go=$(go env GOVERSION) p=$BUILD_P gocache=$(go env GOCACHE)"
   echo "built_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "exit_code=$rc"
