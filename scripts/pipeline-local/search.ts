@@ -1,4 +1,5 @@
 /** The OpenSearch node over HTTP: the blueprint query verbatim, read-back of every document. */
+import * as http from 'node:http';
 
 /** The blueprint's "Real-Time Analytics Query" (blueprint.md), sent exactly as written. */
 export const BLUEPRINT_QUERY_PATH = 'events-*/_search';
@@ -20,20 +21,32 @@ export const BLUEPRINT_QUERY_BODY = `{
   }
 }`;
 
-export async function os(endpoint: string, method: string, path: string, body?: string | object): Promise<{ status: number; json: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any -- OpenSearch responses vary per API
-  const res = await fetch(`${endpoint}/${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+/** One request over node:http (fetch refuses a GET with a body, and the blueprint query is one). */
+export function os(endpoint: string, method: string, path: string, body?: string | object): Promise<{ status: number; json: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any -- OpenSearch responses vary per API
+  const url = new URL(`${endpoint}/${path}`);
+  const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: url.hostname, port: url.port, method, path: url.pathname + url.search, headers: data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = { text };
+          }
+          resolve({ status: res.statusCode ?? 0, json });
+        });
+      },
+    );
+    req.setTimeout(60_000, () => req.destroy(new Error(`${method} ${path}: no answer within 60 s`)));
+    req.on('error', reject);
+    req.end(data);
   });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = { text };
-  }
-  return { status: res.status, json };
 }
 
 export interface Bucket {

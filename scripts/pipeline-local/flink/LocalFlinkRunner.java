@@ -129,7 +129,8 @@ public final class LocalFlinkRunner {
                             + ",\"completedCheckpoints\":" + (cp == null ? 0 : cp.getCounts().getNumberOfCompletedCheckpoints())
                             + ",\"restoredCheckpoint\":" + (restored == null ? -1 : restored.getCheckpointId())
                             + ",\"lateEvents\":" + counter("lateEvents")
-                            + ",\"malformedEvents\":" + counter("malformedEvents") + "}");
+                            + ",\"malformedEvents\":" + counter("malformedEvents")
+                            + ",\"counters\":" + q(String.join(",", LIVE.keySet())) + "}");
                 } else if (line.equals("kill-tm")) {
                     cluster.terminateTaskManager(0).get(60, TimeUnit.SECONDS);
                     cluster.startTaskManager();
