@@ -96,54 +96,34 @@ interface Gap {
   readonly error: RegExp;
 }
 
-const GAPS: readonly Gap[] = [
-  {
-    // With input_reader EFO the mapping's EventSourceArn is the consumer's ARN. moto's Lambda
-    // (awslambda/models.py create_event_source_mapping) only accepts the ARN of an SQS queue, a
-    // DynamoDB stream or a Kinesis stream held in its own backends: a consumer ARN never matches,
-    // whichever emulator serves Kinesis, and the provider does not retry ResourceNotFound.
-    component: 'lambda-enrichment',
-    type: 'aws_lambda_event_source_mapping',
-    why: "moto's Lambda accepts no enhanced fan-out consumer ARN as event source",
-    address: 'aws_lambda_event_source_mapping.event_source',
-    error:
-      /Error: creating Lambda Event Source Mapping \(arn:aws:kinesis:us-east-1:123456789012:stream\/acme-ue1-local-ingest\/consumer\/enrichment:\d+\): operation error Lambda: CreateEventSourceMapping, https response error StatusCode: 400, RequestID: \S+, ResourceNotFoundException: Invalid EventSourceArn/,
-  },
-  {
-    // The artifacts bucket's policy denies s3:* when aws:SecureTransport is false. moto evaluates
-    // bucket policies on object writes but only knows the StringEquals condition operator; any
-    // other (Bool here) is skipped as if it matched (iam/policy_conditions.py verify_condition),
-    // so the Deny applies to every request, TLS or not. Excluding the jar also leaves out what
-    // depends on it: the Flink application.
-    component: 'kinesis-analytics',
-    type: 'aws_s3_object',
-    why: "moto applies the bucket's DenyInsecureTransport to every object write (it skips Bool conditions); the Flink application needs the jar",
-    address: 'aws_s3_object.jar',
-    error:
-      /Error: uploading S3 Object \(flink\/flink-aggregator\.jar\) to Bucket \(acme-ue1-local-analytics-artifacts\): operation error S3: CreateMultipartUpload, https response error StatusCode: 403, RequestID: , HostID: , api error Forbidden: Forbidden/,
-  },
-  {
-    // moto's Firehose knows S3, ExtendedS3, HttpEndpoint, Elasticsearch, Redshift, Snowflake,
-    // Iceberg and Splunk destinations (firehose/models.py DESTINATION_TYPES_TO_NAMES), not
-    // AmazonopensearchserviceDestinationConfiguration, so it counts zero destinations.
-    component: 'firehose-opensearch',
-    type: 'aws_kinesis_firehose_delivery_stream',
-    why: "moto's Firehose has no OpenSearch Service destination",
-    address: 'aws_kinesis_firehose_delivery_stream.delivery',
-    error:
-      /Error: creating Kinesis Firehose Delivery Stream \(acme-ue1-local-search-delivery\): operation error Firehose: CreateDeliveryStream, https response error StatusCode: 400, RequestID: \S+, InvalidArgumentException: Exactly one destination configuration is supported for a Firehose/,
-  },
-];
+/**
+ * None left: the three moto gaps of the first apply tier are closed by tools/moto/*.patch
+ * (tools/moto/README.md): the enhanced fan-out consumer as an event source mapping's source (0001),
+ * IAM condition evaluation with Bool and the absent-key rule, so the artifacts bucket's
+ * DenyInsecureTransport no longer denies every upload (0002), Firehose's OpenSearch Service
+ * destination (0003). A new gap goes here with its exact error (and into test-apply/README.md).
+ */
+const GAPS: readonly Gap[] = [];
 
 /**
- * Components the tier plans but does not apply, for time: the provider sleeps a fixed 10 minutes
- * before it first polls a new OpenSearch domain (waitForDomainCreation:
- * tfresource.WithDelay(10*time.Minute)); nothing outside the provider's code shortens it
- * (test-apply/README.md). Applied with APPLY_TIER_SLOW=1.
+ * What the closed gaps and the former slow entry left out, which each apply must now put in the
+ * state (so a regression in a patch fails here, not only in a later plan).
  */
-const SLOW: Partial<Record<Component, string>> = {
-  opensearch: 'the provider waits 10 min before it polls a new domain',
+const CLOSED_GAPS: Partial<Record<Component, string[]>> = {
+  'lambda-enrichment': ['aws_lambda_event_source_mapping.event_source'],
+  'kinesis-analytics': ['aws_s3_object.jar', 'aws_kinesisanalyticsv2_application.application'],
+  'firehose-opensearch': ['aws_kinesis_firehose_delivery_stream.delivery'],
+  opensearch: ['aws_opensearch_domain.domain', 'aws_opensearch_domain_policy.access_policy'],
 };
+
+/**
+ * Components the tier plans but does not apply, for time. None: opensearch was here while the
+ * provider slept a fixed 10 minutes before it first polled a new domain (and again on delete);
+ * tools/aws-provider/0001-emulator-fixed-waits.patch shortens those sleeps when
+ * TF_AWS_EMULATOR_WAITS=1 (./emulators.ts sets it), with the same checks. APPLY_TIER_SLOW=1
+ * would apply an entry anyway.
+ */
+const SLOW: Partial<Record<Component, string>> = {};
 const runSlow = process.env.APPLY_TIER_SLOW === '1';
 
 /**
@@ -155,6 +135,12 @@ const runSlow = process.env.APPLY_TIER_SLOW === '1';
 const KNOWN_DRIFT: Partial<Record<Component, { addresses: string[]; converges: boolean }>> = {
   'kinesis-ingest': { addresses: ['aws_kinesis_stream_consumer.consumer'], converges: true },
   'lambda-enrichment': { addresses: ['aws_lambda_function.function'], converges: false },
+  // Not an emulator's: the component always writes a zone_awareness_config block (availability
+  // zone count null -> the provider's default 2), but the provider sends ZoneAwarenessConfig only
+  // when zone_awareness_enabled is true (false on the local stack), so DescribeDomain never returns
+  // it and every plan adds the block again (against AWS too). The domain policy reads the domain
+  // through a policy document data source, so it is "known after apply" in the same plan.
+  opensearch: { addresses: ['aws_opensearch_domain.domain', 'aws_opensearch_domain_policy.access_policy'], converges: false },
   // moto's CreateBucket ignores the tags sent with it (the provider then calls PutBucketTagging);
   // the bucket policy, built from a policy document data source that reads the bucket, shows as
   // "known after apply" in the same plan and is rewritten unchanged.
@@ -462,6 +448,12 @@ describe.sequential(`apply tier: atmos terraform against the emulators (stack ${
       expect(resources(g.component)[type]?.[name], `${g.address} in ${g.component}`).toBeDefined();
     }
     for (const c of [...Object.keys(SLOW), ...Object.keys(KNOWN_DRIFT)]) expect(COMPONENTS).toContain(c);
+    for (const [c, addresses] of Object.entries(CLOSED_GAPS)) {
+      for (const a of addresses ?? []) {
+        const [type, name] = a.split('.');
+        expect(resources(c)[type]?.[name], `${a} in ${c}`).toBeDefined();
+      }
+    }
     for (const [c, drift] of Object.entries(KNOWN_DRIFT)) {
       for (const a of drift?.addresses ?? []) {
         const [type, name] = a.split('.');
@@ -508,6 +500,7 @@ describe.sequential(`apply tier: atmos terraform against the emulators (stack ${
       }
       // The state is where the backend says, not in the component folder.
       expect(u.stateResources.length).toBeGreaterThan(0);
+      for (const a of CLOSED_GAPS[c] ?? []) expect(u.stateResources, `${a} not applied`).toContain(a);
       expect(readdirSync(join(ROOT, 'components', c)).filter((f) => /^terraform\.tfstate/.test(f))).toEqual([]);
     });
   }

@@ -3,7 +3,9 @@
  * port, started for the tier and stopped after it:
  *
  *   moto          every service the components use, except the two below
- *                 (PyPI moto[server], .tools/venv; started by test/support/moto-server.ts)
+ *                 (PyPI moto[server], .tools/venv, patched with tools/moto/*.patch; started by
+ *                 test/support/moto-server.ts); its Lambda checks a consumer ARN event source
+ *                 against kinesis-mock (MOTO_LAMBDA_EXTERNAL_KINESIS_ENDPOINT, patch 0001)
  *   kinesis-mock  Kinesis (npm kinesis-local, node_modules): enhanced fan-out consumers, their
  *                 tags (ListTagsForResource), which moto lacks
  *   kumo          CloudWatch (scripts/build-kumo.sh, .tools/bin/kumo): the provider's CloudWatch
@@ -11,9 +13,11 @@
  *
  * No component knows about them: {@link Emulators.env} holds the variables the `local` stack's
  * `env:` section reads (stacks/mixins/stage/local.yaml), which point the AWS provider's
- * AWS_ENDPOINT_URL and the per-service AWS_ENDPOINT_URL_<SERVICE> at these servers.
+ * AWS_ENDPOINT_URL and the per-service AWS_ENDPOINT_URL_<SERVICE> at these servers, and
+ * TF_AWS_EMULATOR_WAITS=1, which shortens the provider's fixed SQS and OpenSearch waits
+ * (tools/aws-provider/0001-emulator-fixed-waits.patch: waiting time only, same checks).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { connect } from 'node:net';
 import { basename, dirname, join } from 'node:path';
@@ -133,11 +137,10 @@ function motoVersion(): string {
  * KINESIS_MOCK_CERT_PATH must be absolute (it resolves a relative path against the working
  * directory, not its own folder).
  */
-async function startKinesisMock(): Promise<Emulator> {
+async function startKinesisMock(plainPort: number): Promise<Emulator> {
   const main = join(KINESIS_LOCAL, 'main.js');
   if (!existsSync(main)) throw new Error(`kinesis-mock not found at ${main}: run scripts/bootstrap.sh (npm ci)`);
   const version = JSON.parse(readFileSync(join(KINESIS_LOCAL, 'package.json'), 'utf8')).version as string;
-  const plainPort = await freePort();
   let tlsPort = await freePort();
   while (tlsPort === plainPort) tlsPort = await freePort();
   return startProcess({
@@ -180,9 +183,16 @@ async function startKumo(): Promise<Emulator> {
   });
 }
 
-async function startMoto(): Promise<Emulator> {
+/**
+ * moto, patched (tools/moto/README.md): the check fails loudly when the installed moto lacks a
+ * patch (a venv rebuilt without scripts/bootstrap.sh). Its Lambda asks kinesis-mock whether an
+ * event source mapping's consumer exists (the streams are not in moto).
+ */
+async function startMoto(kinesisEndpoint: string): Promise<Emulator> {
+  const check = spawnSync('bash', [join(REPO_ROOT, 'tools', 'moto', 'apply-patches.sh'), '--check'], { encoding: 'utf8' });
+  if (check.status !== 0) throw new Error(`moto is not patched:\n${check.stderr}`);
   const started = Date.now();
-  const moto = await startMotoServer();
+  const moto = await startMotoServer({ env: { MOTO_LAMBDA_EXTERNAL_KINESIS_ENDPOINT: kinesisEndpoint } });
   return {
     name: 'moto',
     serves: 'everything else (STS, IAM, KMS, SNS, SQS, S3, DynamoDB, Lambda, Firehose, Managed Flink, Timestream, OpenSearch, CloudWatch Logs)',
@@ -196,7 +206,9 @@ async function startMoto(): Promise<Emulator> {
 
 /** Starts the three emulators in parallel; if one fails, the others are stopped again. */
 export async function startEmulators(): Promise<Emulators> {
-  const results = await Promise.allSettled([startMoto(), startKinesisMock(), startKumo()]);
+  // kinesis-mock's port first: moto's Lambda is told where the streams are.
+  const kinesisPort = await freePort();
+  const results = await Promise.allSettled([startMoto(`http://127.0.0.1:${kinesisPort}`), startKinesisMock(kinesisPort), startKumo()]);
   const up = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failed = results.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error).message ?? r.reason)] : []));
   if (failed.length > 0) {
@@ -212,6 +224,10 @@ export async function startEmulators(): Promise<Emulators> {
       LOCAL_AWS_ENDPOINT_URL: moto.endpoint,
       LOCAL_KINESIS_ENDPOINT_URL: kinesis.endpoint,
       LOCAL_CLOUDWATCH_ENDPOINT_URL: cloudwatch.endpoint,
+      // The AWS provider (tools/aws-provider/0001-emulator-fixed-waits.patch): its fixed SQS and
+      // OpenSearch waits, there for AWS's eventual consistency and provisioning time, shortened
+      // against the emulators (which answer consistently at once). Same checks, less sleep.
+      TF_AWS_EMULATOR_WAITS: '1',
     },
     stopAll: async () => {
       await Promise.all(up.map((e) => e.stop()));

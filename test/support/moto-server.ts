@@ -73,8 +73,11 @@ async function waitUntilUp(endpoint: string, child: ChildProcess, timeoutMs: num
   throw new Error(`moto_server did not answer on ${endpoint} within ${timeoutMs} ms`);
 }
 
-/** Starts a moto server and returns a handle; prefer {@link useMotoServer} in tests. */
-export async function startMotoServer(): Promise<MotoServer & { stop(): Promise<void> }> {
+/**
+ * Starts a moto server and returns a handle; prefer {@link useMotoServer} in tests.
+ * `env`: extra environment for the server (the apply tier's MOTO_LAMBDA_EXTERNAL_KINESIS_ENDPOINT).
+ */
+export async function startMotoServer(opts: { env?: Record<string, string> } = {}): Promise<MotoServer & { stop(): Promise<void> }> {
   if (!existsSync(MOTO_BIN)) {
     throw new Error(`moto_server not found at ${MOTO_BIN}: run scripts/bootstrap.sh first`);
   }
@@ -82,7 +85,7 @@ export async function startMotoServer(): Promise<MotoServer & { stop(): Promise<
   const endpoint = `http://127.0.0.1:${port}`;
   const child = spawn(MOTO_BIN, ['-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, MOTO_CALL_RESET_API: 'true' },
+    env: { ...process.env, ...opts.env, MOTO_CALL_RESET_API: 'true' },
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
