@@ -8,18 +8,15 @@
  *   Firehose          DescribeDeliveryStream of both delivery streams
  *   SQS               the function's DLQ and the mapping's failures queue (GetQueueUrl)
  *
- * Where an emulator lacks what the component created (the `GAPS` of deploy.ts), the value comes
- * from `atmos describe component` vars resolved into the synthesized resource, and `sources`
- * says so for the report.
+ * `atmos describe component` vars give only names (the label convention) and the stream names;
+ * every setting comes from the emulators (with the moto patches of tools/moto/ they hold every
+ * resource the stack creates). `sources` says where each part came from, for the report.
  */
 import { DescribeDeliveryStreamCommand, FirehoseClient, type DeliveryStreamDescription } from '@aws-sdk/client-firehose';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { createHash, createHmac } from 'node:crypto';
 
-const REPO_ROOT = join(__dirname, '..', '..');
 export const REGION = 'us-east-1';
 
 type Bytes = string | ArrayBuffer | ArrayBufferView;
@@ -103,22 +100,11 @@ export interface Deployed {
   flinkCheckpointSeconds: number | undefined;
   archiveDelivery: DeliveryStreamDescription;
   searchDelivery: DeliveryStreamDescription;
-  /** Fallback only: the backup bucket the skipped firehose-opensearch would have created. */
-  backupBucketToCreate: string | undefined;
   dlqUrl: string;
   failuresQueueUrl: string;
   lookupTable: string;
   /** Where each part came from: "emulator" or a fallback description (printed in the report). */
   sources: Record<string, string>;
-}
-
-/** Resolves `${var.x}` in a synthesized resource attribute with the stack's vars / the variable's default. */
-function resolveVar(value: unknown, vars: Record<string, unknown>, variables: Record<string, { default?: unknown }>): unknown {
-  if (typeof value !== 'string') return value;
-  const m = /^\$\{var\.([a-z0-9_]+)\}$/.exec(value);
-  if (!m) return value;
-  const name = m[1]!;
-  return name in vars ? vars[name] : variables[name]?.default;
 }
 
 export interface StackVars {
@@ -134,98 +120,48 @@ export async function readDeployed(opts: { moto: string; kinesis: string; vars: 
   sources.function = 'emulator: Lambda GetFunctionConfiguration';
   const functionEnv = ((fc.Environment as { Variables?: Record<string, string> } | undefined)?.Variables ?? {}) as Record<string, string>;
 
-  // The mapping's failures queue: destination ARN → queue URL.
-  const esmList = await ok(awsCall({ endpoint: moto, service: 'lambda', method: 'GET', path: `/2015-03-31/event-source-mappings/?FunctionName=${encodeURIComponent(functionName)}` }), 'ListEventSourceMappings');
-  const esms = (esmList.EventSourceMappings ?? []) as Record<string, unknown>[];
-  let mapping: MappingSettings;
-  if (esms.length === 1) {
-    const e = esms[0]!;
-    mapping = {
-      batchSize: Number(e.BatchSize),
-      maximumBatchingWindowInSeconds: Number(e.MaximumBatchingWindowInSeconds ?? 0),
-      startingPosition: e.StartingPosition as 'LATEST' | 'TRIM_HORIZON',
-      bisectBatchOnFunctionError: Boolean(e.BisectBatchOnFunctionError),
-      maximumRetryAttempts: Number(e.MaximumRetryAttempts ?? -1),
-      maximumRecordAgeInSeconds: Number(e.MaximumRecordAgeInSeconds ?? -1),
-      reportBatchItemFailures: ((e.FunctionResponseTypes ?? []) as string[]).includes('ReportBatchItemFailures'),
-      onFailureQueueArn: String((e.DestinationConfig as { OnFailure?: { Destination?: string } } | undefined)?.OnFailure?.Destination ?? ''),
-      eventSourceArn: String(e.EventSourceArn),
-    };
-    sources.mapping = 'emulator: Lambda ListEventSourceMappings';
-  } else {
-    // moto gap (deploy.ts GAPS): the synthesized mapping resolved with the stack's vars.
-    const tf = JSON.parse(readFileSync(join(REPO_ROOT, 'components', 'lambda-enrichment', 'main.tf.json'), 'utf8')) as {
-      resource: Record<string, Record<string, Record<string, unknown>>>;
-      variable: Record<string, { default?: unknown }>;
-    };
-    const r = tf.resource.aws_lambda_event_source_mapping!.event_source!;
-    const v = (k: string) => resolveVar(r[k], lambdaVars, tf.variable);
-    mapping = {
-      batchSize: Number(v('batch_size')),
-      maximumBatchingWindowInSeconds: Number(v('maximum_batching_window_in_seconds')),
-      startingPosition: v('starting_position') as 'LATEST' | 'TRIM_HORIZON',
-      bisectBatchOnFunctionError: v('bisect_batch_on_function_error') === true,
-      maximumRetryAttempts: Number(v('maximum_retry_attempts')),
-      maximumRecordAgeInSeconds: Number(v('maximum_record_age_in_seconds')),
-      reportBatchItemFailures: ((r.function_response_types ?? []) as string[]).includes('ReportBatchItemFailures'),
-      onFailureQueueArn: '',
-      eventSourceArn: '',
-    };
-    sources.mapping = 'fallback: components/lambda-enrichment/main.tf.json aws_lambda_event_source_mapping.event_source with `atmos describe component lambda-enrichment -s local` vars (moto refuses the consumer ARN)';
-  }
+  // ListEventSourceMappings: moto filters FunctionName by the exact string it stored (the ARN
+  // the component passes), so list all and pick the function's.
+  const esmList = await ok(awsCall({ endpoint: moto, service: 'lambda', method: 'GET', path: '/2015-03-31/event-source-mappings/' }), 'ListEventSourceMappings');
+  const esms = ((esmList.EventSourceMappings ?? []) as Record<string, unknown>[]).filter((e) => e.FunctionArn === fc.FunctionArn);
+  if (esms.length !== 1) throw new Error(`ListEventSourceMappings: expected one mapping for ${String(fc.FunctionArn)}, found ${esms.length} (was lambda-enrichment deployed?)`);
+  const e = esms[0]!;
+  const mapping: MappingSettings = {
+    batchSize: Number(e.BatchSize),
+    maximumBatchingWindowInSeconds: Number(e.MaximumBatchingWindowInSeconds ?? 0),
+    startingPosition: e.StartingPosition as 'LATEST' | 'TRIM_HORIZON',
+    bisectBatchOnFunctionError: Boolean(e.BisectBatchOnFunctionError),
+    maximumRetryAttempts: Number(e.MaximumRetryAttempts ?? -1),
+    maximumRecordAgeInSeconds: Number(e.MaximumRecordAgeInSeconds ?? -1),
+    reportBatchItemFailures: ((e.FunctionResponseTypes ?? []) as string[]).includes('ReportBatchItemFailures'),
+    onFailureQueueArn: String((e.DestinationConfig as { OnFailure?: { Destination?: string } } | undefined)?.OnFailure?.Destination ?? ''),
+    eventSourceArn: String(e.EventSourceArn),
+  };
+  if (!/^arn:aws:sqs:/.test(mapping.onFailureQueueArn)) throw new Error(`event source mapping ${String(e.UUID)}: no SQS on-failure destination (${mapping.onFailureQueueArn || 'none'})`);
+  sources.mapping = 'emulator: Lambda ListEventSourceMappings';
 
   const sqsUrl = async (name: string) =>
     String((await ok(awsCall({ endpoint: moto, service: 'sqs', target: 'AmazonSQS.GetQueueUrl', body: { QueueName: name }, contentType: 'application/x-amz-json-1.0' }), `GetQueueUrl ${name}`)).QueueUrl);
   const dlqName = functionEnv.DLQ_URL!.split('/').pop()!;
   const dlqUrl = await sqsUrl(dlqName);
-  const failuresName = mapping.onFailureQueueArn ? mapping.onFailureQueueArn.split(':').pop()! : `${functionName}-failures`;
-  const failuresQueueUrl = await sqsUrl(failuresName);
-  if (!mapping.onFailureQueueArn) {
-    mapping.onFailureQueueArn = `arn:aws:sqs:${REGION}:123456789012:${failuresName}`;
-    sources.failuresQueue = `fallback: queue named ${failuresName} (the component's naming)`;
-  }
+  const failuresQueueUrl = await sqsUrl(mapping.onFailureQueueArn.split(':').pop()!);
 
   const ingestStreamArn = `arn:aws:kinesis:${REGION}:123456789012:stream/${String(lambdaVars.source_stream_name)}`;
   const outputStreamArn = `arn:aws:kinesis:${REGION}:123456789012:stream/${String(lambdaVars.destination_stream_name)}`;
-  if (!mapping.eventSourceArn) mapping.eventSourceArn = ingestStreamArn;
 
   // Managed Flink
   const flinkVars = opts.vars['kinesis-analytics']!;
   const appName = opts.label(String(flinkVars.name ?? 'analytics'));
   const app = await awsCall({ endpoint: moto, service: 'kinesisanalytics', target: 'KinesisAnalytics_20180523.DescribeApplication', body: { ApplicationName: appName } });
-  let flinkProperties: Record<string, string>;
-  let flinkCheckpointSeconds: number | undefined;
-  if (app.status < 300) {
-    const d = (app.json as { ApplicationDetail: Record<string, any> }).ApplicationDetail; // eslint-disable-line @typescript-eslint/no-explicit-any -- DescribeApplication's nested shape
-    const groups = (d.ApplicationConfigurationDescription?.EnvironmentPropertyDescriptions?.PropertyGroupDescriptions ?? []) as { PropertyGroupId: string; PropertyMap: Record<string, string> }[];
-    const group = groups.find((g) => g.PropertyGroupId === 'pipeline');
-    if (!group) throw new Error(`DescribeApplication ${appName}: no property group "pipeline" (has ${groups.map((g) => g.PropertyGroupId).join(', ') || 'none'})`);
-    flinkProperties = group.PropertyMap;
-    const cp = d.ApplicationConfigurationDescription?.FlinkApplicationConfigurationDescription?.CheckpointConfigurationDescription;
-    if (cp?.ConfigurationType === 'CUSTOM' && cp.CheckpointInterval) flinkCheckpointSeconds = Number(cp.CheckpointInterval) / 1000;
-    sources.flink = 'emulator: Managed Flink DescribeApplication';
-  } else {
-    // moto gap (the jar upload, deploy.ts GAPS): the property group's documented keys (flink/README.md) from the vars.
-    const fv = (k: string, d: unknown) => String(flinkVars[k] ?? d);
-    flinkProperties = {
-      'aws.region': REGION,
-      'input.stream.arn': `arn:aws:kinesis:${REGION}:123456789012:stream/${String(flinkVars.source_stream_name)}`,
-      'output.stream.arn': `arn:aws:kinesis:${REGION}:123456789012:stream/${String(flinkVars.destination_stream_name)}`,
-      'input.reader': fv('input_reader', 'POLLING'),
-      'input.initial.position': fv('initial_position', 'LATEST'),
-      'window.size.minutes': fv('window_size_minutes', 5),
-      'window.allowed.lateness.seconds': fv('allowed_lateness_seconds', 0),
-      'watermark.out.of.orderness.seconds': fv('out_of_orderness_seconds', 30),
-      'watermark.idleness.seconds': fv('idleness_seconds', 60),
-      'timestream.enabled': fv('timestream_enabled', false),
-    };
-    if (flinkProperties['input.reader'] === 'EFO') flinkProperties['input.efo.consumer.name'] = fv('efo_consumer_name', '');
-    if (flinkProperties['timestream.enabled'] === 'true') {
-      flinkProperties['timestream.database'] = fv('timestream_database_name', '');
-      flinkProperties['timestream.table'] = fv('timestream_table_name', '');
-    }
-    sources.flink = `fallback: the pipeline property group built from \`atmos describe component kinesis-analytics -s local\` vars (DescribeApplication ${appName}: HTTP ${app.status}; moto cannot store the jar)`;
-  }
+  if (app.status >= 300) throw new Error(`DescribeApplication ${appName}: HTTP ${app.status} ${app.text.slice(0, 300)} (was kinesis-analytics deployed?)`);
+  const d = (app.json as { ApplicationDetail: Record<string, any> }).ApplicationDetail; // eslint-disable-line @typescript-eslint/no-explicit-any -- DescribeApplication's nested shape
+  const groups = (d.ApplicationConfigurationDescription?.EnvironmentPropertyDescriptions?.PropertyGroupDescriptions ?? []) as { PropertyGroupId: string; PropertyMap: Record<string, string> }[];
+  const group = groups.find((g) => g.PropertyGroupId === 'pipeline');
+  if (!group) throw new Error(`DescribeApplication ${appName}: no property group "pipeline" (has ${groups.map((g) => g.PropertyGroupId).join(', ') || 'none'})`);
+  const flinkProperties = group.PropertyMap;
+  const cp = d.ApplicationConfigurationDescription?.FlinkApplicationConfigurationDescription?.CheckpointConfigurationDescription;
+  const flinkCheckpointSeconds = cp?.ConfigurationType === 'CUSTOM' && cp.CheckpointInterval ? Number(cp.CheckpointInterval) / 1000 : undefined;
+  sources.flink = `emulator: Managed Flink DescribeApplication (checkpoints ${flinkCheckpointSeconds ? `CUSTOM every ${flinkCheckpointSeconds} s` : 'DEFAULT'})`;
 
   const firehose = new FirehoseClient({ endpoint: moto, region: REGION, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, requestHandler: new NodeHttpHandler() });
   const describeDelivery = async (component: string): Promise<DeliveryStreamDescription | undefined> => {
@@ -240,55 +176,9 @@ export async function readDeployed(opts: { moto: string; kinesis: string; vars: 
   const archiveDelivery = await describeDelivery('firehose-s3');
   if (!archiveDelivery) throw new Error('DescribeDeliveryStream (firehose-s3) failed: was firehose-s3 deployed?');
   sources.archiveDelivery = 'emulator: Firehose DescribeDeliveryStream';
-  let searchDelivery: DeliveryStreamDescription | undefined = await describeDelivery('firehose-opensearch');
-  let backupBucketToCreate: string | undefined;
-  if (searchDelivery) {
-    sources.searchDelivery = 'emulator: Firehose DescribeDeliveryStream';
-  } else {
-    // moto gap (deploy.ts GAPS): the synthesized delivery stream resolved with the stack's vars,
-    // in DescribeDeliveryStream's shape; its backup bucket is created bare (no KMS, policy) in moto.
-    const fv = opts.vars['firehose-opensearch']!;
-    const tf = JSON.parse(readFileSync(join(REPO_ROOT, 'components', 'firehose-opensearch', 'main.tf.json'), 'utf8')) as {
-      resource: Record<string, Record<string, Record<string, any>>>; // eslint-disable-line @typescript-eslint/no-explicit-any -- Terraform JSON
-      variable: Record<string, { default?: unknown }>;
-    };
-    const c = tf.resource.aws_kinesis_firehose_delivery_stream!.delivery!.opensearch_configuration;
-    const v = (x: unknown) => resolveVar(x, fv, tf.variable);
-    const name = opts.label(String(fv.name));
-    backupBucketToCreate = `${name}-failed`;
-    searchDelivery = {
-      DeliveryStreamName: name,
-      DeliveryStreamType: 'KinesisStreamAsSource',
-      DeliveryStreamARN: `arn:aws:firehose:${REGION}:123456789012:deliverystream/${name}`,
-      DeliveryStreamStatus: 'ACTIVE',
-      VersionId: '1',
-      HasMoreDestinations: false,
-      Source: { KinesisStreamSourceDescription: { KinesisStreamARN: `arn:aws:kinesis:${REGION}:123456789012:stream/${String(fv.source_stream_name)}` } },
-      Destinations: [
-        {
-          DestinationId: 'destinationId-000000000001',
-          AmazonopensearchserviceDestinationDescription: {
-            IndexName: c.index_name,
-            IndexRotationPeriod: v(c.index_rotation_period) as 'OneDay',
-            BufferingHints: { IntervalInSeconds: Number(v(c.buffering_interval)), SizeInMBs: Number(v(c.buffering_size)) },
-            RetryOptions: { DurationInSeconds: Number(v(c.retry_duration)) },
-            S3BackupMode: c.s3_backup_mode,
-            DocumentIdOptions: { DefaultDocumentIdFormat: c.document_id_options.default_document_id_format },
-            S3DestinationDescription: {
-              BucketARN: `arn:aws:s3:::${backupBucketToCreate}`,
-              Prefix: c.s3_configuration.prefix,
-              ErrorOutputPrefix: c.s3_configuration.error_output_prefix,
-              CompressionFormat: c.s3_configuration.compression_format,
-              RoleARN: `arn:aws:iam::123456789012:role/${name}`,
-              BufferingHints: { IntervalInSeconds: 300, SizeInMBs: 5 },
-              EncryptionConfiguration: { NoEncryptionConfig: 'NoEncryption' },
-            },
-          },
-        },
-      ],
-    };
-    sources.searchDelivery = `fallback: components/firehose-opensearch/main.tf.json aws_kinesis_firehose_delivery_stream.delivery with \`atmos describe component firehose-opensearch -s local\` vars; backup bucket ${backupBucketToCreate} created bare (moto has no OpenSearch destination)`;
-  }
+  const searchDelivery = await describeDelivery('firehose-opensearch');
+  if (!searchDelivery) throw new Error('DescribeDeliveryStream (firehose-opensearch) failed: was firehose-opensearch deployed?');
+  sources.searchDelivery = 'emulator: Firehose DescribeDeliveryStream';
 
   return {
     functionName,
@@ -303,8 +193,7 @@ export async function readDeployed(opts: { moto: string; kinesis: string; vars: 
     flinkProperties,
     flinkCheckpointSeconds,
     archiveDelivery,
-    searchDelivery: searchDelivery!,
-    backupBucketToCreate,
+    searchDelivery,
     dlqUrl,
     failuresQueueUrl,
     lookupTable: functionEnv.LOOKUP_TABLE_NAME!,

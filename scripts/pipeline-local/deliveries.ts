@@ -4,7 +4,6 @@
  *   archive  (firehose-s3)          ingest stream ─► S3 archive bucket in moto (GZIP, the component's prefixes)
  *   search   (firehose-opensearch)  output stream ─► OpenSearch node (events-YYYY-MM-DD), failed docs ─► S3 backup
  */
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { FirehoseDelivery, type FirehoseEvent } from '../../local-aws/firehose-delivery';
 import type { Deployed } from './control-plane';
 import type { Pipeline } from './pipeline';
@@ -26,7 +25,6 @@ export async function createDeliveries(opts: {
   searchEndpoint: string;
   log: (line: string) => void;
 }): Promise<Deliveries> {
-  if (opts.deployed.backupBucketToCreate) await opts.clients.s3.send(new CreateBucketCommand({ Bucket: opts.deployed.backupBucketToCreate }));
   const onEvent = (name: string) => (e: FirehoseEvent) => {
     if (e.type === 'read-error' || e.type === 'delivery-error' || e.type === 'backup') opts.log(`${name}: ${JSON.stringify(e)}`);
   };

@@ -2,9 +2,10 @@
  * Deploys the `local` stack into the emulators with the deploy workflow's own steps
  * (stacks/workflows/deploy.yaml `deploy-all`), one step at a time so progress shows per step.
  *
- * GAPS is the one place that knows what the emulators cannot take yet. With it empty, the run is
+ * GAPS is the one place that knows what the emulators cannot take. With it empty, the run is
  * exactly `atmos workflow deploy-all -f deploy -s local`; with entries, the same steps run in the
- * same order with each gap applied (a step skipped, or `-exclude=<address>` for one resource).
+ * same order (read from the workflow file) with each gap applied (a step skipped, or
+ * `-exclude=<address>` for one resource).
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
@@ -20,29 +21,16 @@ export interface Gap {
 }
 
 /**
- * Known emulator gaps (test-apply/README.md "Gaps" and "Not applied for time"). Empty this when
- * the moto patches (branch motogaps) close them, and the deploy becomes the workflow verbatim.
+ * What differs from the workflow against the emulators. The moto patches (tools/moto/) and the
+ * provider's emulator waits (tools/aws-provider/, TF_AWS_EMULATOR_WAITS=1 from
+ * test-apply/emulators.ts) closed every apply gap, so only the post-apply step remains: it would
+ * talk to the domain's endpoint in moto, which is no OpenSearch. pipeline.ts runs the same
+ * script against the local OpenSearch node instead. Add an entry here if an emulator gap opens.
  */
 export const GAPS: Readonly<Record<string, Gap>> = {
-  'terraform deploy lambda-enrichment': {
-    exclude: ['aws_lambda_event_source_mapping.event_source'],
-    why: "moto's CreateEventSourceMapping refuses an enhanced fan-out consumer ARN",
-  },
-  'terraform deploy kinesis-analytics': {
-    exclude: ['aws_s3_object.jar'],
-    why: "moto applies the bucket's TLS-only Deny to every upload (its policy conditions know only StringEquals); the application reads the jar, so it is left out too",
-  },
-  'terraform deploy opensearch': {
-    skip: true,
-    why: "the provider sleeps 10 minutes before its first DescribeDomain; the local OpenSearch node plays the domain",
-  },
-  'terraform deploy firehose-opensearch': {
-    skip: true,
-    why: "moto's Firehose has no OpenSearch Service destination (and the domain is not deployed)",
-  },
   'opensearch-setup': {
     skip: true,
-    why: 'runs against the local OpenSearch node instead (--endpoint <node> --no-sign --skip-security)',
+    why: "moto's domain endpoint serves no OpenSearch API; the same script runs against the local node (--endpoint <node> --no-sign --skip-security)",
   },
 };
 

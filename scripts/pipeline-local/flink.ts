@@ -36,11 +36,15 @@ export function providedClasspath(): string {
 /** Compiles LocalFlinkRunner.java against the jar + provided classpath; returns the classes dir. */
 export function compileRunner(cp: string): string {
   const src = readFileSync(RUNNER_SRC);
-  const out = join(CACHE, `runner-${sha(Buffer.concat([src, Buffer.from(cp)]))}`);
+  const out = join(CACHE, `runner-${sha(Buffer.concat([src, Buffer.from(cp), Buffer.from('services-v1')]))}`);
   if (!existsSync(join(out, 'LocalFlinkRunner.class'))) {
     mkdirSync(out, { recursive: true });
     const r = spawnSync('javac', ['-nowarn', '-cp', cp, '-d', out, RUNNER_SRC], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`javac LocalFlinkRunner.java failed:\n${r.stdout}\n${r.stderr}`);
+    // Flink finds reporter factories through the ServiceLoader only (then matches factory.class).
+    const services = join(out, 'META-INF', 'services');
+    mkdirSync(services, { recursive: true });
+    writeFileSync(join(services, 'org.apache.flink.metrics.reporter.MetricReporterFactory'), 'LocalFlinkRunner$ReporterFactory\n');
   }
   return out;
 }

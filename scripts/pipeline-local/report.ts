@@ -30,7 +30,7 @@ export function renderReport(r: ScenarioResult): string {
   if (Object.keys(r.injected).length > 0) out.push(`  faults injected        ${Object.entries(r.injected).map(([k, v]) => `${k}: ${v}`).join(', ')}`);
   out.push(`  malformed              ${r.malformed} produced, ${r.malformedInDlq} in the DLQ with their original data (replayable), not counted as lost`);
   out.push('');
-  out.push(`throughput: ${r.eventsPerSecond.toFixed(0)} events/s produced and delivered end to end; producer→searchable latency p50 ${(r.latencyMs.p50 / 1000).toFixed(1)} s, p99 ${(r.latencyMs.p99 / 1000).toFixed(1)} s (${r.latencyMs.samples} sampled events)`);
+  out.push(`throughput: ${r.eventsPerSecond.toFixed(0)} events/s produced and delivered end to end; producer→searchable latency p50 ${(r.latencyMs.p50 / 1000).toFixed(1)} s, p99 ${(r.latencyMs.p99 / 1000).toFixed(1)} s (${r.latencyMs.samples} sampled events; the OpenSearch delivery buffers up to ${r.latencyMs.bufferSeconds} s, the index refreshes every 10 s, and the end-of-run flush cuts the last buffer short)`);
   out.push(`time: load ${r.seconds.load.toFixed(0)} s, catch-up ${r.seconds.catchUp.toFixed(0)} s, flink drain ${r.seconds.flinkStop.toFixed(0)} s, delivery flush ${r.seconds.flush.toFixed(0)} s, scenario ${r.seconds.total.toFixed(0)} s`);
   if (r.lostIds.length) out.push(`lost (first ${r.lostIds.length}): ${r.lostIds.join(' ')}`);
   if (r.duplicateIds.length) out.push(`duplicate/stray documents (first ${r.duplicateIds.length}): ${r.duplicateIds.join(' ')}`);
