@@ -11,8 +11,8 @@
  *                      part of the batch is written, the mapping retries it (bisect, retries)
  *   flink-tm-failure   after the first completed checkpoint, TaskManager 0 is terminated; the
  *                      job restarts from that checkpoint (restart strategy of the job) on a new one
- *   opensearch-429     the OpenSearch node's _bulk answers 429 for 20 s (the delivery retries
- *                      within its retry duration)
+ *   opensearch-429     the OpenSearch node answers the next 3 _bulk requests with 429 (the
+ *                      delivery retries within its retry duration)
  *   dlq-unavailable    the DLQ (SQS SendMessageBatch / SendMessage) resets connections for 8 s
  *
  * The AWS-API faults are rules of the fault proxy (fault-proxy.ts) in front of the emulators.
@@ -43,6 +43,7 @@ export interface FaultTargets {
 export function applyFaults(scenario: FaultScenario, t: FaultTargets): () => Promise<void> {
   const timers: NodeJS.Timeout[] = [];
   let background: Promise<void> = Promise.resolve();
+  let keepSearchRules = false;
   const later = (ms: number, fn: () => void) => timers.push(setTimeout(fn, ms));
   switch (scenario) {
     case 'none':
@@ -81,10 +82,12 @@ export function applyFaults(scenario: FaultScenario, t: FaultTargets): () => Pro
       })();
       break;
     case 'opensearch-429':
-      later(2_000, () => {
-        t.log('fault: OpenSearch _bulk answers 429 for 20 s');
-        t.searchProxy.add({ name: 'opensearch _bulk 429', path: /_bulk/, untilMs: Date.now() + 20_000, action: OPENSEARCH_429 });
-      });
+      // The delivery sends _bulk when its buffer is due (the component's 60 s interval) or at the
+      // end-of-run flush, so the fault is by count: the next 3 _bulk requests, whenever they come.
+      // It stays on through the flush (runScenario clears the search proxy at the next start).
+      t.log('fault: OpenSearch answers the next 3 _bulk requests with 429');
+      t.searchProxy.add({ name: 'opensearch _bulk 429', path: /_bulk/, count: 3, action: OPENSEARCH_429 });
+      keepSearchRules = true;
       break;
     case 'dlq-unavailable':
       later(1_000, () => {
@@ -97,7 +100,7 @@ export function applyFaults(scenario: FaultScenario, t: FaultTargets): () => Pro
     for (const x of timers) clearTimeout(x);
     await background;
     t.proxy.clear();
-    t.searchProxy.clear();
+    if (!keepSearchRules) t.searchProxy.clear();
     t.host.crashNext(0, 0);
   };
 }
