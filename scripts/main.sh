@@ -23,3 +23,11 @@ for stack in local dev staging prod; do
 done
 
 npx tsx scripts/describe-deploy.ts
+
+# A short run of the whole pipeline on one machine, so a newcomer sees it work: emulators, the
+# local stack deployed, the real handler / Flink job / delivery, the blueprint query answered.
+# Its last line is the summary; it exits non-zero when the answer is not exact.
+log "pipeline-local: a short run (npm run pipeline:local)"
+start=$SECONDS
+npm run --silent pipeline:local -- --rate 50 --customers 10 --duration 20
+log "pipeline-local: $((SECONDS - start)) s"

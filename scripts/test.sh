@@ -55,4 +55,11 @@ done
 # emulators (moto, kinesis-mock, kumo); prints its own closing line.
 log "apply tier: atmos terraform plan/apply/destroy -s local"
 bash scripts/test-apply.sh
+
+# The pipeline-local tier: the whole pipeline on one machine (scripts/pipeline-local.ts): the local
+# stack deployed once into fresh emulators, then a short load under every fault scenario; each
+# asserts the blueprint query's exact buckets, nothing lost, no duplicate documents. Fault table:
+# .tools/reports/pipeline-local-faults.md.
+log "pipeline-local tier: deploy once, then every fault scenario"
+npx vitest run --config test-pipeline/vitest.config.ts
 log "all tests passed"
