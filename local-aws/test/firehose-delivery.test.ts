@@ -6,7 +6,7 @@
  * a real OpenSearch 2.19.6 node (local-aws/opensearch-node.ts) with the events template and ingest
  * pipelines installed by scripts/opensearch-setup.ts. Exact objects, keys, bulk bodies, multisets.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,11 +19,10 @@ import {
   type DeliveryStreamDescription,
 } from '@aws-sdk/client-firehose';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PARTITION_QUERY } from '../../components/firehose-s3/index';
-import { freePort } from '../../test/support/moto-server';
+import { startKinesisMock, type KinesisMock } from '../../test/support/kinesis-mock';
 import { useMotoServer } from '../../test/support/moto';
 import { REPO_ROOT } from '../../test/support/paths';
 import { FirehoseDelivery, type FirehoseDeliveryOptions, type FirehoseEvent } from '../firehose-delivery';
@@ -449,30 +448,14 @@ describe('local Firehose delivery: S3 (firehose-s3 component, moto)', () => {
 });
 
 describe('local Firehose delivery: the other Kinesis emulator (kinesis-mock) as source', () => {
-  let child: ChildProcess | undefined;
+  let mock: KinesisMock | undefined;
   let km: KinesisClient;
   beforeAll(async () => {
-    const [plain, tls] = [await freePort(), await freePort()];
-    child = spawn(process.execPath, [join(REPO_ROOT, 'node_modules', 'kinesis-local', 'main.js')], {
-      cwd: join(REPO_ROOT, 'node_modules', 'kinesis-local'),
-      env: { ...process.env, KINESIS_MOCK_PLAIN_PORT: String(plain), KINESIS_MOCK_TLS_PORT: String(tls), LOG_LEVEL: 'WARN', CREATE_STREAM_DURATION: '0ms' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    km = new KinesisClient({ endpoint: `http://127.0.0.1:${plain}`, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, requestHandler: new NodeHttpHandler(), maxAttempts: 3 });
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      try {
-        await km.send(new DescribeStreamSummaryCommand({ StreamName: 'probe' }));
-        break;
-      } catch (err) {
-        if ((err as Error).name === 'ResourceNotFoundException') break;
-        if (Date.now() > deadline) throw new Error(`kinesis-mock did not start: ${(err as Error).message}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
+    mock = await startKinesisMock();
+    km = mock.client;
   }, 90_000);
   afterAll(() => {
-    child?.kill('SIGTERM');
+    mock?.stop();
   });
 
   it('reads both shards from LATEST and archives by event hour', async () => {

@@ -3,59 +3,23 @@
  * `kinesis-local`, dev dependency), started here on 127.0.0.1: batches in order and the
  * ReportBatchItemFailures / bisect / retry sequence, as against moto.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../test/support/paths';
+import { startKinesisMock, type KinesisMock } from '../../test/support/kinesis-mock';
 import { KinesisEventSourceMapping } from '../event-source-mapping';
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-
-let child: ChildProcess | undefined;
+let km: KinesisMock | undefined;
 let kinesis: KinesisClient;
 let n = 0;
 
 beforeAll(async () => {
-  const [plain, tls] = [await freePort(), await freePort()];
-  child = spawn(process.execPath, [join(REPO_ROOT, 'node_modules', 'kinesis-local', 'main.js')], {
-    cwd: join(REPO_ROOT, 'node_modules', 'kinesis-local'),
-    env: { ...process.env, KINESIS_MOCK_PLAIN_PORT: String(plain), KINESIS_MOCK_TLS_PORT: String(tls), LOG_LEVEL: 'WARN', CREATE_STREAM_DURATION: '0ms' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  kinesis = new KinesisClient({
-    endpoint: `http://127.0.0.1:${plain}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-    requestHandler: new NodeHttpHandler(),
-    maxAttempts: 3,
-  });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: 'probe' }));
-      break;
-    } catch (err) {
-      if ((err as Error).name === 'ResourceNotFoundException') break;
-      if (Date.now() > deadline) throw new Error(`kinesis-mock did not start: ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  km = await startKinesisMock();
+  kinesis = km.client;
 }, 90_000);
 
 afterAll(() => {
-  child?.kill('SIGTERM');
+  km?.stop();
 });
 
 async function stream(): Promise<{ name: string; arn: string }> {

@@ -7,6 +7,7 @@ import com.acme.pipeline.flink.model.RawEvent;
 import com.acme.pipeline.flink.testutil.CounterCollectingReporter;
 import com.acme.pipeline.flink.testutil.CountingKinesisProxy;
 import com.acme.pipeline.flink.testutil.MotoServer;
+import com.acme.pipeline.flink.testutil.TestKinesis;
 
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.Configuration;
@@ -21,11 +22,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.kinesis.KinesisClient;
 import software.amazon.awssdk.services.kinesis.model.GetRecordsResponse;
 import software.amazon.awssdk.services.kinesis.model.PutRecordsRequestEntry;
@@ -34,9 +31,7 @@ import software.amazon.awssdk.services.kinesis.model.PutRecordsResultEntry;
 import software.amazon.awssdk.services.kinesis.model.Record;
 import software.amazon.awssdk.services.kinesis.model.Shard;
 import software.amazon.awssdk.services.kinesis.model.ShardIteratorType;
-import software.amazon.awssdk.services.kinesis.model.StreamStatus;
 
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -74,12 +69,7 @@ class KinesisExactCountsTest {
     static void start() throws Exception {
         moto = MotoServer.start();
         proxy = new CountingKinesisProxy(moto.endpoint());
-        kinesis = KinesisClient.builder()
-                .endpointOverride(URI.create(moto.endpoint()))
-                .region(Region.of(REGION))
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("testing", "testing")))
-                .httpClientBuilder(UrlConnectionHttpClient.builder())
-                .build();
+        kinesis = TestKinesis.client(moto.endpoint(), REGION);
     }
 
     @AfterAll
@@ -96,15 +86,7 @@ class KinesisExactCountsTest {
     }
 
     private static String createStream(String name, int shards) throws InterruptedException {
-        kinesis.createStream(b -> b.streamName(name).shardCount(shards));
-        for (int i = 0; i < 100; i++) {
-            if (kinesis.describeStreamSummary(b -> b.streamName(name)).streamDescriptionSummary().streamStatus()
-                    == StreamStatus.ACTIVE) {
-                break;
-            }
-            Thread.sleep(100);
-        }
-        return "arn:aws:kinesis:" + REGION + ":" + ACCOUNT + ":stream/" + name;
+        return TestKinesis.createActiveStream(kinesis, name, shards, REGION, ACCOUNT);
     }
 
     /** Puts records on one shard (explicit hash key = the shard's starting hash key), checking where they went. */
@@ -362,10 +344,7 @@ class KinesisExactCountsTest {
         String inArn = createStream("rate-ingest", 2);
         String outArn = createStream("rate-output", 1);
         List<Shard> shards = kinesis.listShards(b -> b.streamName("rate-ingest")).shards();
-        try (KinesisClient viaProxy = KinesisClient.builder().endpointOverride(URI.create(proxy.endpoint()))
-                .region(Region.of(REGION))
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("testing", "testing")))
-                .httpClientBuilder(UrlConnectionHttpClient.builder()).build()) {
+        try (KinesisClient viaProxy = TestKinesis.client(proxy.endpoint(), REGION)) {
             assertThat(viaProxy.listShards(b -> b.streamARN(inArn)).shards()).as("the proxy passes requests through").hasSize(2);
         }
         Thread feeder = new Thread(() -> {

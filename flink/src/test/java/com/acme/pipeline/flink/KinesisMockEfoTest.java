@@ -4,6 +4,7 @@ import com.acme.pipeline.flink.config.PipelineConfig;
 import com.acme.pipeline.flink.testutil.AlpnBridge;
 import com.acme.pipeline.flink.testutil.CounterCollectingReporter;
 import com.acme.pipeline.flink.testutil.KinesisMock;
+import com.acme.pipeline.flink.testutil.TestKinesis;
 
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
@@ -12,20 +13,14 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.kinesis.KinesisClient;
 import software.amazon.awssdk.services.kinesis.model.ConsumerStatus;
 import software.amazon.awssdk.services.kinesis.model.GetRecordsResponse;
 import software.amazon.awssdk.services.kinesis.model.Record;
 import software.amazon.awssdk.services.kinesis.model.Shard;
 import software.amazon.awssdk.services.kinesis.model.ShardIteratorType;
-import software.amazon.awssdk.services.kinesis.model.StreamStatus;
 
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -52,12 +47,7 @@ class KinesisMockEfoTest {
         KinesisMock.trustItJvmWide();
         mock = KinesisMock.start();
         bridge = new AlpnBridge(mock.tlsPort());
-        kinesis = KinesisClient.builder()
-                .endpointOverride(URI.create(mock.plainEndpoint()))
-                .region(Region.of(REGION))
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("testing", "testing")))
-                .httpClientBuilder(UrlConnectionHttpClient.builder())
-                .build();
+        kinesis = TestKinesis.client(mock.plainEndpoint(), REGION);
     }
 
     @AfterAll
@@ -74,15 +64,7 @@ class KinesisMockEfoTest {
     }
 
     private static String createStream(String name, int shards) throws InterruptedException {
-        kinesis.createStream(b -> b.streamName(name).shardCount(shards));
-        for (int i = 0; i < 100; i++) {
-            if (kinesis.describeStreamSummary(b -> b.streamName(name)).streamDescriptionSummary().streamStatus()
-                    == StreamStatus.ACTIVE) {
-                break;
-            }
-            Thread.sleep(100);
-        }
-        return "arn:aws:kinesis:" + REGION + ":" + KinesisMock.ACCOUNT + ":stream/" + name;
+        return TestKinesis.createActiveStream(kinesis, name, shards, REGION, KinesisMock.ACCOUNT);
     }
 
     private static byte[] event(String customer, long ts, int id) {

@@ -3,6 +3,7 @@ package com.acme.pipeline.flink;
 import com.acme.pipeline.flink.config.PipelineConfig;
 import com.acme.pipeline.flink.testutil.CountingKinesisProxy;
 import com.acme.pipeline.flink.testutil.MotoServer;
+import com.acme.pipeline.flink.testutil.TestKinesis;
 
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
@@ -11,19 +12,13 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.kinesis.KinesisClient;
 import software.amazon.awssdk.services.kinesis.model.GetRecordsResponse;
 import software.amazon.awssdk.services.kinesis.model.Record;
 import software.amazon.awssdk.services.kinesis.model.Shard;
 import software.amazon.awssdk.services.kinesis.model.ShardIteratorType;
-import software.amazon.awssdk.services.kinesis.model.StreamStatus;
 
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -50,12 +45,7 @@ class KinesisMotoTest {
     static void startMoto() throws Exception {
         moto = MotoServer.start();
         proxy = new CountingKinesisProxy(moto.endpoint());
-        kinesis = KinesisClient.builder()
-                .endpointOverride(URI.create(moto.endpoint()))
-                .region(Region.of(REGION))
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("testing", "testing")))
-                .httpClientBuilder(UrlConnectionHttpClient.builder())
-                .build();
+        kinesis = TestKinesis.client(moto.endpoint(), REGION);
     }
 
     @AfterAll
@@ -72,15 +62,7 @@ class KinesisMotoTest {
     }
 
     private static String createStream(String name, int shards) throws InterruptedException {
-        kinesis.createStream(b -> b.streamName(name).shardCount(shards));
-        for (int i = 0; i < 100; i++) {
-            if (kinesis.describeStreamSummary(b -> b.streamName(name)).streamDescriptionSummary().streamStatus()
-                    == StreamStatus.ACTIVE) {
-                break;
-            }
-            Thread.sleep(100);
-        }
-        return "arn:aws:kinesis:" + REGION + ":" + ACCOUNT + ":stream/" + name;
+        return TestKinesis.createActiveStream(kinesis, name, shards, REGION, ACCOUNT);
     }
 
     private static void put(String stream, String customer, String json) {
