@@ -34,6 +34,9 @@ export interface LoadResult {
   readonly events: Produced[];
   readonly malformed: { readonly text: string; readonly partitionKey: string }[];
   readonly putRecordsRetries: number;
+  /** PutRecords calls made and the time spent awaiting them (the producer's own ceiling: calls are sequential) */
+  readonly putRecordsCalls: number;
+  readonly putRecordsMillis: number;
   readonly seconds: number;
 }
 
@@ -87,6 +90,8 @@ export async function produce(
   const start = Date.now();
   let n = 0;
   let retries = 0;
+  let calls = 0;
+  let callMillis = 0;
   while (n < total) {
     const due = Math.min(total, Math.floor(((Date.now() - start) / 1000) * o.rate) + 1);
     const batch: { entry: { Data: Uint8Array; PartitionKey: string }; ev?: Produced }[] = [];
@@ -118,11 +123,15 @@ export async function produce(
           await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
         }
         let res;
+        const sent = Date.now();
+        calls++;
         try {
           res = await kinesis.send(new PutRecordsCommand({ StreamName: streamName, Records: pending.map((p) => p.entry) }));
         } catch (e) {
           if (attempt > 30) throw e;
           continue;
+        } finally {
+          callMillis += Date.now() - sent;
         }
         const now = Date.now();
         const failed: typeof pending = [];
@@ -141,7 +150,7 @@ export async function produce(
     const wait = Math.max(0, Math.min(100, next - Date.now()));
     if (n < total) await new Promise((r) => setTimeout(r, wait));
   }
-  return { events, malformed, putRecordsRetries: retries, seconds: (Date.now() - start) / 1000 };
+  return { events, malformed, putRecordsRetries: retries, putRecordsCalls: calls, putRecordsMillis: callMillis, seconds: (Date.now() - start) / 1000 };
 }
 
 /** The aggregates the job must emit for these events: one per customer and window. */
