@@ -7,7 +7,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -88,7 +88,14 @@ export class LocalFlink {
       ['-Xmx1536m', '-XX:+UseSerialGC', '-cp', `${classes}:${cp}`, 'LocalFlinkRunner', this.opts.configFile, this.opts.stateDir, String(this.opts.checkpointSeconds), String(this.opts.parallelism)],
       { env: this.opts.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true },
     );
-    this.child.stderr!.on('data', (d: Buffer) => (this.output = (this.output + d.toString()).slice(-20_000)));
+    // The whole console output also goes to <stateDir>/flink.log, so a run can be examined afterwards.
+    const logFile = createWriteStream(join(this.opts.stateDir, 'flink.log'));
+    this.child.once('exit', () => logFile.end());
+    this.child.stdout!.on('data', (d: Buffer) => logFile.write(d));
+    this.child.stderr!.on('data', (d: Buffer) => {
+      logFile.write(d);
+      this.output = (this.output + d.toString()).slice(-20_000);
+    });
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       if (!line.startsWith('@@ ')) {
         this.output = (this.output + line + '\n').slice(-20_000);
