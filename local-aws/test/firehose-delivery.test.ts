@@ -672,7 +672,7 @@ describe('local Firehose delivery: OpenSearch (firehose-opensearch component, mo
   });
 
   it('a document the pipeline refuses is retried alone for the retry duration, then backed up with OpenSearch\'s reason; the others are indexed once', async () => {
-    const { src, b, description } = await setup({ retry_duration_seconds: 2 });
+    const { src, b, description } = await setup({ retry_duration_seconds: 5 });
     proxy.requests.length = 0;
     const { fh } = delivery(description, { opensearchEndpoint: proxy.endpoint, retryBackoffMs: { initial: 300, max: 600 } });
     await fh.init();
