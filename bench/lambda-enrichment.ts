@@ -151,7 +151,7 @@ function batchesWithFirstSeen(customers: number[], size: number): number {
   let n = 0;
   for (let i = 0; i < customers.length; i += size) {
     let fresh = false;
-    for (const c of customers.slice(i, i + size)) if (!seen.has(c)) (seen.add(c), (fresh = true));
+    for (const c of customers.slice(i, i + size)) if (!seen.has(c)) seen.add(c), (fresh = true);
     if (fresh) n++;
   }
   return n;
@@ -200,7 +200,9 @@ async function countStream(kinesis: KinesisClient, stream: string): Promise<numb
   const shards = await kinesis.send(new ListShardsCommand({ StreamName: stream }));
   for (const sh of shards.Shards ?? []) {
     let it = (
-      await kinesis.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: sh.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }))
+      await kinesis.send(
+        new GetShardIteratorCommand({ StreamName: stream, ShardId: sh.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }),
+      )
     ).ShardIterator;
     while (it) {
       const r = await kinesis.send(new GetRecordsCommand({ ShardIterator: it, Limit: 10_000 }));
@@ -222,7 +224,12 @@ interface RunResult {
   kinesisWrites: number;
 }
 
-async function runHandler(endpoint: string, table: string, queueUrl: string, batches: KinesisStreamEvent[]): Promise<RunResult> {
+async function runHandler(
+  endpoint: string,
+  table: string,
+  queueUrl: string,
+  batches: KinesisStreamEvent[],
+): Promise<RunResult> {
   const c = clients(endpoint);
   const stream = await newStream(c.kinesis);
   const ddbCount = countRequests(c.ddb);
@@ -281,7 +288,11 @@ async function runBaseline(endpoint: string, table: string, batches: KinesisStre
       const customer = await getCustomerInfo(data.customer_id);
       const enriched = enrich(data, Object.keys(customer).length > 0 ? customer : null);
       await c.kinesis.send(
-        new PutRecordCommand({ StreamName: stream, PartitionKey: data.customer_id, Data: Buffer.from(JSON.stringify(enriched)) }),
+        new PutRecordCommand({
+          StreamName: stream,
+          PartitionKey: data.customer_id,
+          Data: Buffer.from(JSON.stringify(enriched)),
+        }),
       );
     }
   }
@@ -349,7 +360,11 @@ async function main(): Promise<void> {
       });
     }
     for (let i = 0; i < items.length; i += 25) {
-      await c.ddb.send(new BatchWriteItemCommand({ RequestItems: { [table]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }));
+      await c.ddb.send(
+        new BatchWriteItemCommand({
+          RequestItems: { [table]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) },
+        }),
+      );
     }
     const queueUrl = (await c.sqs.send(new CreateQueueCommand({ QueueName: 'bench-dlq' }))).QueueUrl!;
 
@@ -362,8 +377,12 @@ async function main(): Promise<void> {
     for (let rep = 0; rep < REPS; rep++) {
       const order = rep % 2 === 0 ? ['handler', 'baseline'] : ['baseline', 'handler'];
       for (const which of order) {
-        const r = which === 'handler' ? await runHandler(moto.endpoint, table, queueUrl, batches) : await runBaseline(moto.endpoint, table, batches);
-        if (r.written !== RECORDS) throw new Error(`${which}: ${r.written} records in the output stream, expected ${RECORDS}`);
+        const r =
+          which === 'handler'
+            ? await runHandler(moto.endpoint, table, queueUrl, batches)
+            : await runBaseline(moto.endpoint, table, batches);
+        if (r.written !== RECORDS)
+          throw new Error(`${which}: ${r.written} records in the output stream, expected ${RECORDS}`);
         (which === 'handler' ? h : b).push(r);
         console.log(
           `  rep ${rep + 1} ${which.padEnd(8)} ${(RECORDS / r.seconds).toFixed(0).padStart(7)} records/s  ` +
@@ -377,7 +396,8 @@ async function main(): Promise<void> {
     const sweep: { size: number; rate: number; per1k: number; cap: number }[] = [];
     for (const size of SWEEP) {
       const rs: RunResult[] = [];
-      for (let rep = 0; rep < REPS; rep++) rs.push(await runHandler(moto.endpoint, table, queueUrl, toBatches(records, size)));
+      for (let rep = 0; rep < REPS; rep++)
+        rs.push(await runHandler(moto.endpoint, table, queueUrl, toBatches(records, size)));
       sweep.push({ size, rate: rate(rs), per1k: per1k(rs), cap: distinct / batchesWithFirstSeen(customers, size) });
     }
 
@@ -387,7 +407,12 @@ async function main(): Promise<void> {
     const figures = {
       handler: { recordsPerSecond: rate(h), ddbRequestsPer1000: per1k(h) },
       baseline: { recordsPerSecond: rate(b), ddbRequestsPer1000: per1k(b) },
-      bundle: { indexJsBytes: build.bytes.indexJs, daxJsBytes: build.bytes.daxJs, zipBytes: build.bytes.zip, zipSha256: build.zipSha256 },
+      bundle: {
+        indexJsBytes: build.bytes.indexJs,
+        daxJsBytes: build.bytes.daxJs,
+        zipBytes: build.bytes.zip,
+        zipSha256: build.zipSha256,
+      },
       batchSizeSweep: sweep,
       importMs: { median: median(imports), min: Math.min(...imports), max: Math.max(...imports), n: imports.length },
     };
@@ -396,8 +421,12 @@ async function main(): Promise<void> {
     const ok = (b: boolean) => (b ? 'ok' : 'MISSED');
     console.log('');
     console.log('                         handler    baseline');
-    console.log(`records/s (median)     ${figures.handler.recordsPerSecond.toFixed(0).padStart(9)} ${figures.baseline.recordsPerSecond.toFixed(0).padStart(11)}`);
-    console.log(`DynamoDB req / 1000    ${figures.handler.ddbRequestsPer1000.toFixed(1).padStart(9)} ${figures.baseline.ddbRequestsPer1000.toFixed(1).padStart(11)}`);
+    console.log(
+      `records/s (median)     ${figures.handler.recordsPerSecond.toFixed(0).padStart(9)} ${figures.baseline.recordsPerSecond.toFixed(0).padStart(11)}`,
+    );
+    console.log(
+      `DynamoDB req / 1000    ${figures.handler.ddbRequestsPer1000.toFixed(1).padStart(9)} ${figures.baseline.ddbRequestsPer1000.toFixed(1).padStart(11)}`,
+    );
     console.log('');
     console.log(`DynamoDB requests: ${fewer.toFixed(1)}x fewer   (goal >= 10x: ${ok(fewer >= 10)})`);
     console.log(`throughput:        ${faster.toFixed(1)}x        (goal >= 5x: ${ok(faster >= 5)})`);
@@ -418,7 +447,10 @@ async function main(): Promise<void> {
     );
     const outDir = join(ROOT, '.bench');
     mkdirSync(outDir, { recursive: true });
-    writeFileSync(join(outDir, 'lambda-enrichment.json'), `${JSON.stringify({ workload: { RECORDS, CUSTOMERS, BATCH, REPS, distinct }, ...figures }, null, 2)}\n`);
+    writeFileSync(
+      join(outDir, 'lambda-enrichment.json'),
+      `${JSON.stringify({ workload: { RECORDS, CUSTOMERS, BATCH, REPS, distinct }, ...figures }, null, 2)}\n`,
+    );
   } finally {
     await moto.stop();
   }

@@ -39,7 +39,9 @@ function measure(label, argv, count) {
     }
   }
   const result = { label, runs: count, wall: median(walls), rss: median(rss) };
-  console.log(`${label.padEnd(12)} runs=${count}  median wall ${result.wall.toFixed(2)} s  median peak RSS ${result.rss.toFixed(0)} MB`);
+  console.log(
+    `${label.padEnd(12)} runs=${count}  median wall ${result.wall.toFixed(2)} s  median peak RSS ${result.rss.toFixed(0)} MB`,
+  );
   return result;
 }
 
@@ -56,13 +58,23 @@ buildSync({
   format: 'cjs',
   logLevel: 'warning',
 });
-const components = readdirSync(join(root, 'components')).filter((c) => existsSync(join(root, 'components', c, 'main.tf.json'))).length;
+const components = readdirSync(join(root, 'components')).filter((c) =>
+  existsSync(join(root, 'components', c, 'main.tf.json')),
+).length;
 console.log(`synthesizing ${components} components; node ${process.version}`);
 
 const fast = measure('fast-path', [process.execPath, join(root, 'scripts', 'synth.mjs')], runs);
 const deep = measure('unbundled', [process.execPath, unbundled], runs);
-const baseline = measure('root-import', [process.execPath, '-e', `require('@cdktf/provider-aws'); require(${JSON.stringify(unbundled)})`], runs);
-const cli = measure('cdktf-cli', [join(root, 'node_modules', '.bin', 'cdktf'), 'synth'], Math.max(1, Math.min(3, runs)));
+const baseline = measure(
+  'root-import',
+  [process.execPath, '-e', `require('@cdktf/provider-aws'); require(${JSON.stringify(unbundled)})`],
+  runs,
+);
+const cli = measure(
+  'cdktf-cli',
+  [join(root, 'node_modules', '.bin', 'cdktf'), 'synth'],
+  Math.max(1, Math.min(3, runs)),
+);
 
 console.log(
   `fast path vs root-import baseline: ${(baseline.wall / fast.wall).toFixed(1)}x faster, ` +

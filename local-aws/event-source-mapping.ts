@@ -69,7 +69,12 @@ export interface Invocation {
 }
 
 export interface OnFailureRecord {
-  readonly requestContext: { requestId: string; functionArn: string; condition: 'RetryAttemptsExhausted' | 'RecordAgeExceeded'; approximateInvokeCount: number };
+  readonly requestContext: {
+    requestId: string;
+    functionArn: string;
+    condition: 'RetryAttemptsExhausted' | 'RecordAgeExceeded';
+    approximateInvokeCount: number;
+  };
   readonly responseContext: { statusCode: number; executedVersion: string; functionError: string | null };
   readonly version: '1.0';
   readonly timestamp: string;
@@ -89,7 +94,9 @@ export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
 function check(name: string, value: number, min: number, max: number, allowMinusOne = false): number {
   if (!Number.isInteger(value) || ((value < min || value > max) && !(allowMinusOne && value === -1))) {
-    throw new Error(`${name}=${value} is invalid: must be an integer between ${min} and ${max}${allowMinusOne ? ' or -1' : ''}`);
+    throw new Error(
+      `${name}=${value} is invalid: must be an integer between ${min} and ${max}${allowMinusOne ? ' or -1' : ''}`,
+    );
   }
   return value;
 }
@@ -111,7 +118,8 @@ export class KinesisEventSourceMapping {
   readonly onFailureRecords: OnFailureRecord[] = [];
   /** Invocations that included a record, by sequence number (for approximateInvokeCount). */
   private readonly attempts = new Map<string, number>();
-  private readonly o: Required<Omit<EventSourceMappingOptions, 'onFailure'>> & Pick<EventSourceMappingOptions, 'onFailure'>;
+  private readonly o: Required<Omit<EventSourceMappingOptions, 'onFailure'>> &
+    Pick<EventSourceMappingOptions, 'onFailure'>;
   private readonly region: string;
   private readonly streamName: string;
   private shards: ShardState[] | undefined;
@@ -120,7 +128,10 @@ export class KinesisEventSourceMapping {
 
   constructor(options: EventSourceMappingOptions) {
     const m = /^arn:aws[a-z-]*:kinesis:([a-z0-9-]+):(\d{12}):stream\/([A-Za-z0-9_.-]+)$/.exec(options.streamArn);
-    if (!m) throw new Error(`streamArn=${JSON.stringify(options.streamArn)} is invalid: must be arn:aws:kinesis:<region>:<account>:stream/<name>`);
+    if (!m)
+      throw new Error(
+        `streamArn=${JSON.stringify(options.streamArn)} is invalid: must be arn:aws:kinesis:<region>:<account>:stream/<name>`,
+      );
     this.region = m[1]!;
     this.streamName = m[3]!;
     this.o = {
@@ -142,7 +153,9 @@ export class KinesisEventSourceMapping {
     check('maximumRetryAttempts', this.o.maximumRetryAttempts, 0, 10_000, true);
     check('maximumRecordAgeInSeconds', this.o.maximumRecordAgeInSeconds, 60, 604_800, true);
     if (!['LATEST', 'TRIM_HORIZON'].includes(this.o.startingPosition)) {
-      throw new Error(`startingPosition=${JSON.stringify(this.o.startingPosition)} is invalid: must be LATEST or TRIM_HORIZON`);
+      throw new Error(
+        `startingPosition=${JSON.stringify(this.o.startingPosition)} is invalid: must be LATEST or TRIM_HORIZON`,
+      );
     }
   }
 
@@ -152,10 +165,16 @@ export class KinesisEventSourceMapping {
     const shards: ShardState[] = [];
     let token: string | undefined;
     do {
-      const res = await this.o.kinesis.send(new ListShardsCommand(token ? { NextToken: token } : { StreamName: this.streamName }));
+      const res = await this.o.kinesis.send(
+        new ListShardsCommand(token ? { NextToken: token } : { StreamName: this.streamName }),
+      );
       for (const s of res.Shards ?? []) {
         const it = await this.o.kinesis.send(
-          new GetShardIteratorCommand({ StreamName: this.streamName, ShardId: s.ShardId!, ShardIteratorType: this.o.startingPosition }),
+          new GetShardIteratorCommand({
+            StreamName: this.streamName,
+            ShardId: s.ShardId!,
+            ShardIteratorType: this.o.startingPosition,
+          }),
         );
         shards.push({ shardId: s.ShardId!, iterator: it.ShardIterator, buffer: [], retries: 0, closed: false });
       }
@@ -198,7 +217,9 @@ export class KinesisEventSourceMapping {
       shard.closed = true;
       return { got: 0, behind: false };
     }
-    const res = await this.o.kinesis.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: Math.min(max, 10_000) }));
+    const res = await this.o.kinesis.send(
+      new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: Math.min(max, 10_000) }),
+    );
     const got = res.Records ?? [];
     shard.buffer.push(...got);
     shard.iterator = res.NextShardIterator;
@@ -210,13 +231,15 @@ export class KinesisEventSourceMapping {
       if (shard.buffer.length < this.o.batchSize) {
         let read = await this.fetch(shard, this.o.batchSize - shard.buffer.length);
         // An empty answer while behind the tip is not the end of the shard: read on.
-        while (read.got === 0 && read.behind && shard.buffer.length === 0) read = await this.fetch(shard, this.o.batchSize);
+        while (read.got === 0 && read.behind && shard.buffer.length === 0)
+          read = await this.fetch(shard, this.o.batchSize);
         // Batching window: keep reading until the batch is full or the window has passed.
         const windowMs = this.o.maximumBatchingWindowInSeconds * 1000;
         const started = Date.now();
         while (shard.buffer.length < this.o.batchSize && Date.now() - started < windowMs && !shard.closed) {
           const more = await this.fetch(shard, this.o.batchSize - shard.buffer.length);
-          if (more.got === 0) await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, windowMs - (Date.now() - started)))));
+          if (more.got === 0)
+            await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, windowMs - (Date.now() - started)))));
         }
       }
       if (shard.buffer.length === 0) return;
@@ -288,7 +311,12 @@ export class KinesisEventSourceMapping {
   }
 
   private toEvent(shard: ShardState, records: _Record[]): KinesisStreamEvent {
-    return lambdaKinesisEvent(records, { shardId: shard.shardId, streamArn: this.o.streamArn, region: this.region, roleArn: this.o.roleArn });
+    return lambdaKinesisEvent(records, {
+      shardId: shard.shardId,
+      streamArn: this.o.streamArn,
+      region: this.region,
+      roleArn: this.o.roleArn,
+    });
   }
 
   private async invoke(
@@ -319,11 +347,20 @@ export class KinesisEventSourceMapping {
     try {
       // A function that outlives its timeout is a function error (its work so far stays done).
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`Task timed out after ${this.o.functionTimeoutMs} ms`)), this.o.functionTimeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(`Task timed out after ${this.o.functionTimeoutMs} ms`)),
+          this.o.functionTimeoutMs,
+        );
       });
       response = await Promise.race([this.o.function(event, context), timeout]);
     } catch (err) {
-      this.invocations.push({ shardId: shard.shardId, sequenceNumbers: seqs, outcome: 'function_error', retry: shard.retries, error: String((err as Error)?.message ?? err) });
+      this.invocations.push({
+        shardId: shard.shardId,
+        sequenceNumbers: seqs,
+        outcome: 'function_error',
+        retry: shard.retries,
+        error: String((err as Error)?.message ?? err),
+      });
       return { kind: 'error' };
     } finally {
       clearTimeout(timer);
@@ -370,7 +407,12 @@ export class KinesisEventSourceMapping {
     const first = records[0]!;
     const last = records[records.length - 1]!;
     const message: OnFailureRecord = {
-      requestContext: { requestId: randomUUID(), functionArn: this.o.functionArn, condition, approximateInvokeCount: this.attempts.get(first.SequenceNumber!) ?? 0 },
+      requestContext: {
+        requestId: randomUUID(),
+        functionArn: this.o.functionArn,
+        condition,
+        approximateInvokeCount: this.attempts.get(first.SequenceNumber!) ?? 0,
+      },
       responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError },
       version: '1.0',
       timestamp: new Date(this.o.now()).toISOString(),
@@ -386,7 +428,9 @@ export class KinesisEventSourceMapping {
     };
     this.onFailureRecords.push(message);
     if (this.o.onFailure) {
-      await this.o.onFailure.sqs.send(new SendMessageCommand({ QueueUrl: this.o.onFailure.queueUrl, MessageBody: JSON.stringify(message) }));
+      await this.o.onFailure.sqs.send(
+        new SendMessageCommand({ QueueUrl: this.o.onFailure.queueUrl, MessageBody: JSON.stringify(message) }),
+      );
     }
     // Discarded records are checkpointed: the shard moves on.
     const at = shard.buffer.indexOf(first);

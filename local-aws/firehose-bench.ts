@@ -14,7 +14,12 @@
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import type { DeliveryStreamDescription } from '@aws-sdk/client-firehose';
-import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import {
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  KinesisClient,
+  PutRecordsCommand,
+} from '@aws-sdk/client-kinesis';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { DOCUMENT_ID_FORMAT, ERROR_PREFIX, FAILED_PREFIX, INDEX_NAME } from '../components/firehose-opensearch/index';
 import { startMotoServer } from '../test/support/moto-server';
@@ -23,7 +28,13 @@ import { FirehoseDelivery } from './firehose-delivery';
 import { openSearchClasspath, startOpenSearchNode } from './opensearch-node';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { events: { type: 'string', default: '20000' }, shards: { type: 'string', default: '4' }, 'size-mb': { type: 'string', default: '5' } } });
+  const { values } = parseArgs({
+    options: {
+      events: { type: 'string', default: '20000' },
+      shards: { type: 'string', default: '4' },
+      'size-mb': { type: 'string', default: '5' },
+    },
+  });
   const events = Number(values.events);
   const shards = Number(values.shards);
   const sizeMb = Number(values['size-mb']);
@@ -37,7 +48,19 @@ async function main(): Promise<void> {
   const node = await startOpenSearchNode();
   const moto = await startMotoServer();
   try {
-    const setup = spawnSync('npx', ['--no-install', 'tsx', 'scripts/opensearch-setup.ts', '--endpoint', node.endpoint, '--no-sign', '--skip-security'], { cwd: REPO_ROOT, encoding: 'utf8' });
+    const setup = spawnSync(
+      'npx',
+      [
+        '--no-install',
+        'tsx',
+        'scripts/opensearch-setup.ts',
+        '--endpoint',
+        node.endpoint,
+        '--no-sign',
+        '--skip-security',
+      ],
+      { cwd: REPO_ROOT, encoding: 'utf8' },
+    );
     if (setup.status !== 0) throw new Error(`opensearch-setup failed:\n${setup.stdout}${setup.stderr}`);
     const kinesis = new KinesisClient(moto.clientConfig());
     const s3 = new S3Client({ ...moto.clientConfig(), forcePathStyle: true });
@@ -94,13 +117,20 @@ async function main(): Promise<void> {
       }),
     );
     for (let i = 0; i < records.length; i += 500) {
-      await kinesis.send(new PutRecordsCommand({ StreamName: 'bench-output', Records: records.slice(i, i + 500).map((d, j) => ({ Data: Buffer.from(d), PartitionKey: `pk-${i + j}` })) }));
+      await kinesis.send(
+        new PutRecordsCommand({
+          StreamName: 'bench-output',
+          Records: records.slice(i, i + 500).map((d, j) => ({ Data: Buffer.from(d), PartitionKey: `pk-${i + j}` })),
+        }),
+      );
     }
     const t1 = Date.now();
     await fh.flush();
     const deliverMs = Date.now() - t1;
     await fetch(`${node.endpoint}/events-*/_refresh`, { method: 'POST' });
-    const count = (await (await fetch(`${node.endpoint}/events-*/_count?q=event_id:bench-*`)).json()) as { count: number };
+    const count = (await (await fetch(`${node.endpoint}/events-*/_count?q=event_id:bench-*`)).json()) as {
+      count: number;
+    };
     await fh.stop();
     console.log(`classpath (cached after the first build): ${classpathMs} ms`);
     console.log(`opensearch node start (JVM spawn to health yellow/green): ${node.startMs} ms`);
@@ -109,7 +139,10 @@ async function main(): Promise<void> {
         `(of which _bulk ${fh.stats.bulkMillis} ms = ${Math.round((fh.stats.recordsDelivered / fh.stats.bulkMillis) * 1000)} docs/s; the rest is GetRecords from moto; ` +
         `${fh.stats.bulkRequests} bulk requests of ≤ ${sizeMb} MiB, ${shards} shards, backups ${fh.stats.documentsToBackup}, searchable ${count.count})`,
     );
-    if (count.count !== events || fh.stats.recordsDelivered !== events) throw new Error(`expected ${events} documents, searchable ${count.count}, delivered ${fh.stats.recordsDelivered}`);
+    if (count.count !== events || fh.stats.recordsDelivered !== events)
+      throw new Error(
+        `expected ${events} documents, searchable ${count.count}, delivered ${fh.stats.recordsDelivered}`,
+      );
   } finally {
     await moto.stop();
     await node.stop();

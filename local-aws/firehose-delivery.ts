@@ -132,7 +132,11 @@ const notImplemented = (what: string) => new Error(`firehose-delivery: not imple
 // Prefix expressions (s3-prefixes): !{timestamp:<DateTimeFormatter>}, !{firehose:error-output-type},
 // !{firehose:random-string}, !{partitionKeyFromQuery:<key>}.
 
-type PrefixPart = { lit: string } | { ns: 'timestamp'; fmt: string; src: string } | { ns: 'firehose'; value: 'error-output-type' | 'random-string' } | { ns: 'partitionKeyFromQuery'; key: string };
+type PrefixPart =
+  | { lit: string }
+  | { ns: 'timestamp'; fmt: string; src: string }
+  | { ns: 'firehose'; value: 'error-output-type' | 'random-string' }
+  | { ns: 'partitionKeyFromQuery'; key: string };
 
 export function parsePrefix(prefix: string, field: string): PrefixPart[] {
   const parts: PrefixPart[] = [];
@@ -160,7 +164,9 @@ export function parsePrefix(prefix: string, field: string): PrefixPart[] {
     } else if (ns === 'partitionKeyFromLambda') {
       throw notImplemented(`${field} expression !{${expr}} (partition keys from a Lambda processor)`);
     } else {
-      throw new Error(`${field}: unknown expression !{${expr}}; allowed: !{timestamp:<format>}, !{firehose:error-output-type}, !{firehose:random-string}, !{partitionKeyFromQuery:<key>}`);
+      throw new Error(
+        `${field}: unknown expression !{${expr}}; allowed: !{timestamp:<format>}, !{firehose:error-output-type}, !{firehose:random-string}, !{partitionKeyFromQuery:<key>}`,
+      );
     }
     i = end + 1;
   }
@@ -196,7 +202,10 @@ function compileDateFormat(fmt: string, where: string): (d: Date) => string {
         ss: (d) => pad(d.getUTCSeconds()),
       };
       const fn = f[run];
-      if (!fn) throw notImplemented(`${where}: date pattern "${run}" (implemented: ${Object.keys(f).join(', ')}, 'quoted text')`);
+      if (!fn)
+        throw notImplemented(
+          `${where}: date pattern "${run}" (implemented: ${Object.keys(f).join(', ')}, 'quoted text')`,
+        );
       out.push(fn);
       i = j;
       continue;
@@ -213,7 +222,10 @@ function randomString(n: number): string {
   return Array.from(b, (x) => RANDOM_ALPHABET[x % RANDOM_ALPHABET.length]).join('');
 }
 
-function evaluatePrefix(parts: PrefixPart[], ctx: { time: number; keys?: Record<string, string>; errorType?: string }): string {
+function evaluatePrefix(
+  parts: PrefixPart[],
+  ctx: { time: number; keys?: Record<string, string>; errorType?: string },
+): string {
   const date = new Date(ctx.time);
   return parts
     .map((p) => {
@@ -261,7 +273,8 @@ export function parseJqQuery(source: string): JqQuery {
       const t = re.exec(expr!);
       if (!t) fail(`path "${expr}"`);
       if (t![1] !== undefined) path.push({ field: t![1] });
-      else path.push({ slice: [t![2] === undefined ? null : Number(t![2]), t![3] === undefined ? null : Number(t![3])] });
+      else
+        path.push({ slice: [t![2] === undefined ? null : Number(t![2]), t![3] === undefined ? null : Number(t![3])] });
       pos = re.lastIndex;
     }
     if (path.length === 0 || !('field' in path[0]!)) fail(`path "${expr}" must start with .field`);
@@ -280,14 +293,16 @@ export function evaluateJq(q: JqQuery, input: Json): Record<string, Json> {
     for (const step of path) {
       if ('field' in step) {
         if (v === null) continue;
-        if (typeof v !== 'object' || Array.isArray(v)) throw new Error(`Cannot index ${jqType(v)} with "${step.field}"`);
+        if (typeof v !== 'object' || Array.isArray(v))
+          throw new Error(`Cannot index ${jqType(v)} with "${step.field}"`);
         v = Object.prototype.hasOwnProperty.call(v, step.field) ? v[step.field]! : null;
       } else {
         if (v === null) continue;
         if (typeof v !== 'string' && !Array.isArray(v)) throw new Error(`Cannot index ${jqType(v)} with object`);
         const items = typeof v === 'string' ? Array.from(v) : v; // jq slices strings by code point
         const len = items.length;
-        const norm = (n: number | null, dflt: number) => (n === null ? dflt : n < 0 ? Math.max(0, len + n) : Math.min(n, len));
+        const norm = (n: number | null, dflt: number) =>
+          n === null ? dflt : n < 0 ? Math.max(0, len + n) : Math.min(n, len);
         const from = norm(step.slice[0], 0);
         const to = Math.max(from, norm(step.slice[1], len));
         v = typeof v === 'string' ? items.slice(from, to).join('') : (items as Json[]).slice(from, to);
@@ -316,23 +331,31 @@ interface Processors {
   readonly delimiter?: string;
 }
 
-function readProcessors(cfg: ProcessingConfiguration | undefined, dynamicPartitioning: boolean, field: string): Processors {
+function readProcessors(
+  cfg: ProcessingConfiguration | undefined,
+  dynamicPartitioning: boolean,
+  field: string,
+): Processors {
   if (!cfg?.Enabled) return {};
   let jq: JqQuery | undefined;
   let delimiter: string | undefined;
   for (const p of cfg.Processors ?? []) {
     const params = Object.fromEntries((p.Parameters ?? []).map((x) => [x.ParameterName, x.ParameterValue ?? '']));
     if (p.Type === 'MetadataExtraction') {
-      if (!dynamicPartitioning) throw new Error(`${field}: MetadataExtraction needs DynamicPartitioningConfiguration.Enabled`);
+      if (!dynamicPartitioning)
+        throw new Error(`${field}: MetadataExtraction needs DynamicPartitioningConfiguration.Enabled`);
       const engine = params.JsonParsingEngine;
-      if (engine !== undefined && engine !== 'JQ-1.6') throw notImplemented(`${field}: JsonParsingEngine "${engine}" (implemented: JQ-1.6)`);
+      if (engine !== undefined && engine !== 'JQ-1.6')
+        throw notImplemented(`${field}: JsonParsingEngine "${engine}" (implemented: JQ-1.6)`);
       const query = params.MetadataExtractionQuery;
       if (!query) throw new Error(`${field}: MetadataExtraction without a MetadataExtractionQuery parameter`);
       jq = parseJqQuery(query);
     } else if (p.Type === 'AppendDelimiterToRecord') {
       delimiter = unescapeDelimiter(params.Delimiter ?? '\\n');
     } else {
-      throw notImplemented(`${field}: processor type ${p.Type} (implemented: MetadataExtraction, AppendDelimiterToRecord)`);
+      throw notImplemented(
+        `${field}: processor type ${p.Type} (implemented: MetadataExtraction, AppendDelimiterToRecord)`,
+      );
     }
   }
   return { jq, delimiter };
@@ -344,7 +367,10 @@ function compress(format: string | undefined, body: Buffer, field: string): { bo
   throw notImplemented(`${field} CompressionFormat ${format} (implemented: UNCOMPRESSED, GZIP)`);
 }
 
-function bufferingHints(h: { SizeInMBs?: number; IntervalInSeconds?: number } | undefined, dflt: { size: number; interval: number }) {
+function bufferingHints(
+  h: { SizeInMBs?: number; IntervalInSeconds?: number } | undefined,
+  dflt: { size: number; interval: number },
+) {
   return { sizeBytes: (h?.SizeInMBs ?? dflt.size) * MiB, intervalMs: (h?.IntervalInSeconds ?? dflt.interval) * 1000 };
 }
 
@@ -409,9 +435,15 @@ function errorPrefixOf(prefix: string | undefined, errorOutputPrefix: string | u
     return parts; // the default time is appended to Prefix only (semantic rules)
   }
   const base = parsePrefix(prefix ?? '', `${field}.Prefix`);
-  if (base.some((p) => 'ns' in p)) throw new Error(`${field}: ErrorOutputPrefix can be null only if Prefix contains no expressions`);
-  const lit = (prefix ?? '') === '' || (prefix ?? '').endsWith('/') ? prefix ?? '' : `${prefix}/`;
-  return [{ lit }, { ns: 'firehose', value: 'error-output-type' }, { lit: '/' }, { ns: 'timestamp', fmt: 'yyyy/MM/dd/HH/', src: 'timestamp:yyyy/MM/dd/HH/' }];
+  if (base.some((p) => 'ns' in p))
+    throw new Error(`${field}: ErrorOutputPrefix can be null only if Prefix contains no expressions`);
+  const lit = (prefix ?? '') === '' || (prefix ?? '').endsWith('/') ? (prefix ?? '') : `${prefix}/`;
+  return [
+    { lit },
+    { ns: 'firehose', value: 'error-output-type' },
+    { lit: '/' },
+    { ns: 'timestamp', fmt: 'yyyy/MM/dd/HH/', src: 'timestamp:yyyy/MM/dd/HH/' },
+  ];
 }
 
 /** error-output-type of OpenSearch document failures (the folder FailedDocumentsOnly names). */
@@ -455,46 +487,71 @@ export class FirehoseDelivery {
     this.clock = opts.clock ?? Date.now;
     const d = opts.description;
     this.name = d.DeliveryStreamName ?? '';
-    if (!/^[a-zA-Z0-9_.-]{1,64}$/.test(this.name)) throw new Error(`description.DeliveryStreamName: expected 1-64 of [a-zA-Z0-9_.-], got ${JSON.stringify(d.DeliveryStreamName)}`);
+    if (!/^[a-zA-Z0-9_.-]{1,64}$/.test(this.name))
+      throw new Error(
+        `description.DeliveryStreamName: expected 1-64 of [a-zA-Z0-9_.-], got ${JSON.stringify(d.DeliveryStreamName)}`,
+      );
     this.version = d.VersionId ?? '1';
     if (d.DeliveryStreamType !== undefined && d.DeliveryStreamType !== 'KinesisStreamAsSource') {
       throw notImplemented(`DeliveryStreamType ${d.DeliveryStreamType} (implemented: KinesisStreamAsSource)`);
     }
     const src = d.Source?.KinesisStreamSourceDescription;
-    if (!src?.KinesisStreamARN) throw new Error('description.Source.KinesisStreamSourceDescription.KinesisStreamARN is required (a Kinesis stream as source)');
+    if (!src?.KinesisStreamARN)
+      throw new Error(
+        'description.Source.KinesisStreamSourceDescription.KinesisStreamARN is required (a Kinesis stream as source)',
+      );
     this.streamArn = src.KinesisStreamARN;
     const m = /^arn:aws[a-z-]*:kinesis:[a-z0-9-]+:\d{12}:stream\/([A-Za-z0-9_.-]{1,128})$/.exec(this.streamArn);
-    if (!m) throw new Error(`description.Source.KinesisStreamSourceDescription.KinesisStreamARN: expected arn:aws:kinesis:<region>:<account>:stream/<name>, got ${this.streamArn}`);
+    if (!m)
+      throw new Error(
+        `description.Source.KinesisStreamSourceDescription.KinesisStreamARN: expected arn:aws:kinesis:<region>:<account>:stream/<name>, got ${this.streamArn}`,
+      );
     this.streamName = m[1]!;
     const dests = d.Destinations ?? [];
-    if (dests.length !== 1) throw new Error(`description.Destinations: expected exactly 1 destination, got ${dests.length}`);
+    if (dests.length !== 1)
+      throw new Error(`description.Destinations: expected exactly 1 destination, got ${dests.length}`);
     const dest = dests[0]!;
-    if (opts.pollIntervalMs !== undefined && !(opts.pollIntervalMs >= 0)) throw new Error(`pollIntervalMs must be >= 0, got ${opts.pollIntervalMs}`);
+    if (opts.pollIntervalMs !== undefined && !(opts.pollIntervalMs >= 0))
+      throw new Error(`pollIntervalMs must be >= 0, got ${opts.pollIntervalMs}`);
     if (dest.AmazonopensearchserviceDestinationDescription) {
       this.plan = this.openSearchPlan(dest.AmazonopensearchserviceDestinationDescription);
     } else if (dest.ExtendedS3DestinationDescription) {
       this.plan = this.s3Plan(dest.ExtendedS3DestinationDescription);
     } else {
-      throw notImplemented(`destination ${Object.keys(dest).filter((k) => k !== 'DestinationId').join(', ')} (implemented: ExtendedS3DestinationDescription, AmazonopensearchserviceDestinationDescription)`);
+      throw notImplemented(
+        `destination ${Object.keys(dest)
+          .filter((k) => k !== 'DestinationId')
+          .join(', ')} (implemented: ExtendedS3DestinationDescription, AmazonopensearchserviceDestinationDescription)`,
+      );
     }
   }
 
   private s3Plan(desc: ExtendedS3DestinationDescription): S3Plan {
     const field = 'ExtendedS3DestinationDescription';
-    if (desc.CustomTimeZone && desc.CustomTimeZone !== 'UTC') throw notImplemented(`${field}.CustomTimeZone ${desc.CustomTimeZone} (implemented: UTC)`);
-    if (desc.DataFormatConversionConfiguration?.Enabled) throw notImplemented(`${field}.DataFormatConversionConfiguration`);
-    if (desc.S3BackupMode && desc.S3BackupMode !== 'Disabled') throw notImplemented(`${field}.S3BackupMode ${desc.S3BackupMode} (implemented: Disabled)`);
+    if (desc.CustomTimeZone && desc.CustomTimeZone !== 'UTC')
+      throw notImplemented(`${field}.CustomTimeZone ${desc.CustomTimeZone} (implemented: UTC)`);
+    if (desc.DataFormatConversionConfiguration?.Enabled)
+      throw notImplemented(`${field}.DataFormatConversionConfiguration`);
+    if (desc.S3BackupMode && desc.S3BackupMode !== 'Disabled')
+      throw notImplemented(`${field}.S3BackupMode ${desc.S3BackupMode} (implemented: Disabled)`);
     const dynamic = desc.DynamicPartitioningConfiguration?.Enabled === true;
     const processors = readProcessors(desc.ProcessingConfiguration, dynamic, `${field}.ProcessingConfiguration`);
     const prefix = withDefaultTime(desc.Prefix, `${field}.Prefix`);
-    if (prefix.some((p) => 'ns' in p && p.ns === 'firehose' && p.value === 'error-output-type')) throw new Error(`${field}.Prefix can't contain !{firehose:error-output-type}`);
+    if (prefix.some((p) => 'ns' in p && p.ns === 'firehose' && p.value === 'error-output-type'))
+      throw new Error(`${field}.Prefix can't contain !{firehose:error-output-type}`);
     const usesKeys = prefix.some((p) => 'ns' in p && p.ns === 'partitionKeyFromQuery');
-    if (usesKeys && !processors.jq) throw new Error(`${field}.Prefix uses !{partitionKeyFromQuery:…} but no enabled MetadataExtraction processor extracts keys`);
-    if (dynamic && !desc.ErrorOutputPrefix) throw new Error(`${field}.ErrorOutputPrefix is required with dynamic partitioning`);
+    if (usesKeys && !processors.jq)
+      throw new Error(
+        `${field}.Prefix uses !{partitionKeyFromQuery:…} but no enabled MetadataExtraction processor extracts keys`,
+      );
+    if (dynamic && !desc.ErrorOutputPrefix)
+      throw new Error(`${field}.ErrorOutputPrefix is required with dynamic partitioning`);
     if (processors.jq) {
       for (const p of prefix) {
         if ('ns' in p && p.ns === 'partitionKeyFromQuery' && !processors.jq.keys.some((k) => k.key === p.key)) {
-          throw new Error(`${field}.Prefix: !{partitionKeyFromQuery:${p.key}} is not a key of the MetadataExtractionQuery ${processors.jq.source}`);
+          throw new Error(
+            `${field}.Prefix: !{partitionKeyFromQuery:${p.key}} is not a key of the MetadataExtractionQuery ${processors.jq.source}`,
+          );
         }
       }
     }
@@ -514,19 +571,27 @@ export class FirehoseDelivery {
     const field = 'AmazonopensearchserviceDestinationDescription';
     const endpoint = this.opts.opensearchEndpoint;
     if (!endpoint || !/^https?:\/\/[^/]+$/.test(endpoint.replace(/\/$/, ''))) {
-      throw new Error(`opensearchEndpoint: an http(s)://host:port URL is required for an OpenSearch destination, got ${JSON.stringify(endpoint)}`);
+      throw new Error(
+        `opensearchEndpoint: an http(s)://host:port URL is required for an OpenSearch destination, got ${JSON.stringify(endpoint)}`,
+      );
     }
     if (!desc.IndexName) throw new Error(`${field}.IndexName is required`);
-    if (desc.ProcessingConfiguration?.Enabled) throw notImplemented(`${field}.ProcessingConfiguration (record transformation)`);
+    if (desc.ProcessingConfiguration?.Enabled)
+      throw notImplemented(`${field}.ProcessingConfiguration (record transformation)`);
     const mode = desc.S3BackupMode ?? 'FailedDocumentsOnly';
-    if (mode !== 'FailedDocumentsOnly') throw notImplemented(`${field}.S3BackupMode ${mode} (implemented: FailedDocumentsOnly)`);
+    if (mode !== 'FailedDocumentsOnly')
+      throw notImplemented(`${field}.S3BackupMode ${mode} (implemented: FailedDocumentsOnly)`);
     const idFormat = desc.DocumentIdOptions?.DefaultDocumentIdFormat ?? 'FIREHOSE_DEFAULT';
-    if (idFormat !== 'NO_DOCUMENT_ID' && idFormat !== 'FIREHOSE_DEFAULT') throw new Error(`${field}.DocumentIdOptions.DefaultDocumentIdFormat: one of NO_DOCUMENT_ID, FIREHOSE_DEFAULT, got ${idFormat}`);
+    if (idFormat !== 'NO_DOCUMENT_ID' && idFormat !== 'FIREHOSE_DEFAULT')
+      throw new Error(
+        `${field}.DocumentIdOptions.DefaultDocumentIdFormat: one of NO_DOCUMENT_ID, FIREHOSE_DEFAULT, got ${idFormat}`,
+      );
     rotatedIndex(desc.IndexName, desc.IndexRotationPeriod, 0); // validates the period
     const s3 = desc.S3DestinationDescription;
     if (!s3) throw new Error(`${field}.S3DestinationDescription is required (the backup bucket)`);
     const retrySeconds = desc.RetryOptions?.DurationInSeconds ?? 300;
-    if (!(retrySeconds >= 0 && retrySeconds <= 7200)) throw new Error(`${field}.RetryOptions.DurationInSeconds: 0-7200, got ${retrySeconds}`);
+    if (!(retrySeconds >= 0 && retrySeconds <= 7200))
+      throw new Error(`${field}.RetryOptions.DurationInSeconds: 0-7200, got ${retrySeconds}`);
     compress(s3.CompressionFormat, Buffer.alloc(0), `${field}.S3DestinationDescription`);
     return {
       kind: 'opensearch',
@@ -549,7 +614,9 @@ export class FirehoseDelivery {
     const shardIds: string[] = [];
     let next: string | undefined;
     do {
-      const res = await this.opts.kinesis.send(new ListShardsCommand(next ? { NextToken: next } : { StreamName: this.streamName }));
+      const res = await this.opts.kinesis.send(
+        new ListShardsCommand(next ? { NextToken: next } : { StreamName: this.streamName }),
+      );
       for (const s of res.Shards ?? []) {
         // Open shards only: Firehose reads a closed parent before its children; resharding is not implemented.
         if (s.SequenceNumberRange?.EndingSequenceNumber === undefined) shardIds.push(s.ShardId!);
@@ -561,7 +628,12 @@ export class FirehoseDelivery {
     this.shards = await Promise.all(
       shardIds.map(async (shardId) => {
         const it = await this.opts.kinesis.send(
-          new GetShardIteratorCommand({ StreamName: this.streamName, ShardId: shardId, ShardIteratorType: type, ...(type === 'AT_TIMESTAMP' ? { Timestamp: start } : {}) }),
+          new GetShardIteratorCommand({
+            StreamName: this.streamName,
+            ShardId: shardId,
+            ShardIteratorType: type,
+            ...(type === 'AT_TIMESTAMP' ? { Timestamp: start } : {}),
+          }),
         );
         return { shardId, iterator: it.ShardIterator, done: false, lock: Promise.resolve() };
       }),
@@ -652,11 +724,19 @@ export class FirehoseDelivery {
       try {
         if (!shard.iterator) {
           const it = await this.opts.kinesis.send(
-            new GetShardIteratorCommand({ StreamName: this.streamName, ShardId: shard.shardId, ...(shard.lastSeq ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: shard.lastSeq } : { ShardIteratorType: 'TRIM_HORIZON' }) }),
+            new GetShardIteratorCommand({
+              StreamName: this.streamName,
+              ShardId: shard.shardId,
+              ...(shard.lastSeq
+                ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: shard.lastSeq }
+                : { ShardIteratorType: 'TRIM_HORIZON' }),
+            }),
           );
           shard.iterator = it.ShardIterator;
         }
-        const res = await this.opts.kinesis.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: 10000 }));
+        const res = await this.opts.kinesis.send(
+          new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: 10000 }),
+        );
         shard.iterator = res.NextShardIterator;
         if (!res.NextShardIterator) shard.done = true; // closed shard fully read
         const records = res.Records ?? [];
@@ -711,7 +791,9 @@ export class FirehoseDelivery {
       } else {
         const payload = delimiter === undefined ? record.data : Buffer.concat([record.data, Buffer.from(delimiter)]);
         item = { record, payload, keys };
-        bufferId = keys ? `keys:${JSON.stringify(this.plan.prefix.filter((p) => 'ns' in p && p.ns === 'partitionKeyFromQuery').map((p) => keys![(p as { key: string }).key]))}` : 'main';
+        bufferId = keys
+          ? `keys:${JSON.stringify(this.plan.prefix.filter((p) => 'ns' in p && p.ns === 'partitionKeyFromQuery').map((p) => keys![(p as { key: string }).key]))}`
+          : 'main';
       }
     } else {
       item = { record, payload: record.data };
@@ -743,7 +825,10 @@ export class FirehoseDelivery {
     for (const [k, v] of Object.entries(values)) {
       if (typeof v === 'number') keys[k] = String(v);
       else if (typeof v === 'string' && v !== '') keys[k] = v;
-      else throw new Error(`partition key "${k}" evaluated to ${v === '' ? 'an empty string' : jqType(v)} (query ${jq.source})`);
+      else
+        throw new Error(
+          `partition key "${k}" evaluated to ${v === '' ? 'an empty string' : jqType(v)} (query ${jq.source})`,
+        );
     }
     return keys;
   }
@@ -796,7 +881,11 @@ export class FirehoseDelivery {
     const prefix = isError
       ? evaluatePrefix(plan.errorPrefix, { time: oldest, errorType: first.errorType })
       : evaluatePrefix(plan.prefix, { time: oldest, keys: first.keys });
-    const { body, extension } = compress(plan.desc.CompressionFormat, Buffer.concat(buf.items.map((i) => i.payload)), 'ExtendedS3DestinationDescription');
+    const { body, extension } = compress(
+      plan.desc.CompressionFormat,
+      Buffer.concat(buf.items.map((i) => i.payload)),
+      'ExtendedS3DestinationDescription',
+    );
     const key = prefix + this.objectName(oldest, plan.desc.FileExtension ?? extension);
     await this.putObject(plan.bucket, key, body);
     if (isError) this.stats.errorObjects++;
@@ -804,7 +893,14 @@ export class FirehoseDelivery {
       this.stats.s3Objects++;
       this.stats.recordsDelivered += buf.items.length;
     }
-    this.opts.onEvent?.({ type: 's3-object', bucket: plan.bucket, key, records: buf.items.length, bytes: body.length, error: isError });
+    this.opts.onEvent?.({
+      type: 's3-object',
+      bucket: plan.bucket,
+      key,
+      records: buf.items.length,
+      bytes: body.length,
+      error: isError,
+    });
   }
 
   private documentId(item: BufferedItem): string {
@@ -814,7 +910,13 @@ export class FirehoseDelivery {
   }
 
   private async deliverOpenSearch(plan: OpenSearchPlan, buf: Buffer_): Promise<void> {
-    interface Doc { item: BufferedItem; index: string; id?: string; errorCode?: string; errorMessage?: string }
+    interface Doc {
+      item: BufferedItem;
+      index: string;
+      id?: string;
+      errorCode?: string;
+      errorMessage?: string;
+    }
     let pending: Doc[] = buf.items.map((item) => ({
       item,
       index: rotatedIndex(plan.desc.IndexName!, plan.desc.IndexRotationPeriod, item.record.arrival),
@@ -830,21 +932,32 @@ export class FirehoseDelivery {
         this.stats.retriedRequests++;
         this.stats.documentsRetried += pending.length;
       }
-      const body = pending.map((d) => `${JSON.stringify({ index: { _index: d.index, ...(d.id !== undefined ? { _id: d.id } : {}) } })}\n${d.item.payload.toString('utf8')}\n`).join('');
+      const body = pending
+        .map(
+          (d) =>
+            `${JSON.stringify({ index: { _index: d.index, ...(d.id !== undefined ? { _id: d.id } : {}) } })}\n${d.item.payload.toString('utf8')}\n`,
+        )
+        .join('');
       let failed: Doc[] = [];
       let status: number | 'network-error';
       const sent = Date.now();
       try {
-        const res = await fetch(`${plan.endpoint}/_bulk`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
+        const res = await fetch(`${plan.endpoint}/_bulk`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-ndjson' },
+          body,
+        });
         status = res.status;
         const text = await res.text();
         if (res.ok) {
           const parsed = JSON.parse(text) as { items?: Array<Record<string, { status: number; error?: unknown }>> };
           const items = parsed.items ?? [];
-          if (items.length !== pending.length) throw new Error(`_bulk answered ${items.length} items for ${pending.length} documents`);
+          if (items.length !== pending.length)
+            throw new Error(`_bulk answered ${items.length} items for ${pending.length} documents`);
           pending.forEach((d, i) => {
             const r = Object.values(items[i]!)[0]!;
-            if (r.status >= 300 || r.error !== undefined) failed.push({ ...d, errorCode: String(r.status), errorMessage: JSON.stringify(r.error ?? null) });
+            if (r.status >= 300 || r.error !== undefined)
+              failed.push({ ...d, errorCode: String(r.status), errorMessage: JSON.stringify(r.error ?? null) });
             else this.stats.recordsDelivered++;
           });
         } else {
@@ -868,7 +981,11 @@ export class FirehoseDelivery {
     }
   }
 
-  private async backup(plan: OpenSearchPlan, docs: Array<{ item: BufferedItem; index: string; id?: string; errorCode?: string; errorMessage?: string }>, attempts: number): Promise<void> {
+  private async backup(
+    plan: OpenSearchPlan,
+    docs: Array<{ item: BufferedItem; index: string; id?: string; errorCode?: string; errorMessage?: string }>,
+    attempts: number,
+  ): Promise<void> {
     const ended = this.clock();
     const lines = docs.map((d) =>
       JSON.stringify({
@@ -885,7 +1002,11 @@ export class FirehoseDelivery {
     );
     const oldest = Math.min(...docs.map((d) => d.item.record.arrival));
     const prefix = evaluatePrefix(plan.backup.prefix, { time: oldest, errorType: OPENSEARCH_ERROR_OUTPUT_TYPE });
-    const { body, extension } = compress(plan.backup.desc.CompressionFormat, Buffer.from(lines.map((l) => `${l}\n`).join('')), 'S3DestinationDescription');
+    const { body, extension } = compress(
+      plan.backup.desc.CompressionFormat,
+      Buffer.from(lines.map((l) => `${l}\n`).join('')),
+      'S3DestinationDescription',
+    );
     const key = prefix + this.objectName(oldest, extension);
     await this.putObject(plan.backup.bucket, key, body);
     this.stats.documentsToBackup += docs.length;

@@ -17,7 +17,20 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, closeSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  closeSync,
+} from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -79,16 +92,29 @@ export function openSearchClasspath(log: (line: string) => void = () => {}): str
   if (!existsSync(cpFile)) {
     mkdirSync(CACHE_DIR, { recursive: true });
     const tmp = mkdtempSync(join(CACHE_DIR, `${hash}.tmp-`));
-    log(`opensearch-node: building the classpath (mvn test-compile dependency:build-classpath) into ${relative(REPO_ROOT, dir)}`);
+    log(
+      `opensearch-node: building the classpath (mvn test-compile dependency:build-classpath) into ${relative(REPO_ROOT, dir)}`,
+    );
     const mvn = spawnSync(
       'mvn',
-      ['-B', '-q', '-ntp', '-f', join(MODULE_DIR, 'pom.xml'), 'test-compile', 'dependency:build-classpath',
-        `-Dmdep.outputFile=${join(tmp, 'deps.txt')}`, '-Dmdep.includeScope=test'],
+      [
+        '-B',
+        '-q',
+        '-ntp',
+        '-f',
+        join(MODULE_DIR, 'pom.xml'),
+        'test-compile',
+        'dependency:build-classpath',
+        `-Dmdep.outputFile=${join(tmp, 'deps.txt')}`,
+        '-Dmdep.includeScope=test',
+      ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
     );
     if (mvn.status !== 0) {
       rmSync(tmp, { recursive: true, force: true });
-      throw new Error(`opensearch-node: mvn failed (exit ${mvn.status ?? mvn.signal}):\n${(mvn.stdout + mvn.stderr).slice(-4000)}`);
+      throw new Error(
+        `opensearch-node: mvn failed (exit ${mvn.status ?? mvn.signal}):\n${(mvn.stdout + mvn.stderr).slice(-4000)}`,
+      );
     }
     // A copy of the classes: a later `mvn test` or `mvn clean` in opensearch-it must not change
     // or remove what a running node loads.
@@ -118,7 +144,8 @@ function tail(file: string, chars = 3000): string {
 /** Starts the node and resolves once `_cluster/health` is yellow or green. */
 export async function startOpenSearchNode(opts: OpenSearchNodeOptions = {}): Promise<OpenSearchNode> {
   const port = opts.port ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`port must be an integer 0-65535, got ${port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`port must be an integer 0-65535, got ${port}`);
   const heap = opts.heap ?? '1g';
   if (!/^\d+[mg]$/.test(heap)) throw new Error(`heap must look like 512m or 1g, got "${heap}"`);
   const timeoutMs = opts.startTimeoutMs ?? 120_000;
@@ -133,8 +160,21 @@ export async function startOpenSearchNode(opts: OpenSearchNodeOptions = {}): Pro
   const started = Date.now();
   const child = spawn(
     java,
-    [`-Xms${heap}`, `-Xmx${heap}`, '-XX:+UseG1GC', '-Dfile.encoding=UTF-8', '-cp', classpath, MAIN_CLASS,
-      '--port', String(port), '--port-file', portFile, '--home', join(work, 'home')],
+    [
+      `-Xms${heap}`,
+      `-Xmx${heap}`,
+      '-XX:+UseG1GC',
+      '-Dfile.encoding=UTF-8',
+      '-cp',
+      classpath,
+      MAIN_CLASS,
+      '--port',
+      String(port),
+      '--port-file',
+      portFile,
+      '--home',
+      join(work, 'home'),
+    ],
     { detached: true, stdio: ['pipe', out, out] },
   );
   closeSync(out);
@@ -145,7 +185,12 @@ export async function startOpenSearchNode(opts: OpenSearchNodeOptions = {}): Pro
   (child.stdin as unknown as Socket).unref();
 
   let exited = false;
-  const exitedPromise = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
+  const exitedPromise = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
   const killGroup = (signal: NodeJS.Signals) => {
     try {
       process.kill(-pid, signal);
@@ -176,8 +221,12 @@ export async function startOpenSearchNode(opts: OpenSearchNodeOptions = {}): Pro
     const deadline = started + timeoutMs;
     let endpoint: string | undefined;
     for (;;) {
-      if (exited) throw new Error(`opensearch-node: the JVM exited before it was healthy (exit ${child.exitCode}). Log:\n${tail(logFile)}`);
-      if (Date.now() > deadline) throw new Error(`opensearch-node: not healthy within ${timeoutMs} ms. Log:\n${tail(logFile)}`);
+      if (exited)
+        throw new Error(
+          `opensearch-node: the JVM exited before it was healthy (exit ${child.exitCode}). Log:\n${tail(logFile)}`,
+        );
+      if (Date.now() > deadline)
+        throw new Error(`opensearch-node: not healthy within ${timeoutMs} ms. Log:\n${tail(logFile)}`);
       if (!endpoint && existsSync(portFile)) endpoint = `http://127.0.0.1:${readFileSync(portFile, 'utf8').trim()}`;
       if (endpoint) {
         try {

@@ -13,11 +13,27 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMPONENTS } from '../components/registry';
 import { findRepoRoot } from '../components/synth';
-import { DEFAULT_ASSUMPTIONS, estimate, shardsNeeded, traffic, type Assumptions, type Estimate, type StackInput } from './cost/model';
+import {
+  DEFAULT_ASSUMPTIONS,
+  estimate,
+  shardsNeeded,
+  traffic,
+  type Assumptions,
+  type Estimate,
+  type StackInput,
+} from './cost/model';
 import { loadPriceTable } from './cost/prices';
 import { renderBlueprintMarkdown, renderText, type BlueprintRow } from './cost/render';
 import { readSynthesized, type Vars } from './cost/resources';
-import { CostInputError, parseCount, parseFraction, parseHours, parsePositive, parseRecordBytes, parseThroughput } from './cost/units';
+import {
+  CostInputError,
+  parseCount,
+  parseFraction,
+  parseHours,
+  parsePositive,
+  parseRecordBytes,
+  parseThroughput,
+} from './cost/units';
 
 /** The blueprint's cost table (shared/blueprint.md, "Cost Estimate"). */
 export const BLUEPRINT_ROWS = [
@@ -36,7 +52,16 @@ export interface CostArgs {
   throughputBytesPerSecond: number;
 }
 
-const VALUE_FLAGS = ['--stack', '-s', '--throughput', '--record-bytes', '--hours', '--customers', '--hit-rate', '--duration-ms'];
+const VALUE_FLAGS = [
+  '--stack',
+  '-s',
+  '--throughput',
+  '--record-bytes',
+  '--hours',
+  '--customers',
+  '--hit-rate',
+  '--duration-ms',
+];
 const BOOL_FLAGS = ['--json', '--blueprint-table'];
 
 /** Parses argv (flags as `--flag value` or `--flag=value`); throws CostInputError naming the flag. */
@@ -62,9 +87,11 @@ export function parseArgs(argv: readonly string[]): CostArgs {
   const overrides: { -readonly [K in keyof Assumptions]?: Assumptions[K] } = {};
   if (values['--record-bytes'] !== undefined) overrides.recordBytes = parseRecordBytes(values['--record-bytes']);
   if (values['--hours'] !== undefined) overrides.hours = parseHours(values['--hours']);
-  if (values['--customers'] !== undefined) overrides.customers = parseCount(values['--customers'], '--customers', '10000');
+  if (values['--customers'] !== undefined)
+    overrides.customers = parseCount(values['--customers'], '--customers', '10000');
   if (values['--hit-rate'] !== undefined) overrides.hitRate = parseFraction(values['--hit-rate'], '--hit-rate');
-  if (values['--duration-ms'] !== undefined) overrides.durationMsPerBatch = parsePositive(values['--duration-ms'], '--duration-ms', '120');
+  if (values['--duration-ms'] !== undefined)
+    overrides.durationMsPerBatch = parsePositive(values['--duration-ms'], '--duration-ms', '120');
   const args: CostArgs = {
     stack: values['--stack'],
     json: bools.has('--json'),
@@ -72,8 +99,10 @@ export function parseArgs(argv: readonly string[]): CostArgs {
     overrides,
     throughputBytesPerSecond: parseThroughput(values['--throughput'] ?? DEFAULT_THROUGHPUT),
   };
-  if (!args.blueprintTable && !args.stack) throw new CostInputError('--stack (-s) is required (e.g. -s prod), unless --blueprint-table');
-  if (args.blueprintTable && values['--throughput'] !== undefined) throw new CostInputError('--throughput: not with --blueprint-table, which uses the blueprint\'s 1, 10 and 100 MB/s');
+  if (!args.blueprintTable && !args.stack)
+    throw new CostInputError('--stack (-s) is required (e.g. -s prod), unless --blueprint-table');
+  if (args.blueprintTable && values['--throughput'] !== undefined)
+    throw new CostInputError("--throughput: not with --blueprint-table, which uses the blueprint's 1, 10 and 100 MB/s");
   return args;
 }
 
@@ -84,17 +113,35 @@ export function describeStacks(root: string, stacks: readonly string[]): Record<
   const atmosBin = join(root, '.tools', 'bin', 'atmos');
   const out: Record<string, Record<string, Vars>> = {};
   for (const stack of stacks) {
-    const r = spawnSync(atmosBin, ['describe', 'stacks', '--stack', stack, '--format', 'json', '--process-templates=true', '--process-functions=true', '--sections', 'vars'], {
-      cwd: root,
-      encoding: 'utf8',
-      env: { ...process.env, ATMOS_TELEMETRY_ENABLED: 'false', ATMOS_VERSION_CHECK_ENABLED: 'false', NO_COLOR: '1' },
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const r = spawnSync(
+      atmosBin,
+      [
+        'describe',
+        'stacks',
+        '--stack',
+        stack,
+        '--format',
+        'json',
+        '--process-templates=true',
+        '--process-functions=true',
+        '--sections',
+        'vars',
+      ],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...process.env, ATMOS_TELEMETRY_ENABLED: 'false', ATMOS_VERSION_CHECK_ENABLED: 'false', NO_COLOR: '1' },
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
     if (r.error) throw new Error(`cannot run ${atmosBin} (run scripts/bootstrap.sh): ${r.error.message}`);
     if (r.status !== 0) throw new Error(`atmos describe stacks --stack ${stack} failed:\n${r.stderr}`);
     const described = JSON.parse(r.stdout) as Described;
     const entry = described[stack];
-    if (!entry) throw new CostInputError(`--stack: no stack "${stack}"; deploy stacks are the files under stacks/deploy (e.g. dev, staging, prod)`);
+    if (!entry)
+      throw new CostInputError(
+        `--stack: no stack "${stack}"; deploy stacks are the files under stacks/deploy (e.g. dev, staging, prod)`,
+      );
     out[stack] = Object.fromEntries(Object.entries(entry.components.terraform).map(([c, v]) => [c, v.vars]));
   }
   return out;
@@ -124,7 +171,10 @@ export function stackInput(root: string, stack: string, vars: Record<string, Var
 }
 
 /** The same stack with both streams PROVISIONED at the shards the traffic needs. */
-export function provisionedVariant(input: StackInput, a: Assumptions): { input: StackInput; shards: { ingest: number; output: number } } {
+export function provisionedVariant(
+  input: StackInput,
+  a: Assumptions,
+): { input: StackInput; shards: { ingest: number; output: number } } {
   const t = traffic(input, a);
   const shards = { ingest: shardsNeeded(t.ingestTraffic, a.hours), output: shardsNeeded(t.outputTraffic, a.hours) };
   const vars = {
@@ -142,7 +192,11 @@ export function blueprintRows(root: string, args: CostArgs): BlueprintRow[] {
     for (const stack of BLUEPRINT_STACKS) {
       const input = stackInput(root, stack, described[stack]!);
       const prices = loadPriceTable(root, input.region);
-      const a: Assumptions = { ...DEFAULT_ASSUMPTIONS, ...args.overrides, throughputBytesPerSecond: seed.throughputMbS * 1e6 };
+      const a: Assumptions = {
+        ...DEFAULT_ASSUMPTIONS,
+        ...args.overrides,
+        throughputBytesPerSecond: seed.throughputMbS * 1e6,
+      };
       const onDemandInput = {
         ...input,
         vars: {
@@ -171,13 +225,29 @@ export function run(argv: readonly string[], root = findRepoRoot(__dirname)): st
     const rows = blueprintRows(root, args);
     const prices = loadPriceTable(root, rows[0]!.onDemand.region);
     const recordBytes = args.overrides.recordBytes ?? DEFAULT_ASSUMPTIONS.recordBytes;
-    if (args.json) return `${JSON.stringify(rows.map((r) => ({ throughput_mb_s: r.throughputMbS, blueprint: r.seed, stack: r.stack, on_demand: r.onDemand, provisioned: r.provisioned, provisioned_shards: r.provisionedShards })), null, 2)}\n`;
+    if (args.json)
+      return `${JSON.stringify(
+        rows.map((r) => ({
+          throughput_mb_s: r.throughputMbS,
+          blueprint: r.seed,
+          stack: r.stack,
+          on_demand: r.onDemand,
+          provisioned: r.provisioned,
+          provisioned_shards: r.provisionedShards,
+        })),
+        null,
+        2,
+      )}\n`;
     return renderBlueprintMarkdown(rows, prices, recordBytes);
   }
   const stack = args.stack!;
   const input = stackInput(root, stack, describeStacks(root, [stack])[stack]!);
   const prices = loadPriceTable(root, input.region);
-  const e: Estimate = estimate(input, prices, { ...DEFAULT_ASSUMPTIONS, ...args.overrides, throughputBytesPerSecond: args.throughputBytesPerSecond });
+  const e: Estimate = estimate(input, prices, {
+    ...DEFAULT_ASSUMPTIONS,
+    ...args.overrides,
+    throughputBytesPerSecond: args.throughputBytesPerSecond,
+  });
   return args.json ? `${JSON.stringify(e, null, 2)}\n` : renderText(e, prices);
 }
 

@@ -13,11 +13,24 @@ const root = findRepoRoot(__dirname);
 type Vars = Record<string, unknown>;
 type Described = Record<string, { components: { terraform: Record<string, { vars: Vars }> } }>;
 
-const r = spawnSync(join(root, '.tools', 'bin', 'atmos'), ['describe', 'stacks', '--format', 'json', '--process-templates=true', '--process-functions=true', '--sections', 'vars'], {
-  cwd: root,
-  encoding: 'utf8',
-  env: { ...process.env, ATMOS_TELEMETRY_ENABLED: 'false' },
-});
+const r = spawnSync(
+  join(root, '.tools', 'bin', 'atmos'),
+  [
+    'describe',
+    'stacks',
+    '--format',
+    'json',
+    '--process-templates=true',
+    '--process-functions=true',
+    '--sections',
+    'vars',
+  ],
+  {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, ATMOS_TELEMETRY_ENABLED: 'false' },
+  },
+);
 if (r.status !== 0) {
   process.stderr.write(r.stderr);
   process.exit(r.status ?? 1);
@@ -25,7 +38,11 @@ if (r.status !== 0) {
 const stacks = JSON.parse(r.stdout) as Described;
 
 /** How many instances a resource block makes for these vars, where that follows from a variable. */
-function instances(block: Record<string, unknown>, vars: Vars, defaults: Record<string, { default?: unknown }>): string {
+function instances(
+  block: Record<string, unknown>,
+  vars: Vars,
+  defaults: Record<string, { default?: unknown }>,
+): string {
   const value = (name: string) => (name in vars ? vars[name] : defaults[name]?.default);
   const forEach = block.for_each;
   if (typeof forEach === 'string') {
@@ -60,7 +77,10 @@ for (const [stack, { components }] of Object.entries(stacks)) {
       }
     }
     const settings = Object.entries(vars)
-      .filter(([k, v]) => !['namespace', 'environment', 'stage', 'name', 'region', 'tags'].includes(k) && tf.variable[k]?.default !== v)
+      .filter(
+        ([k, v]) =>
+          !['namespace', 'environment', 'stage', 'name', 'region', 'tags'].includes(k) && tf.variable[k]?.default !== v,
+      )
       .map(([k, v]) => `${k}=${JSON.stringify(v)}`);
     if (settings.length > 0) process.stdout.write(`    settings: ${settings.join(' ')}\n`);
   }

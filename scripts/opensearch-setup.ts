@@ -61,7 +61,8 @@ const TIMEOUT_MS = 30_000;
  */
 export function eventsWriterRole(indexPatterns: readonly string[]): Record<string, unknown> {
   return {
-    description: 'Firehose delivery (firehose-opensearch): bulk-index into the daily events indices. Managed by scripts/opensearch-setup.ts.',
+    description:
+      'Firehose delivery (firehose-opensearch): bulk-index into the daily events indices. Managed by scripts/opensearch-setup.ts.',
     cluster_permissions: [
       // GET / and health/stats checks (read-only cluster monitoring)
       'cluster_monitor',
@@ -142,9 +143,12 @@ function parseOptions(argv: string[]): Options {
     sign: !values['no-sign'],
     security: !values['skip-security'],
   };
-  if (!options.stack && !options.endpoint) throw new SetupError(`give --stack, or --endpoint (and --role-arn)\n${USAGE}`);
+  if (!options.stack && !options.endpoint)
+    throw new SetupError(`give --stack, or --endpoint (and --role-arn)\n${USAGE}`);
   if (options.stack && (options.endpoint || options.roleArn)) {
-    throw new SetupError(`--stack reads the endpoint and role ARN from Atmos; do not combine it with --endpoint/--role-arn\n${USAGE}`);
+    throw new SetupError(
+      `--stack reads the endpoint and role ARN from Atmos; do not combine it with --endpoint/--role-arn\n${USAGE}`,
+    );
   }
   if (!options.stack && options.security && !options.roleArn) {
     throw new SetupError(`--role-arn is required (or --skip-security)\n${USAGE}`);
@@ -205,7 +209,6 @@ function terraformOutput(component: string, stack: string, name: string): string
 
 // ------------------------------------------------------------------------------------ HTTP
 
-
 interface Response {
   status: number;
   statusText: string;
@@ -241,7 +244,8 @@ interface Target {
 }
 
 /** RFC 3986 escaping of a path segment (encodeURIComponent also escapes !'()*). */
-const uriEscape = (v: string) => encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const uriEscape = (v: string) =>
+  encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 function excerpt(text: string, max = 500): string {
   const flat = text.trim();
@@ -256,14 +260,17 @@ export function normalizeEndpoint(endpoint: string): URL {
   } catch {
     throw new SetupError(`invalid --endpoint "${endpoint}"`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new SetupError(`invalid --endpoint "${endpoint}": http(s) only`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new SetupError(`invalid --endpoint "${endpoint}": http(s) only`);
   url.search = '';
   url.hash = '';
   return url;
 }
 
 export function resolveRegion(explicit: string | undefined, url: URL): string | undefined {
-  return explicit ?? ENDPOINT_REGION.exec(url.hostname)?.[1] ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  return (
+    explicit ?? ENDPOINT_REGION.exec(url.hostname)?.[1] ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION
+  );
 }
 
 async function send(target: Target, method: string, pathAndQuery: string, body: string): Promise<Response> {
@@ -298,7 +305,11 @@ async function send(target: Target, method: string, pathAndQuery: string, body: 
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body: Buffer.concat(chunks).toString('utf8') }),
+          resolve({
+            status: res.statusCode ?? 0,
+            statusText: res.statusMessage ?? '',
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
         );
         res.on('error', reject);
       },
@@ -335,7 +346,8 @@ function hint(status: number, path: string): string {
   if (status === 403 && path.startsWith('/_plugins/_security')) {
     return '\n  (the security API needs the FGAC master role, opensearch admin_role_arn, or a role mapped to security_manager)';
   }
-  if (status === 403) return '\n  (the domain access policy must admit the caller, and under FGAC the caller needs a mapped role)';
+  if (status === 403)
+    return '\n  (the domain access policy must admit the caller, and under FGAC the caller needs a mapped role)';
   if (status === 404 && path.startsWith('/_plugins/_security')) {
     return '\n  (no security plugin on this node? use --skip-security for a node without fine-grained access control)';
   }
@@ -346,7 +358,8 @@ function summary(res: Response): string {
   try {
     const body = JSON.parse(res.body) as { acknowledged?: boolean; status?: string; message?: string };
     if (body.acknowledged !== undefined) return `HTTP ${res.status}, acknowledged=${body.acknowledged}`;
-    if (body.status || body.message) return `HTTP ${res.status}, ${[body.status, body.message].filter(Boolean).join(': ')}`;
+    if (body.status || body.message)
+      return `HTTP ${res.status}, ${[body.status, body.message].filter(Boolean).join(': ')}`;
   } catch {
     // fall through
   }
@@ -376,8 +389,14 @@ async function main(argv: string[]): Promise<void> {
     throw new SetupError(`${TEMPLATE_FILE} is not valid JSON: ${(e as Error).message}`);
   }
   const patterns = template.index_patterns;
-  if (!Array.isArray(patterns) || patterns.length === 0 || !patterns.every((p) => typeof p === 'string' && /^[a-z0-9*_-]+$/.test(p))) {
-    throw new SetupError(`${TEMPLATE_FILE}: index_patterns must be a non-empty list of index patterns (a-z, 0-9, "*", "_", "-")`);
+  if (
+    !Array.isArray(patterns) ||
+    patterns.length === 0 ||
+    !patterns.every((p) => typeof p === 'string' && /^[a-z0-9*_-]+$/.test(p))
+  ) {
+    throw new SetupError(
+      `${TEMPLATE_FILE}: index_patterns must be a non-empty list of index patterns (a-z, 0-9, "*", "_", "-")`,
+    );
   }
   const pipelines = readPipelines(readFileSync(PIPELINES_FILE, 'utf8'));
   const defaultPipeline = template.template?.settings?.index?.default_pipeline;
@@ -391,7 +410,10 @@ async function main(argv: string[]): Promise<void> {
   let how = 'unsigned';
   if (options.sign) {
     const region = resolveRegion(options.region, url);
-    if (!region) throw new SetupError(`no region for SigV4: pass --region (or set AWS_REGION); the endpoint host ${url.hostname} names none`);
+    if (!region)
+      throw new SetupError(
+        `no region for SigV4: pass --region (or set AWS_REGION); the endpoint host ${url.hostname} names none`,
+      );
     target.signer = sigV4Signer('es', region);
     how = `SigV4 service es, region ${region}`;
   }
@@ -399,7 +421,11 @@ async function main(argv: string[]): Promise<void> {
 
   const steps: Array<{ path: string; body: string; what: string }> = [
     ...pipelines.map((p) => ({ path: `/_ingest/pipeline/${p.name}`, body: p.body, what: 'ingest pipeline' })),
-    { path: `/_index_template/${TEMPLATE_NAME}`, body: templateText, what: `index template for ${patterns.join(', ')}` },
+    {
+      path: `/_index_template/${TEMPLATE_NAME}`,
+      body: templateText,
+      what: `index template for ${patterns.join(', ')}`,
+    },
     {
       // Indices created before this template version keep their settings; give them the default
       // pipeline too. allow_no_indices: a new domain has no daily index yet (404 otherwise).
@@ -411,7 +437,11 @@ async function main(argv: string[]): Promise<void> {
   ];
   if (options.security) {
     steps.push(
-      { path: `/_plugins/_security/api/roles/${ROLE_NAME}`, body: JSON.stringify(eventsWriterRole(patterns)), what: 'Firehose writer role' },
+      {
+        path: `/_plugins/_security/api/roles/${ROLE_NAME}`,
+        body: JSON.stringify(eventsWriterRole(patterns)),
+        what: 'Firehose writer role',
+      },
       {
         path: `/_plugins/_security/api/rolesmapping/${ROLE_NAME}`,
         body: JSON.stringify(eventsWriterMapping(roleArn as string)),
@@ -430,7 +460,7 @@ async function main(argv: string[]): Promise<void> {
 
 if (require.main === module) {
   main(process.argv.slice(2)).catch((e: unknown) => {
-    const message = e instanceof SetupError ? e.message : (e as Error).stack ?? String(e);
+    const message = e instanceof SetupError ? e.message : ((e as Error).stack ?? String(e));
     process.stderr.write(`opensearch-setup: ERROR: ${message}\n`);
     process.exit(1);
   });

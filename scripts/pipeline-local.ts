@@ -19,7 +19,8 @@ import { Cleanup, runScenario, startPipeline } from './pipeline-local/pipeline';
 import { renderReport, summaryLine } from './pipeline-local/report';
 
 const t0 = Date.now();
-const log = (line: string) => process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+const log = (line: string) =>
+  process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
 
 async function main(): Promise<number> {
   let flags;
@@ -41,12 +42,19 @@ async function main(): Promise<number> {
     return 2;
   }
   if (flags.help) {
-    process.stdout.write(`usage: pipeline-local [--rate N/s] [--customers N] [--duration s] [--malformed share] [--faults ${FAULT_SCENARIOS.join('|')}]\n`);
+    process.stdout.write(
+      `usage: pipeline-local [--rate N/s] [--customers N] [--duration s] [--malformed share] [--faults ${FAULT_SCENARIOS.join('|')}]\n`,
+    );
     return 0;
   }
   let load, faults;
   try {
-    load = { rate: Number(flags.rate), customers: Number(flags.customers), durationSeconds: Number(flags.duration), malformed: Number(flags.malformed) };
+    load = {
+      rate: Number(flags.rate),
+      customers: Number(flags.customers),
+      durationSeconds: Number(flags.duration),
+      malformed: Number(flags.malformed),
+    };
     validateLoad({ runId: 'x', ...load });
     faults = parseFaults(flags.faults!);
   } catch (e) {
@@ -68,7 +76,9 @@ async function main(): Promise<number> {
     const runId = flags['run-id'] ?? `pl${Date.now().toString(36)}`;
     const r = await runScenario(pipeline, { runId, load, faults });
     process.stdout.write(renderReport(r) + '\n');
-    log(`setup: emulators ${pipeline.timings.emulators!.toFixed(0)} s, deploy ${pipeline.timings.deploy!.toFixed(0)} s; total ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    log(
+      `setup: emulators ${pipeline.timings.emulators!.toFixed(0)} s, deploy ${pipeline.timings.deploy!.toFixed(0)} s; total ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+    );
     process.stdout.write(summaryLine(r) + '\n');
     return r.exact && r.lost === 0 && r.duplicates === 0 ? 0 : 1;
   } catch (e) {

@@ -46,7 +46,9 @@ function tool(name: 'atmos' | 'tofu', override: string | undefined): string {
     const r = spawnSync(c, ['version'], { encoding: 'utf8', env: toolEnv() });
     if (r.status === 0) return c;
   }
-  throw new UsageError(`${name} not found (tried ${candidates.join(', ')}): run scripts/bootstrap.sh, or set ${name.toUpperCase()}_BIN`);
+  throw new UsageError(
+    `${name} not found (tried ${candidates.join(', ')}): run scripts/bootstrap.sh, or set ${name.toUpperCase()}_BIN`,
+  );
 }
 
 function toolEnv(): NodeJS.ProcessEnv {
@@ -76,7 +78,11 @@ function exec(cmd: string, args: readonly string[], cwd: string): Promise<Run> {
     child.stderr.on('data', (d: Buffer) => err.push(d));
     child.on('error', fail);
     child.on('close', (code, signal) =>
-      done({ status: code ?? (signal ? 128 : -1), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }),
+      done({
+        status: code ?? (signal ? 128 : -1),
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+      }),
     );
   });
 }
@@ -92,16 +98,29 @@ export function errorText(output: string): string {
     const m = /^[│╷\s]*Error:\s*(.*)$/.exec(lines[i]!);
     if (!m) continue;
     const block: string[] = [];
-    for (let j = i + 1; j < lines.length && !/^\s*╵/.test(lines[j]!) && !/^[│\s]*Error:/.test(lines[j]!) && !/^\s*# Error/.test(lines[j]!); j++) {
+    for (
+      let j = i + 1;
+      j < lines.length &&
+      !/^\s*╵/.test(lines[j]!) &&
+      !/^[│\s]*Error:/.test(lines[j]!) &&
+      !/^\s*# Error/.test(lines[j]!);
+      j++
+    ) {
       block.push(lines[j]!.replace(/^│ ?/, ''));
     }
-    const paragraphs = block.join('\n').split(/\n\s*\n/).map((p) => p.trim()).filter(Boolean);
+    const paragraphs = block
+      .join('\n')
+      .split(/\n\s*\n/)
+      .map((p) => p.trim())
+      .filter(Boolean);
     const detail = paragraphs.filter((p) => !/^(on |with |\d+:|This was checked by)/.test(p)).pop();
     errors.push([m[1], detail?.replace(/\s+/g, ' ')].filter(Boolean).join(': '));
   }
   // Atmos' own errors: "# Error", a blank line, the message.
   const atmosError = /^\s*# Error\s*\n\s*\n([\s\S]*?)(?:\n\s*\n|$)/m.exec(output)?.[1];
-  const text = [...new Set(errors)].slice(0, 2).join(' / ') || (atmosError ?? output.trim().split('\n').slice(-3).join(' ')).replace(/\s+/g, ' ').trim();
+  const text =
+    [...new Set(errors)].slice(0, 2).join(' / ') ||
+    (atmosError ?? output.trim().split('\n').slice(-3).join(' ')).replace(/\s+/g, ' ').trim();
   return text.length > 400 ? `${text.slice(0, 400)}…` : text;
 }
 
@@ -111,13 +130,19 @@ interface StackComponent {
   readonly settings?: { depends_on?: Record<string, { component?: string; stack?: string }> };
 }
 
-function describeStacks(atmos: string): Record<string, { components?: { terraform?: Record<string, StackComponent> } }> {
-  const r = spawnSync(atmos, ['describe', 'stacks', '--format', 'json', '--process-templates=true', '--sections', 'settings,component,metadata'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: toolEnv(),
-    maxBuffer: 64 * 1024 * 1024,
-  });
+function describeStacks(
+  atmos: string,
+): Record<string, { components?: { terraform?: Record<string, StackComponent> } }> {
+  const r = spawnSync(
+    atmos,
+    ['describe', 'stacks', '--format', 'json', '--process-templates=true', '--sections', 'settings,component,metadata'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: toolEnv(),
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   if (r.status !== 0) throw new UsageError(`atmos describe stacks failed (exit ${r.status}):\n${r.stderr}`);
   return JSON.parse(r.stdout) as ReturnType<typeof describeStacks>;
 }
@@ -139,22 +164,33 @@ async function main(argv: string[]): Promise<number> {
   const stack = values.stack;
   if (!stack) throw new UsageError('--stack (-s) is required, e.g. atmos plan-summary -s dev');
   const jobs = Number(values.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 16) throw new UsageError(`--jobs must be an integer 1-16, got "${values.jobs}"`);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 16)
+    throw new UsageError(`--jobs must be an integer 1-16, got "${values.jobs}"`);
 
   const atmos = tool('atmos', process.env.ATMOS_BIN);
   const tofu = tool('tofu', process.env.TOFU_BIN);
 
   const stacks = describeStacks(atmos);
   const all = stacks[stack]?.components?.terraform;
-  if (!all) throw new UsageError(`unknown stack "${stack}": the stacks are ${Object.keys(stacks).sort().join(', ') || '(none)'}`);
-  const deployable = Object.fromEntries(Object.entries(all).filter(([, c]) => c.metadata?.type !== 'abstract' && c.metadata?.enabled !== false));
+  if (!all)
+    throw new UsageError(
+      `unknown stack "${stack}": the stacks are ${Object.keys(stacks).sort().join(', ') || '(none)'}`,
+    );
+  const deployable = Object.fromEntries(
+    Object.entries(all).filter(([, c]) => c.metadata?.type !== 'abstract' && c.metadata?.enabled !== false),
+  );
 
   let graph = dependencyGraph(stack, Object.fromEntries(Object.entries(deployable).map(([c, v]) => [c, v.settings])));
   if (values.components !== undefined) {
-    const wanted = values.components.split(',').map((c) => c.trim()).filter(Boolean);
+    const wanted = values.components
+      .split(',')
+      .map((c) => c.trim())
+      .filter(Boolean);
     const unknown = wanted.filter((c) => !graph.has(c));
     if (wanted.length === 0 || unknown.length > 0) {
-      throw new UsageError(`--components: unknown component(s) ${unknown.join(', ') || '(none given)'}; stack ${stack} has: ${[...graph.keys()].join(', ')}`);
+      throw new UsageError(
+        `--components: unknown component(s) ${unknown.join(', ') || '(none given)'}; stack ${stack} has: ${[...graph.keys()].join(', ')}`,
+      );
     }
     graph = restrict(graph, new Set(wanted));
   }
@@ -163,7 +199,10 @@ async function main(argv: string[]): Promise<number> {
   const varFiles = new Map<string, string[]>();
   for (const spec of values['var-file'] ?? []) {
     const m = /^([^=]+)=(.+)$/.exec(spec);
-    if (!m || !graph.has(m[1]!)) throw new UsageError(`--var-file must be <component>=<file> with a component of the run (${[...graph.keys()].join(', ')}), got "${spec}"`);
+    if (!m || !graph.has(m[1]!))
+      throw new UsageError(
+        `--var-file must be <component>=<file> with a component of the run (${[...graph.keys()].join(', ')}), got "${spec}"`,
+      );
     const file = resolve(m[2]!);
     if (!existsSync(file)) throw new UsageError(`--var-file ${m[1]}: ${file} does not exist`);
     varFiles.set(m[1]!, [...(varFiles.get(m[1]!) ?? []), file]);
@@ -203,7 +242,9 @@ async function main(argv: string[]): Promise<number> {
     writeFileSync(jsonFile, show.stdout);
     const summary = summarize(JSON.parse(show.stdout) as PlanJson);
     const k = summary.counts;
-    log(`${c}: planned in ${seconds()} s: +${k.add} ~${k.change} -${k.destroy} ±${k.replace}${summary.flags.length > 0 ? `, ${summary.flags.length} flag(s)` : ''}`);
+    log(
+      `${c}: planned in ${seconds()} s: +${k.add} ~${k.change} -${k.destroy} ±${k.replace}${summary.flags.length > 0 ? `, ${summary.flags.length} flag(s)` : ''}`,
+    );
     return { component: c, seconds: seconds(), summary };
   });
 
@@ -219,7 +260,9 @@ async function main(argv: string[]): Promise<number> {
     `${JSON.stringify({ stack, destroy: values.destroy, exitCode: code, wallSeconds, planDir: relative(ROOT, planDir), results: ordered }, null, 2)}\n`,
   );
   process.stdout.write(md);
-  log(`wrote ${isAbsolute(reportFile) ? relative(ROOT, reportFile) || reportFile : reportFile}; ${wallSeconds.toFixed(1)} s wall; exit ${code}`);
+  log(
+    `wrote ${isAbsolute(reportFile) ? relative(ROOT, reportFile) || reportFile : reportFile}; ${wallSeconds.toFixed(1)} s wall; exit ${code}`,
+  );
   return code;
 }
 

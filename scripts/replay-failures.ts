@@ -104,7 +104,8 @@ const USAGE =
 function whole(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
   const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${raw}"\n${USAGE}`);
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${raw}"\n${USAGE}`);
   return n;
 }
 
@@ -137,9 +138,12 @@ export function parseOptions(argv: string[]): Options {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }
-  if (values.mode !== 'invoke' && values.mode !== 'local') throw new UsageError(`--mode must be invoke or local, got "${values.mode}"\n${USAGE}`);
+  if (values.mode !== 'invoke' && values.mode !== 'local')
+    throw new UsageError(`--mode must be invoke or local, got "${values.mode}"\n${USAGE}`);
   if (values.stack && (values['queue-url'] || values['function-name'])) {
-    throw new UsageError(`--stack reads the queue and function from Atmos; do not combine it with --queue-url/--function-name\n${USAGE}`);
+    throw new UsageError(
+      `--stack reads the queue and function from Atmos; do not combine it with --queue-url/--function-name\n${USAGE}`,
+    );
   }
   if (!values.stack && !(values['queue-url'] && values['function-name'])) {
     throw new UsageError(`give --stack, or both --queue-url and --function-name\n${USAGE}`);
@@ -189,7 +193,10 @@ function fromStack(stack: string): StackTarget {
     env: { ...process.env, ATMOS_TELEMETRY_ENABLED: 'false', ATMOS_VERSION_CHECK_ENABLED: 'false', NO_COLOR: '1' },
   });
   if (r.error) throw new UsageError(`atmos could not run: ${r.error.message}`);
-  if (r.status !== 0) throw new UsageError(`atmos ${args.join(' ')} failed (exit ${r.status}):\n${`${r.stderr}\n${r.stdout}`.trim().slice(0, 2000)}`);
+  if (r.status !== 0)
+    throw new UsageError(
+      `atmos ${args.join(' ')} failed (exit ${r.status}):\n${`${r.stderr}\n${r.stdout}`.trim().slice(0, 2000)}`,
+    );
   const described = JSON.parse(r.stdout) as { vars?: Record<string, unknown>; env?: Record<string, unknown> };
   const vars = described.vars ?? {};
   const parts = ['namespace', 'environment', 'stage', 'name'].map((k) => vars[k]);
@@ -233,12 +240,15 @@ export function parseOnFailure(body: string): OnFailureRecord {
     throw new Error('not JSON');
   }
   const info = (doc as { KinesisBatchInfo?: Record<string, unknown> } | null)?.KinesisBatchInfo;
-  if (!info || typeof info !== 'object') throw new Error('no KinesisBatchInfo (not an on-failure record of a Kinesis event source mapping)');
+  if (!info || typeof info !== 'object')
+    throw new Error('no KinesisBatchInfo (not an on-failure record of a Kinesis event source mapping)');
   for (const field of ['shardId', 'startSequenceNumber', 'endSequenceNumber', 'streamArn'] as const) {
-    if (typeof info[field] !== 'string' || info[field] === '') throw new Error(`KinesisBatchInfo.${field} must be a non-empty string`);
+    if (typeof info[field] !== 'string' || info[field] === '')
+      throw new Error(`KinesisBatchInfo.${field} must be a non-empty string`);
   }
   for (const field of ['startSequenceNumber', 'endSequenceNumber'] as const) {
-    if (!SEQUENCE.test(info[field] as string)) throw new Error(`KinesisBatchInfo.${field} must be a Kinesis sequence number (digits)`);
+    if (!SEQUENCE.test(info[field] as string))
+      throw new Error(`KinesisBatchInfo.${field} must be a Kinesis sequence number (digits)`);
   }
   if (BigInt(info.startSequenceNumber as string) > BigInt(info.endSequenceNumber as string)) {
     throw new Error('KinesisBatchInfo.startSequenceNumber is after endSequenceNumber');
@@ -279,7 +289,10 @@ export async function readBatch(kinesis: KinesisClient, info: KinesisBatchInfo):
   } catch (e) {
     const name = (e as Error).name;
     if (name === 'ResourceNotFoundException' || name === 'InvalidArgumentException') {
-      return { kind: 'trimmed', detail: `GetShardIterator at ${info.startSequenceNumber} on ${info.shardId}: ${name}: ${(e as Error).message}` };
+      return {
+        kind: 'trimmed',
+        detail: `GetShardIterator at ${info.startSequenceNumber} on ${info.shardId}: ${name}: ${(e as Error).message}`,
+      };
     }
     throw e;
   }
@@ -307,7 +320,11 @@ export async function readBatch(kinesis: KinesisClient, info: KinesisBatchInfo):
     };
   }
   if (!passedEnd) {
-    return { kind: 'incomplete', records, detail: `read ${records.length} records but not up to ${info.endSequenceNumber}` };
+    return {
+      kind: 'incomplete',
+      records,
+      detail: `read ${records.length} records but not up to ${info.endSequenceNumber}`,
+    };
   }
   return { kind: 'ok', records };
 }
@@ -322,7 +339,12 @@ export type KinesisEventRecord = KinesisStreamRecord;
  * (local-aws/event-source-mapping.ts), so an event_id derived from eventID/eventSourceARN is
  * the same on a replay as on the first delivery.
  */
-export function eventRecord(r: KinesisRecord, info: KinesisBatchInfo, roleArn: string, region: string): KinesisEventRecord {
+export function eventRecord(
+  r: KinesisRecord,
+  info: KinesisBatchInfo,
+  roleArn: string,
+  region: string,
+): KinesisEventRecord {
   return lambdaKinesisEvent([r], { shardId: info.shardId, streamArn: info.streamArn, region, roleArn }).Records[0]!;
 }
 
@@ -355,7 +377,6 @@ interface FunctionTarget {
   invoke(records: KinesisEventRecord[]): Promise<InvokeResult>;
 }
 
-
 interface HttpResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
@@ -371,7 +392,9 @@ class LambdaApi {
   private readonly signer: SignatureV4;
 
   constructor(region: string) {
-    this.url = new URL(process.env.AWS_ENDPOINT_URL_LAMBDA ?? process.env.AWS_ENDPOINT_URL ?? `https://lambda.${region}.amazonaws.com`);
+    this.url = new URL(
+      process.env.AWS_ENDPOINT_URL_LAMBDA ?? process.env.AWS_ENDPOINT_URL ?? `https://lambda.${region}.amazonaws.com`,
+    );
     this.signer = sigV4Signer('lambda', region);
   }
 
@@ -384,17 +407,35 @@ class LambdaApi {
       port: this.url.port ? Number(this.url.port) : undefined,
       path: `${base}${path}`,
       query: {},
-      headers: { host: this.url.host, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...headers },
+      headers: {
+        host: this.url.host,
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(body)),
+        ...headers,
+      },
       body,
     });
     const client = this.url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       const req = client.request(
-        { method, hostname: this.url.hostname, port: this.url.port || undefined, path: `${base}${path}`, headers: signed.headers, timeout: 920_000 },
+        {
+          method,
+          hostname: this.url.hostname,
+          port: this.url.port || undefined,
+          path: `${base}${path}`,
+          headers: signed.headers,
+          timeout: 920_000,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
           res.on('error', reject);
         },
       );
@@ -404,20 +445,39 @@ class LambdaApi {
     });
   }
 
-  async configuration(name: string): Promise<{ FunctionArn: string; Role: string; Timeout?: number; Environment?: { Variables?: Record<string, string> } }> {
+  async configuration(
+    name: string,
+  ): Promise<{
+    FunctionArn: string;
+    Role: string;
+    Timeout?: number;
+    Environment?: { Variables?: Record<string, string> };
+  }> {
     const res = await this.request('GET', `/2015-03-31/functions/${encodeURIComponent(name)}/configuration`);
-    if (res.status !== 200) throw new UsageError(`lambda:GetFunctionConfiguration ${name} failed: HTTP ${res.status} ${res.body.slice(0, 500)}`);
-    return JSON.parse(res.body) as { FunctionArn: string; Role: string; Timeout?: number; Environment?: { Variables?: Record<string, string> } };
+    if (res.status !== 200)
+      throw new UsageError(
+        `lambda:GetFunctionConfiguration ${name} failed: HTTP ${res.status} ${res.body.slice(0, 500)}`,
+      );
+    return JSON.parse(res.body) as {
+      FunctionArn: string;
+      Role: string;
+      Timeout?: number;
+      Environment?: { Variables?: Record<string, string> };
+    };
   }
 }
 
 /** The function's response to one Kinesis event, read the way the mapping reads it. */
 function interpret(response: unknown): InvokeResult {
-  if (response === null || response === undefined || typeof response !== 'object') return { kind: 'response', failures: [] };
+  if (response === null || response === undefined || typeof response !== 'object')
+    return { kind: 'response', failures: [] };
   const failures = (response as { batchItemFailures?: unknown }).batchItemFailures;
   if (failures === undefined || failures === null) return { kind: 'response', failures: [] };
   if (!Array.isArray(failures)) return { kind: 'error', detail: 'batchItemFailures is not a list' };
-  return { kind: 'response', failures: failures.map((f) => String((f as { itemIdentifier?: unknown })?.itemIdentifier ?? '')) };
+  return {
+    kind: 'response',
+    failures: failures.map((f) => String((f as { itemIdentifier?: unknown })?.itemIdentifier ?? '')),
+  };
 }
 
 async function invokeTarget(api: LambdaApi, name: string, roleArn: string): Promise<FunctionTarget> {
@@ -427,15 +487,22 @@ async function invokeTarget(api: LambdaApi, name: string, roleArn: string): Prom
     async invoke(records) {
       let res: HttpResponse;
       try {
-        res = await api.request('POST', `/2015-03-31/functions/${encodeURIComponent(name)}/invocations`, JSON.stringify({ Records: records }), {
-          'x-amz-invocation-type': 'RequestResponse',
-        });
+        res = await api.request(
+          'POST',
+          `/2015-03-31/functions/${encodeURIComponent(name)}/invocations`,
+          JSON.stringify({ Records: records }),
+          {
+            'x-amz-invocation-type': 'RequestResponse',
+          },
+        );
       } catch (e) {
         return { kind: 'error', detail: `lambda:Invoke: ${(e as Error).message}` };
       }
-      if (res.status < 200 || res.status >= 300) return { kind: 'error', detail: `lambda:Invoke: HTTP ${res.status} ${res.body.slice(0, 300)}` };
+      if (res.status < 200 || res.status >= 300)
+        return { kind: 'error', detail: `lambda:Invoke: HTTP ${res.status} ${res.body.slice(0, 300)}` };
       const functionError = res.headers['x-amz-function-error'];
-      if (functionError) return { kind: 'error', detail: `function error (${String(functionError)}): ${res.body.slice(0, 300)}` };
+      if (functionError)
+        return { kind: 'error', detail: `function error (${String(functionError)}): ${res.body.slice(0, 300)}` };
       try {
         return interpret(res.body === '' ? null : JSON.parse(res.body));
       } catch {
@@ -461,8 +528,10 @@ function unzip(zip: Buffer): { name: string; data: Buffer }[] {
     const name = zip.toString('utf8', p + 46, p + 46 + nameLength);
     const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
     const raw = zip.subarray(start, start + size);
-    if (method !== 0 && method !== 8) throw new UsageError(`the bundle entry ${name} uses an unsupported compression method (${method})`);
-    if (name.includes('..') || name.startsWith('/')) throw new UsageError(`the bundle entry ${name} points outside its folder`);
+    if (method !== 0 && method !== 8)
+      throw new UsageError(`the bundle entry ${name} uses an unsupported compression method (${method})`);
+    if (name.includes('..') || name.startsWith('/'))
+      throw new UsageError(`the bundle entry ${name} points outside its folder`);
     out.push({ name, data: method === 8 ? inflateRawSync(raw) : Buffer.from(raw) });
     p += 46 + skip;
   }
@@ -476,14 +545,28 @@ type Handler = (event: { Records: KinesisEventRecord[] }, context: object) => Pr
  * handler reads it at load time, as in Lambda). Credentials, region and endpoint stay this
  * process's own.
  */
-function localTarget(bundle: string, name: string, roleArn: string, env: Record<string, string>, timeoutSeconds: number, handlerLogs: boolean): FunctionTarget & { dispose(): void } {
-  if (!existsSync(bundle)) throw new UsageError(`${bundle} does not exist: run npm run build:lambda first (or give --bundle)`);
+function localTarget(
+  bundle: string,
+  name: string,
+  roleArn: string,
+  env: Record<string, string>,
+  timeoutSeconds: number,
+  handlerLogs: boolean,
+): FunctionTarget & { dispose(): void } {
+  if (!existsSync(bundle))
+    throw new UsageError(`${bundle} does not exist: run npm run build:lambda first (or give --bundle)`);
   const dir = mkdtempSync(join(tmpdir(), 'replay-failures-'));
   for (const entry of unzip(readFileSync(bundle))) {
     mkdirSync(dirname(join(dir, entry.name)), { recursive: true });
     writeFileSync(join(dir, entry.name), entry.data);
   }
-  const lambdaOwned = new Set(['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']);
+  const lambdaOwned = new Set([
+    'AWS_REGION',
+    'AWS_DEFAULT_REGION',
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_SESSION_TOKEN',
+  ]);
   for (const [k, v] of Object.entries(env)) if (!lambdaOwned.has(k)) process.env[k] = v;
   if (!handlerLogs) {
     // Only Lambda ships these to CloudWatch; here they would bury the progress lines.
@@ -520,7 +603,13 @@ function localTarget(bundle: string, name: string, roleArn: string, env: Record<
 
 export type Outcome =
   | { kind: 'replayed'; records: number; invocations: number; reinvocations: number }
-  | { kind: 'kept'; reason: 'trimmed' | 'failing' | 'invalid' | 'blocked'; detail: string; invocations: number; reinvocations: number };
+  | {
+      kind: 'kept';
+      reason: 'trimmed' | 'failing' | 'invalid' | 'blocked';
+      detail: string;
+      invocations: number;
+      reinvocations: number;
+    };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -558,9 +647,17 @@ async function processRecords(
       accepted.push(...remaining.slice(0, failedFrom).map((r) => r.kinesis.sequenceNumber));
       remaining = remaining.slice(failedFrom);
       if (attempt >= options.maxAttempts) {
-        return { ok: false, detail: `${where}: ${remaining.length} record(s) still failing after ${attempt} invocation(s): ${detail}`, invocations, reinvocations, accepted };
+        return {
+          ok: false,
+          detail: `${where}: ${remaining.length} record(s) still failing after ${attempt} invocation(s): ${detail}`,
+          invocations,
+          reinvocations,
+          accepted,
+        };
       }
-      log(`  ${where}: ${detail}; invoking again with ${remaining.length} record(s) (attempt ${attempt + 1}/${options.maxAttempts})`);
+      log(
+        `  ${where}: ${detail}; invoking again with ${remaining.length} record(s) (attempt ${attempt + 1}/${options.maxAttempts})`,
+      );
       reinvocations++;
       await sleep(options.retryDelayMs * 2 ** (attempt - 1));
     }
@@ -623,13 +720,29 @@ export async function replay(options: Options): Promise<Summary> {
 
   const api = new LambdaApi(region);
   const config = await api.configuration(functionName!);
-  log(`function ${functionName} (${options.mode === 'local' ? `local bundle ${options.bundle}` : 'lambda:Invoke'}), queue ${queueUrl}`);
+  log(
+    `function ${functionName} (${options.mode === 'local' ? `local bundle ${options.bundle}` : 'lambda:Invoke'}), queue ${queueUrl}`,
+  );
   const fn =
     options.mode === 'local'
-      ? localTarget(options.bundle, functionName!, config.Role, config.Environment?.Variables ?? {}, config.Timeout ?? 60, options.handlerLogs)
+      ? localTarget(
+          options.bundle,
+          functionName!,
+          config.Role,
+          config.Environment?.Variables ?? {},
+          config.Timeout ?? 60,
+          options.handlerLogs,
+        )
       : await invokeTarget(api, functionName!, config.Role);
 
-  const summary: Summary = { messages: 0, replayed: 0, kept: { trimmed: 0, failing: 0, invalid: 0, blocked: 0 }, records: 0, invocations: 0, reinvocations: 0 };
+  const summary: Summary = {
+    messages: 0,
+    replayed: 0,
+    kept: { trimmed: 0, failing: 0, invalid: 0, blocked: 0 },
+    records: 0,
+    invocations: 0,
+    reinvocations: 0,
+  };
   const keptHandles: string[] = [];
   try {
     const messages = await receiveAll(sqs, queueUrl, options);
@@ -644,7 +757,8 @@ export async function replay(options: Options): Promise<Summary> {
       }
     });
     // Oldest first within each shard, so that a customer's events are written in their order.
-    const key = (p: (typeof parsed)[number]) => (p.record ? `${p.record.KinesisBatchInfo.streamArn} ${p.record.KinesisBatchInfo.shardId}` : '');
+    const key = (p: (typeof parsed)[number]) =>
+      p.record ? `${p.record.KinesisBatchInfo.streamArn} ${p.record.KinesisBatchInfo.shardId}` : '';
     parsed.sort((a, b) => {
       const ka = key(a);
       const kb = key(b);
@@ -671,10 +785,15 @@ export async function replay(options: Options): Promise<Summary> {
       const info = p.record.KinesisBatchInfo;
       const where = `${info.shardId} ${info.startSequenceNumber}..${info.endSequenceNumber}`;
       if (blockedShards.has(key(p))) {
-        keep('blocked', `${where}: an earlier message of ${info.shardId} is kept; replaying this one first would reorder events`);
+        keep(
+          'blocked',
+          `${where}: an earlier message of ${info.shardId} is kept; replaying this one first would reorder events`,
+        );
         continue;
       }
-      log(`${id}: ${where} (${info.batchSize} record(s), ${p.record.requestContext?.condition ?? 'no condition'}, first arrived ${info.approximateArrivalOfFirstRecord ?? '?'})`);
+      log(
+        `${id}: ${where} (${info.batchSize} record(s), ${p.record.requestContext?.condition ?? 'no condition'}, first arrived ${info.approximateArrivalOfFirstRecord ?? '?'})`,
+      );
       const read = await readBatch(kinesis, info);
       if (read.kind !== 'ok') {
         blockedShards.add(key(p));
@@ -696,12 +815,16 @@ export async function replay(options: Options): Promise<Summary> {
       await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: p.m.ReceiptHandle! }));
       summary.replayed++;
       const skipped = read.records.length - todo.length;
-      log(`${id}: replayed ${todo.length} record(s)${skipped > 0 ? ` (${skipped} already replayed by an earlier message)` : ''} in ${result.invocations} invocation(s); message deleted`);
+      log(
+        `${id}: replayed ${todo.length} record(s)${skipped > 0 ? ` (${skipped} already replayed by an earlier message)` : ''} in ${result.invocations} invocation(s); message deleted`,
+      );
     }
   } finally {
     // Kept messages become visible again now, for the next run, instead of after the timeout.
     for (const handle of keptHandles) {
-      await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: handle, VisibilityTimeout: 0 })).catch(() => undefined);
+      await sqs
+        .send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: handle, VisibilityTimeout: 0 }))
+        .catch(() => undefined);
     }
     if ('dispose' in fn) (fn as { dispose(): void }).dispose();
   }

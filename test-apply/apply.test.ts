@@ -46,11 +46,15 @@ const ATMOS_ENV = {
 
 function describeStack(): Map<string, string[]> {
   if (!existsSync(ATMOS)) throw new Error(`Atmos not found at ${ATMOS}: run scripts/bootstrap.sh`);
-  const r = spawnSync(ATMOS, ['describe', 'stacks', '-s', STACK, '--format', 'json', '--sections', 'settings,metadata'], {
-    cwd: ROOT,
-    env: ATMOS_ENV,
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    ATMOS,
+    ['describe', 'stacks', '-s', STACK, '--format', 'json', '--sections', 'settings,metadata'],
+    {
+      cwd: ROOT,
+      env: ATMOS_ENV,
+      encoding: 'utf8',
+    },
+  );
   if (r.status !== 0) throw new Error(`atmos describe stacks -s ${STACK} failed:\n${r.stderr}`);
   const components = JSON.parse(r.stdout)[STACK].components.terraform as Record<
     string,
@@ -59,7 +63,10 @@ function describeStack(): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const [name, c] of Object.entries(components).sort(([a], [b]) => a.localeCompare(b))) {
     if (c.metadata?.type === 'abstract') continue;
-    graph.set(name, Object.values(c.settings?.depends_on ?? {}).map((d) => d.component));
+    graph.set(
+      name,
+      Object.values(c.settings?.depends_on ?? {}).map((d) => d.component),
+    );
   }
   return graph;
 }
@@ -145,7 +152,12 @@ const KNOWN_DRIFT: Partial<Record<Component, { addresses: string[]; converges: b
   // (allow_non_restored_state) is missing from every DescribeApplication and every plan adds it
   // again. To close: store and describe RunConfiguration in tools/moto/0004.
   'kinesis-analytics': {
-    addresses: ['aws_s3_bucket.artifacts', 'aws_s3_bucket_policy.artifacts_policy', 'aws_iam_role_policy.role_policy', 'aws_kinesisanalyticsv2_application.application'],
+    addresses: [
+      'aws_s3_bucket.artifacts',
+      'aws_s3_bucket_policy.artifacts_policy',
+      'aws_iam_role_policy.role_policy',
+      'aws_kinesisanalyticsv2_application.application',
+    ],
     converges: false,
   },
   'firehose-opensearch': {
@@ -222,7 +234,9 @@ function resources(c: Component): Record<string, Record<string, unknown>> {
 
 function excludes(c: Component): string[] {
   const res = resources(c);
-  return GAPS.filter((g) => g.component === c).flatMap((g) => Object.keys(res[g.type] ?? {}).map((n) => `-exclude=${g.type}.${n}`));
+  return GAPS.filter((g) => g.component === c).flatMap((g) =>
+    Object.keys(res[g.type] ?? {}).map((n) => `-exclude=${g.type}.${n}`),
+  );
 }
 
 /**
@@ -346,7 +360,10 @@ async function bringUp(c: Component): Promise<Up> {
     if (r.status !== 2 || !KNOWN_DRIFT[c]?.converges) break;
   }
   for (const g of GAPS.filter((gap) => gap.component === c)) {
-    result.pins.set(g, await atmos(['terraform', 'apply', c, '-s', STACK, '-auto-approve', '-no-color', `-target=${g.address}`]));
+    result.pins.set(
+      g,
+      await atmos(['terraform', 'apply', c, '-s', STACK, '-auto-approve', '-no-color', `-target=${g.address}`]),
+    );
   }
   result.stateResources = stateResources(c);
   return result;
@@ -391,15 +408,31 @@ async function writeSummary(): Promise<void> {
     const u = await ups.get(c);
     const d = await destroys?.get(c);
     const last = u?.replans.at(-1);
-    const noChange = last ? (last.status === 0 ? 'No changes' : KNOWN_DRIFT[c] && !KNOWN_DRIFT[c]?.converges ? 'known drift' : 'CHANGES') : u?.blocked ?? '-';
-    rows.push([c, fmt([u?.plan]), fmt(u?.applies ?? []), `${fmt(u?.replans ?? [])} ${last ? noChange : ''}`.trim(), fmt([d])]);
+    const noChange = last
+      ? last.status === 0
+        ? 'No changes'
+        : KNOWN_DRIFT[c] && !KNOWN_DRIFT[c]?.converges
+          ? 'known drift'
+          : 'CHANGES'
+      : (u?.blocked ?? '-');
+    rows.push([
+      c,
+      fmt([u?.plan]),
+      fmt(u?.applies ?? []),
+      `${fmt(u?.replans ?? [])} ${last ? noChange : ''}`.trim(),
+      fmt([d]),
+    ]);
   }
   const head = ['component', 'plan s', 'apply s', 're-plan s', 'destroy s'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((x, i) => x.padEnd(widths[i])).join(' | ')} |`;
   const lines = [
     `apply tier, stack ${STACK}, ${JOBS} atmos runs at once${runSlow ? ', APPLY_TIER_SLOW=1' : ''}`,
-    ...(emulators ? [emulators.moto, emulators.kinesis, emulators.cloudwatch].map((e) => `  ${e.name} (${e.version}) on ${e.endpoint}: ${e.serves}; up in ${e.startSeconds.toFixed(2)} s`) : []),
+    ...(emulators
+      ? [emulators.moto, emulators.kinesis, emulators.cloudwatch].map(
+          (e) => `  ${e.name} (${e.version}) on ${e.endpoint}: ${e.serves}; up in ${e.startSeconds.toFixed(2)} s`,
+        )
+      : []),
     line(head),
     line(widths.map((w) => '-'.repeat(w))),
     ...rows.map(line),
@@ -433,7 +466,10 @@ const assertRun = (r: Run | undefined, what: string) => {
 
 describe.sequential(`apply tier: atmos terraform against the emulators (stack ${STACK})`, () => {
   it('artifacts are built (Lambda zip, Flink jar)', () => {
-    for (const f of ['components/lambda-enrichment/dist/enrichment.zip', 'components/kinesis-analytics/dist/flink-aggregator.jar']) {
+    for (const f of [
+      'components/lambda-enrichment/dist/enrichment.zip',
+      'components/kinesis-analytics/dist/flink-aggregator.jar',
+    ]) {
       expect(existsSync(join(ROOT, f)), `${f} missing: npm run build:lambda / build:flink`).toBe(true);
     }
   });
@@ -485,15 +521,23 @@ describe.sequential(`apply tier: atmos terraform against the emulators (stack ${
       const first = u.replans[0];
       expect(first, `no re-plan of ${c}`).toBeDefined();
       if (drift) {
-        expect(first.status, `no drift after the apply of ${c}: remove it from KNOWN_DRIFT\n${tail(first.output)}`).toBe(2);
+        expect(
+          first.status,
+          `no drift after the apply of ${c}: remove it from KNOWN_DRIFT\n${tail(first.output)}`,
+        ).toBe(2);
         const changes = plannedChanges(first.output);
         expect([...changes.keys()].sort()).toEqual([...drift.addresses].sort());
         expect(new Set(changes.values())).toEqual(new Set(['updated in-place']));
       }
       if (!drift || drift.converges) {
         const last = u.replans.at(-1)!;
-        expect(u.replans.length, `${c}: ${drift ? 'one converging apply expected' : 'no second apply expected'}`).toBe(drift ? 2 : 1);
-        expect(last.status, `plan after apply of ${c} is not empty (exit 2 = changes):\n${tail(last.output, 120)}`).toBe(0);
+        expect(u.replans.length, `${c}: ${drift ? 'one converging apply expected' : 'no second apply expected'}`).toBe(
+          drift ? 2 : 1,
+        );
+        expect(
+          last.status,
+          `plan after apply of ${c} is not empty (exit 2 = changes):\n${tail(last.output, 120)}`,
+        ).toBe(0);
         expect(last.output).toMatch(/No changes\./);
       }
       // The state is where the backend says, not in the component folder.

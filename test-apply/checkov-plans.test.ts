@@ -19,7 +19,13 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulators, type Emulators } from './emulators';
 import { planStackAgainstEmulators, type EmulatorPlan } from '../scripts/plan-summary/emulator-plans';
-import { CHECKOV_BIN, CHECKOV_GAP, skipAnnotations, type CheckovReport, type SkipAnnotation } from '../test/support/checkov';
+import {
+  CHECKOV_BIN,
+  CHECKOV_GAP,
+  skipAnnotations,
+  type CheckovReport,
+  type SkipAnnotation,
+} from '../test/support/checkov';
 import { synthesizedComponents } from '../test/support/components';
 import { REPO_ROOT } from '../test/support/paths';
 
@@ -39,7 +45,8 @@ function annotations(component: string): Map<string, SkipAnnotation[]> {
     resource?: Record<string, Record<string, Record<string, unknown>>>;
   };
   const out = new Map<string, SkipAnnotation[]>();
-  for (const [type, blocks] of Object.entries(tf.resource ?? {})) for (const [name, body] of Object.entries(blocks)) out.set(`${type}.${name}`, skipAnnotations(body));
+  for (const [type, blocks] of Object.entries(tf.resource ?? {}))
+    for (const [name, body] of Object.entries(blocks)) out.set(`${type}.${name}`, skipAnnotations(body));
   return out;
 }
 
@@ -54,27 +61,46 @@ beforeAll(async () => {
   };
   for (const stack of STACKS) {
     const t0 = Date.now();
-    plans.push(...(await planStackAgainstEmulators({ stack, env, workDir: join(work, 'work'), outDir: join(work, 'plans') })));
+    plans.push(
+      ...(await planStackAgainstEmulators({ stack, env, workDir: join(work, 'work'), outDir: join(work, 'plans') })),
+    );
     console.log(`planned ${stack} against the emulators in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
   // asynchronously: a worker blocked for the minute checkov takes makes vitest's RPC time out
   const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((done, fail) => {
-    const child = spawn(CHECKOV_BIN, ['--framework', 'terraform_plan', '--directory', join(work, 'plans'), '--output', 'json', '--compact', '--skip-download'], {
-      cwd: work,
-      env: { ...process.env, BC_SKIP_MAPPING: 'TRUE', LOG_LEVEL: 'WARNING' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      CHECKOV_BIN,
+      [
+        '--framework',
+        'terraform_plan',
+        '--directory',
+        join(work, 'plans'),
+        '--output',
+        'json',
+        '--compact',
+        '--skip-download',
+      ],
+      {
+        cwd: work,
+        env: { ...process.env, BC_SKIP_MAPPING: 'TRUE', LOG_LEVEL: 'WARNING' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));
     child.on('error', fail);
-    child.on('close', (status) => done({ status, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
+    child.on('close', (status) =>
+      done({ status, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }),
+    );
   });
-  if (r.status !== 0 && r.status !== 1) throw new Error(`checkov exited with ${r.status}:\n${r.stderr}\n${r.stdout.slice(0, 2000)}`);
+  if (r.status !== 0 && r.status !== 1)
+    throw new Error(`checkov exited with ${r.status}:\n${r.stderr}\n${r.stdout.slice(0, 2000)}`);
   const parsed = JSON.parse(r.stdout) as CheckovReport | CheckovReport[];
   report = (Array.isArray(parsed) ? parsed.find((x) => x.results) : parsed)!;
-  for (const k of ['passed_checks', 'failed_checks', 'skipped_checks'] as const) (report.results as Record<string, unknown[]>)[k] ??= [];
+  for (const k of ['passed_checks', 'failed_checks', 'skipped_checks'] as const)
+    (report.results as Record<string, unknown[]>)[k] ??= [];
   stderr = r.stderr;
 }, 20 * 60_000);
 
@@ -98,7 +124,12 @@ describe('checkov over the real plans of every deploy stack', () => {
     };
     expect(report.summary.checkov_version).toBe('3.3.30');
     expect(report.summary.parsing_errors, stderr.slice(-3000)).toBe(0);
-    expect(stderr.split('\n').filter((l) => CHECKOV_GAP.test(l)).map((l) => l.slice(0, 300))).toEqual([]);
+    expect(
+      stderr
+        .split('\n')
+        .filter((l) => CHECKOV_GAP.test(l))
+        .map((l) => l.slice(0, 300)),
+    ).toEqual([]);
     const cache = new Map<string, Map<string, SkipAnnotation[]>>();
     const ann = (c: string) => cache.get(c) ?? cache.set(c, annotations(c)).get(c)!;
     const counts = new Map(STACKS.map((s) => [s as string, { passed: 0, failed: 0, skipped: 0 }]));
@@ -115,7 +146,9 @@ describe('checkov over the real plans of every deploy stack', () => {
       const { stack, component } = fileOf(r.file_abs_path);
       const address = blockAddress(r.resource);
       failedAt.add(`${stack}|${component}|${address}|${r.check_id}`);
-      const a = ann(component).get(address)?.find((s) => s.id === r.check_id);
+      const a = ann(component)
+        .get(address)
+        ?.find((s) => s.id === r.check_id);
       if (a) {
         counts.get(stack)!.skipped += 1;
         skipped.push(`${stack} ${component} ${r.resource} ${r.check_id}: ${a.comment}`);
@@ -136,17 +169,25 @@ describe('checkov over the real plans of every deploy stack', () => {
     // (test/security/checkov.test.ts), so they are listed, not failed.
     const stale = [...new Set([...passedAt].map((k) => k.split('|').slice(1).join('|')))].filter((k) => {
       const [component, address, id] = k.split('|') as [string, string, string];
-      return !failedAnywhere.has(k) && ann(component).get(address)?.some((s) => s.id === id && !s.planOnly);
+      return (
+        !failedAnywhere.has(k) &&
+        ann(component)
+          .get(address)
+          ?.some((s) => s.id === id && !s.planOnly)
+      );
     });
     console.log(
       [
         'checkov (terraform_plan) on the real plans, per stack: passed failed skipped',
-        ...[...counts].map(([s, c]) => `  ${s.padEnd(8)} ${String(c.passed).padStart(6)} ${String(c.failed).padStart(6)} ${String(c.skipped).padStart(7)}`),
+        ...[...counts].map(
+          ([s, c]) =>
+            `  ${s.padEnd(8)} ${String(c.passed).padStart(6)} ${String(c.failed).padStart(6)} ${String(c.skipped).padStart(7)}`,
+        ),
         'failed:',
         ...(failed.length ? failed.map((f) => `  ${f}`) : ['  (none)']),
         'skipped (annotation next to the resource):',
         ...[...new Set(skipped)].map((f) => `  ${f}`),
-        'stale plan-only annotations (the check fails in no stack\'s plan):',
+        "stale plan-only annotations (the check fails in no stack's plan):",
         ...(stalePlanOnly.length ? stalePlanOnly.map((f) => `  ${f}`) : ['  (none)']),
         'other annotations the plans do not need (the check passes in the plans of every stack):',
         ...(stale.length ? stale.map((f) => `  ${f}`) : ['  (none)']),

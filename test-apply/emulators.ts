@@ -54,7 +54,13 @@ export interface Emulators {
 }
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:port (or rejects on exit/timeout). */
-async function waitForPort(name: string, port: number, child: ChildProcess, timeoutMs: number, output: () => string): Promise<void> {
+async function waitForPort(
+  name: string,
+  port: number,
+  child: ChildProcess,
+  timeoutMs: number,
+  output: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -166,7 +172,8 @@ async function startKinesisMock(plainPort: number): Promise<Emulator> {
 
 /** kumo (Go, built by scripts/build-kumo.sh): CloudWatch over smithy-rpc-v2-cbor. */
 async function startKumo(): Promise<Emulator> {
-  if (!existsSync(KUMO_BIN)) throw new Error(`kumo not found at ${KUMO_BIN}: run scripts/bootstrap.sh (scripts/build-kumo.sh)`);
+  if (!existsSync(KUMO_BIN))
+    throw new Error(`kumo not found at ${KUMO_BIN}: run scripts/bootstrap.sh (scripts/build-kumo.sh)`);
   // scripts/build-kumo.sh caches it as <cache>/kumo/<version>-<patch set hash>/kumo (it has no
   // --version flag).
   const version = `kumo ${basename(dirname(realpathSync(KUMO_BIN)))}`;
@@ -189,13 +196,16 @@ async function startKumo(): Promise<Emulator> {
  * event source mapping's consumer exists (the streams are not in moto).
  */
 async function startMoto(kinesisEndpoint: string): Promise<Emulator> {
-  const check = spawnSync('bash', [join(REPO_ROOT, 'tools', 'moto', 'apply-patches.sh'), '--check'], { encoding: 'utf8' });
+  const check = spawnSync('bash', [join(REPO_ROOT, 'tools', 'moto', 'apply-patches.sh'), '--check'], {
+    encoding: 'utf8',
+  });
   if (check.status !== 0) throw new Error(`moto is not patched:\n${check.stderr}`);
   const started = Date.now();
   const moto = await startMotoServer({ env: { MOTO_LAMBDA_EXTERNAL_KINESIS_ENDPOINT: kinesisEndpoint } });
   return {
     name: 'moto',
-    serves: 'everything else (STS, IAM, KMS, SNS, SQS, S3, DynamoDB, Lambda, Firehose, Managed Flink, Timestream, OpenSearch, CloudWatch Logs)',
+    serves:
+      'everything else (STS, IAM, KMS, SNS, SQS, S3, DynamoDB, Lambda, Firehose, Managed Flink, Timestream, OpenSearch, CloudWatch Logs)',
     version: `moto ${motoVersion()}`,
     endpoint: moto.endpoint,
     startSeconds: (Date.now() - started) / 1000,
@@ -208,9 +218,15 @@ async function startMoto(kinesisEndpoint: string): Promise<Emulator> {
 export async function startEmulators(): Promise<Emulators> {
   // kinesis-mock's port first: moto's Lambda is told where the streams are.
   const kinesisPort = await freePort();
-  const results = await Promise.allSettled([startMoto(`http://127.0.0.1:${kinesisPort}`), startKinesisMock(kinesisPort), startKumo()]);
+  const results = await Promise.allSettled([
+    startMoto(`http://127.0.0.1:${kinesisPort}`),
+    startKinesisMock(kinesisPort),
+    startKumo(),
+  ]);
   const up = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  const failed = results.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error).message ?? r.reason)] : []));
+  const failed = results.flatMap((r) =>
+    r.status === 'rejected' ? [String((r.reason as Error).message ?? r.reason)] : [],
+  );
   if (failed.length > 0) {
     await Promise.all(up.map((e) => e.stop()));
     throw new Error(`emulators did not start:\n${failed.join('\n')}`);

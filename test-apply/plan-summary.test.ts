@@ -49,8 +49,16 @@ function run(cmd: string, args: readonly string[]): Promise<Run> {
   });
 }
 
-const summary = (...args: string[]) => run(process.execPath, [join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'scripts/plan-summary.ts', '-s', 'local', ...args]);
-const applyIngest = (...extra: string[]) => run(ATMOS, ['terraform', 'apply', 'kinesis-ingest', '-s', 'local', '-auto-approve', '-no-color', ...extra]);
+const summary = (...args: string[]) =>
+  run(process.execPath, [
+    join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
+    'scripts/plan-summary.ts',
+    '-s',
+    'local',
+    ...args,
+  ]);
+const applyIngest = (...extra: string[]) =>
+  run(ATMOS, ['terraform', 'apply', 'kinesis-ingest', '-s', 'local', '-auto-approve', '-no-color', ...extra]);
 
 function varFile(name: string, vars: Record<string, unknown>): string {
   const file = join(dir, `${name}.tfvars.json`);
@@ -61,16 +69,22 @@ function varFile(name: string, vars: Record<string, unknown>): string {
 interface Result {
   component: string;
   error?: string;
-  summary?: { counts: Record<'add' | 'change' | 'destroy' | 'replace', number>; flags: { kind: string; address: string; action: string; forcedBy?: string[]; text: string }[] };
+  summary?: {
+    counts: Record<'add' | 'change' | 'destroy' | 'replace', number>;
+    flags: { kind: string; address: string; action: string; forcedBy?: string[]; text: string }[];
+  };
 }
-const reportJson = () => JSON.parse(readFileSync(REPORT.replace(/\.md$/, '.json'), 'utf8')) as { exitCode: number; results: Result[] };
-const flagsOf = (r: Result[]) => r.flatMap((x) => (x.summary?.flags ?? []).map((f) => [x.component, f.kind, f.address, f.action, f.forcedBy ?? null]));
+const reportJson = () =>
+  JSON.parse(readFileSync(REPORT.replace(/\.md$/, '.json'), 'utf8')) as { exitCode: number; results: Result[] };
+const flagsOf = (r: Result[]) =>
+  r.flatMap((x) => (x.summary?.flags ?? []).map((f) => [x.component, f.kind, f.address, f.action, f.forcedBy ?? null]));
 const tail = (r: Run) => `${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`;
 
 beforeAll(async () => {
   const tofurc = join(REPO_ROOT, '.tools', 'tofurc');
   if (!existsSync(ATMOS)) throw new Error(`atmos not found at ${ATMOS}: run scripts/bootstrap.sh`);
-  if (!existsSync(tofurc)) throw new Error(`no ${tofurc} (AWS provider mirror): run scripts/bootstrap.sh (scripts/build-aws-provider.sh)`);
+  if (!existsSync(tofurc))
+    throw new Error(`no ${tofurc} (AWS provider mirror): run scripts/bootstrap.sh (scripts/build-aws-provider.sh)`);
   // The two artifacts the plans hash (filemd5/filebase64sha256 in lambda-enrichment, kinesis-analytics).
   for (const [file, script] of [
     ['components/lambda-enrichment/dist/enrichment.zip', 'build:lambda'],
@@ -110,76 +124,102 @@ afterAll(async () => {
 });
 
 describe.sequential('atmos plan-summary -s local (real plans against the emulators)', () => {
-  it('after an apply: no changes there, only additions elsewhere, nothing flagged, exit 0', async () => {
-    const r = await run(ATMOS, ['plan-summary', '-s', 'local']);
-    console.log(`plan-summary -s local (whole stack): ${r.seconds.toFixed(1)} s wall\n${r.stdout}`);
-    expect(r.status, tail(r)).toBe(0);
-    const { exitCode, results } = reportJson();
-    expect(exitCode).toBe(0);
-    const order = results.map((x) => x.component);
-    expect([...order].sort()).toEqual([
-      'dynamodb-lookup', 'firehose-opensearch', 'firehose-s3', 'kinesis-analytics', 'kinesis-ingest',
-      'kinesis-output', 'lambda-enrichment', 'monitoring', 'opensearch', 'timestream',
-    ]);
-    // dependency order: every component after what its settings.depends_on names
-    expect(order[0]).toBe('monitoring');
-    expect(order.indexOf('lambda-enrichment')).toBeGreaterThan(Math.max(order.indexOf('kinesis-ingest'), order.indexOf('kinesis-output'), order.indexOf('dynamodb-lookup')));
-    expect(order.indexOf('firehose-opensearch')).toBeGreaterThan(order.indexOf('opensearch'));
-    expect(order.indexOf('kinesis-analytics')).toBeGreaterThan(order.indexOf('timestream'));
-    for (const x of results) {
-      expect(x.error, `${x.component}: ${x.error}`).toBeUndefined();
-      const c = x.summary!.counts;
-      if (x.component === 'kinesis-ingest') expect(c).toEqual({ add: 0, change: 0, destroy: 0, replace: 0 });
-      else expect({ ...c, add: c.add > 0 }, x.component).toEqual({ add: true, change: 0, destroy: 0, replace: 0 });
-    }
-    expect(flagsOf(results)).toEqual([]);
-    expect(r.stdout).toContain('Nothing flagged.');
-    expect(r.stdout).toMatch(/^\| kinesis-ingest \| 0 \| 0 \| 0 \| 0 \| no changes \|$/m);
-    // the file a CI job posts is the table printed
-    expect(readFileSync(REPORT, 'utf8')).toBe(r.stdout);
-  }, 10 * 60_000);
+  it(
+    'after an apply: no changes there, only additions elsewhere, nothing flagged, exit 0',
+    async () => {
+      const r = await run(ATMOS, ['plan-summary', '-s', 'local']);
+      console.log(`plan-summary -s local (whole stack): ${r.seconds.toFixed(1)} s wall\n${r.stdout}`);
+      expect(r.status, tail(r)).toBe(0);
+      const { exitCode, results } = reportJson();
+      expect(exitCode).toBe(0);
+      const order = results.map((x) => x.component);
+      expect([...order].sort()).toEqual([
+        'dynamodb-lookup',
+        'firehose-opensearch',
+        'firehose-s3',
+        'kinesis-analytics',
+        'kinesis-ingest',
+        'kinesis-output',
+        'lambda-enrichment',
+        'monitoring',
+        'opensearch',
+        'timestream',
+      ]);
+      // dependency order: every component after what its settings.depends_on names
+      expect(order[0]).toBe('monitoring');
+      expect(order.indexOf('lambda-enrichment')).toBeGreaterThan(
+        Math.max(order.indexOf('kinesis-ingest'), order.indexOf('kinesis-output'), order.indexOf('dynamodb-lookup')),
+      );
+      expect(order.indexOf('firehose-opensearch')).toBeGreaterThan(order.indexOf('opensearch'));
+      expect(order.indexOf('kinesis-analytics')).toBeGreaterThan(order.indexOf('timestream'));
+      for (const x of results) {
+        expect(x.error, `${x.component}: ${x.error}`).toBeUndefined();
+        const c = x.summary!.counts;
+        if (x.component === 'kinesis-ingest') expect(c).toEqual({ add: 0, change: 0, destroy: 0, replace: 0 });
+        else expect({ ...c, add: c.add > 0 }, x.component).toEqual({ add: true, change: 0, destroy: 0, replace: 0 });
+      }
+      expect(flagsOf(results)).toEqual([]);
+      expect(r.stdout).toContain('Nothing flagged.');
+      expect(r.stdout).toMatch(/^\| kinesis-ingest \| 0 \| 0 \| 0 \| 0 \| no changes \|$/m);
+      // the file a CI job posts is the table printed
+      expect(readFileSync(REPORT, 'utf8')).toBe(r.stdout);
+    },
+    10 * 60_000,
+  );
 
-  it('a stream rename is flagged as a store replacement forced by name (exit 2)', async () => {
-    const rename = varFile('rename', { name: 'ingest-renamed' });
-    const r = await summary('--components', 'kinesis-ingest', '--var-file', `kinesis-ingest=${rename}`);
-    console.log(r.stdout);
-    expect(r.status, tail(r)).toBe(2);
-    const { exitCode, results } = reportJson();
-    expect(exitCode).toBe(2);
-    expect(flagsOf(results)).toEqual([['kinesis-ingest', 'store', 'aws_kinesis_stream.stream', 'replace', ['name']]]);
-    expect(r.stdout).toContain(`aws_kinesis_stream.stream (Kinesis stream ${STREAM}) replaced, forced by name`);
-    expect(results[0]!.summary!.counts.replace).toBeGreaterThanOrEqual(2); // the stream and its guard (and the consumers)
-  }, 5 * 60_000);
+  it(
+    'a stream rename is flagged as a store replacement forced by name (exit 2)',
+    async () => {
+      const rename = varFile('rename', { name: 'ingest-renamed' });
+      const r = await summary('--components', 'kinesis-ingest', '--var-file', `kinesis-ingest=${rename}`);
+      console.log(r.stdout);
+      expect(r.status, tail(r)).toBe(2);
+      const { exitCode, results } = reportJson();
+      expect(exitCode).toBe(2);
+      expect(flagsOf(results)).toEqual([['kinesis-ingest', 'store', 'aws_kinesis_stream.stream', 'replace', ['name']]]);
+      expect(r.stdout).toContain(`aws_kinesis_stream.stream (Kinesis stream ${STREAM}) replaced, forced by name`);
+      expect(results[0]!.summary!.counts.replace).toBeGreaterThanOrEqual(2); // the stream and its guard (and the consumers)
+    },
+    5 * 60_000,
+  );
 
-  it('with protection applied: the rename and a destroy are flagged as refused, and the apply is refused', async () => {
-    const on = varFile('protect', { deletion_protection: true });
-    let r = await applyIngest(`-var-file=${on}`);
-    expect(r.status, tail(r)).toBe(0);
-    expect(r.stdout).toMatch(/Apply complete! Resources: 0 added, 1 changed, 0 destroyed/); // the guard's input only
+  it(
+    'with protection applied: the rename and a destroy are flagged as refused, and the apply is refused',
+    async () => {
+      const on = varFile('protect', { deletion_protection: true });
+      let r = await applyIngest(`-var-file=${on}`);
+      expect(r.status, tail(r)).toBe(0);
+      expect(r.stdout).toMatch(/Apply complete! Resources: 0 added, 1 changed, 0 destroyed/); // the guard's input only
 
-    // Protection off in the same change does not help: the guard is replaced with its stored value.
-    const renameOff = varFile('rename-off', { name: 'ingest-renamed', deletion_protection: false });
-    r = await summary('--components', 'kinesis-ingest', '--var-file', `kinesis-ingest=${renameOff}`);
-    console.log(r.stdout);
-    expect(r.status, tail(r)).toBe(2);
-    expect(flagsOf(reportJson().results)).toEqual([
-      ['kinesis-ingest', 'store', 'aws_kinesis_stream.stream', 'replace', ['name']],
-      ['kinesis-ingest', 'refused', 'terraform_data.stream_deletion_guard', 'replace', null],
-    ]);
-    expect(r.stdout).toContain(`terraform_data.stream_deletion_guard: deletion guard refuses (replaced while deletion_protection is true in the state): Kinesis stream ${STREAM}`);
+      // Protection off in the same change does not help: the guard is replaced with its stored value.
+      const renameOff = varFile('rename-off', { name: 'ingest-renamed', deletion_protection: false });
+      r = await summary('--components', 'kinesis-ingest', '--var-file', `kinesis-ingest=${renameOff}`);
+      console.log(r.stdout);
+      expect(r.status, tail(r)).toBe(2);
+      expect(flagsOf(reportJson().results)).toEqual([
+        ['kinesis-ingest', 'store', 'aws_kinesis_stream.stream', 'replace', ['name']],
+        ['kinesis-ingest', 'refused', 'terraform_data.stream_deletion_guard', 'replace', null],
+      ]);
+      expect(r.stdout).toContain(
+        `terraform_data.stream_deletion_guard: deletion guard refuses (replaced while deletion_protection is true in the state): Kinesis stream ${STREAM}`,
+      );
 
-    r = await summary('--components', 'kinesis-ingest', '--destroy', '--var-file', `kinesis-ingest=${on}`);
-    expect(r.status, tail(r)).toBe(2);
-    expect(flagsOf(reportJson().results)).toEqual([
-      ['kinesis-ingest', 'store', 'aws_kinesis_stream.stream', 'destroy', null],
-      ['kinesis-ingest', 'refused', 'terraform_data.stream_deletion_guard', 'destroy', null],
-    ]);
+      r = await summary('--components', 'kinesis-ingest', '--destroy', '--var-file', `kinesis-ingest=${on}`);
+      expect(r.status, tail(r)).toBe(2);
+      expect(flagsOf(reportJson().results)).toEqual([
+        ['kinesis-ingest', 'store', 'aws_kinesis_stream.stream', 'destroy', null],
+        ['kinesis-ingest', 'refused', 'terraform_data.stream_deletion_guard', 'destroy', null],
+      ]);
 
-    // The flag tells the truth: applying those inputs stops at the guard, the stream stays.
-    r = await applyIngest(`-var-file=${renameOff}`);
-    expect(r.status).not.toBe(0);
-    expect(`${r.stdout}${r.stderr}`.replace(/\s+/g, ' ')).toContain(`Refusing to destroy Kinesis stream ${STREAM}: deletion_protection is true`);
-    const show = await run(ATMOS, ['terraform', 'state', 'list', 'kinesis-ingest', '-s', 'local']);
-    expect(show.stdout).toMatch(/^aws_kinesis_stream\.stream$/m);
-  }, 10 * 60_000);
+      // The flag tells the truth: applying those inputs stops at the guard, the stream stays.
+      r = await applyIngest(`-var-file=${renameOff}`);
+      expect(r.status).not.toBe(0);
+      expect(`${r.stdout}${r.stderr}`.replace(/\s+/g, ' ')).toContain(
+        `Refusing to destroy Kinesis stream ${STREAM}: deletion_protection is true`,
+      );
+      const show = await run(ATMOS, ['terraform', 'state', 'list', 'kinesis-ingest', '-s', 'local']);
+      expect(show.stdout).toMatch(/^aws_kinesis_stream\.stream$/m);
+    },
+    10 * 60_000,
+  );
 });

@@ -32,7 +32,11 @@ async function main(): Promise<number> {
     return 0;
   }
   const started = Date.now();
-  const child = spawn(command[0], command.slice(1), { cwd: REPO_ROOT, env: { ...process.env, ...emulators.env }, stdio: 'inherit' });
+  const child = spawn(command[0], command.slice(1), {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...emulators.env },
+    stdio: 'inherit',
+  });
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
   process.on('SIGINT', forward('SIGINT'));
   process.on('SIGTERM', forward('SIGTERM'));
@@ -43,7 +47,9 @@ async function main(): Promise<number> {
     });
     child.on('close', (c, signal) => resolve(c ?? (signal ? 128 : 1)));
   });
-  console.error(`[with-emulators] ${command.join(' ')}: exit ${code} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.error(
+    `[with-emulators] ${command.join(' ')}: exit ${code} after ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
   await stop();
   return code;
 }

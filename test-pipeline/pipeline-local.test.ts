@@ -7,7 +7,13 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAULT_SCENARIOS, type FaultScenario } from '../scripts/pipeline-local/faults';
-import { Cleanup, runScenario, startPipeline, type Pipeline, type ScenarioResult } from '../scripts/pipeline-local/pipeline';
+import {
+  Cleanup,
+  runScenario,
+  startPipeline,
+  type Pipeline,
+  type ScenarioResult,
+} from '../scripts/pipeline-local/pipeline';
 import { renderReport, summaryLine } from '../scripts/pipeline-local/report';
 import { writeFileSync, mkdirSync } from 'node:fs';
 
@@ -25,8 +31,14 @@ describe('pipeline-local', () => {
   });
   afterAll(async () => {
     await cleanup.run(log);
-    const lines = ['| scenario | events in | documents | duplicates | lost | query exact |', '|---|---|---|---|---|---|'];
-    for (const r of table) lines.push(`| ${r.faults} | ${r.eventsIn} | ${r.documents} | ${r.duplicates} | ${r.lost} | ${r.exact ? 'yes' : 'no'} |`);
+    const lines = [
+      '| scenario | events in | documents | duplicates | lost | query exact |',
+      '|---|---|---|---|---|---|',
+    ];
+    for (const r of table)
+      lines.push(
+        `| ${r.faults} | ${r.eventsIn} | ${r.documents} | ${r.duplicates} | ${r.lost} | ${r.exact ? 'yes' : 'no'} |`,
+      );
     mkdirSync(join(REPO_ROOT, '.tools', 'reports'), { recursive: true });
     writeFileSync(join(REPO_ROOT, '.tools', 'reports', 'pipeline-local-faults.md'), lines.join('\n') + '\n');
     log(lines.join('\n'));
@@ -34,7 +46,11 @@ describe('pipeline-local', () => {
 
   for (const faults of FAULT_SCENARIOS) {
     it(`${faults}: exact query buckets, nothing lost, no duplicate documents`, async () => {
-      const r = await runScenario(p, { runId: `t${Date.now().toString(36)}${faults.replace(/[^a-z]/g, '').slice(0, 6)}`, load: LOAD, faults: faults as FaultScenario });
+      const r = await runScenario(p, {
+        runId: `t${Date.now().toString(36)}${faults.replace(/[^a-z]/g, '').slice(0, 6)}`,
+        load: LOAD,
+        faults: faults as FaultScenario,
+      });
       table.push(r);
       log(renderReport(r));
       log(summaryLine(r));
@@ -42,11 +58,18 @@ describe('pipeline-local', () => {
       expect(r.duplicateIds).toEqual([]);
       expect(r.wrongAggregates).toEqual([]);
       expect(r.malformedInDlq).toBe(r.malformed);
-      expect(r.query.buckets.filter((b) => b.count > 0)).toEqual(r.expectedBuckets.map((b) => ({ key: b.key, count: b.events + b.aggregates })));
+      expect(r.query.buckets.filter((b) => b.count > 0)).toEqual(
+        r.expectedBuckets.map((b) => ({ key: b.key, count: b.events + b.aggregates })),
+      );
       expect(r.query.total).toBe(r.wellFormed + r.aggregateDocs);
-      expect({ lost: r.lost, duplicates: r.duplicates, exact: r.exact }).toEqual({ lost: 0, duplicates: 0, exact: true });
+      expect({ lost: r.lost, duplicates: r.duplicates, exact: r.exact }).toEqual({
+        lost: 0,
+        duplicates: 0,
+        exact: true,
+      });
       // The fault really happened.
-      if (faults === 'lambda-crash') expect(Number(r.counters['event source mapping']!['function errors'])).toBeGreaterThanOrEqual(3);
+      if (faults === 'lambda-crash')
+        expect(Number(r.counters['event source mapping']!['function errors'])).toBeGreaterThanOrEqual(3);
       else if (faults === 'flink-tm-failure') expect(r.flink.restoredCheckpoint).toBeGreaterThanOrEqual(1);
       else if (faults !== 'none') expect(Object.values(r.injected).reduce((s, n) => s + n, 0)).toBeGreaterThan(0);
     });
@@ -58,7 +81,12 @@ describe('pipeline-local', () => {
   // mapping is held for idleness + 20 s after the load; the drain must still close every window.
   it('enrichment catching up for longer than the watermark idleness: every aggregate written, exact', async () => {
     const idleness = Number(p.deployed.flinkProperties['watermark.idleness.seconds'] ?? 60);
-    const r = await runScenario(p, { runId: `t${Date.now().toString(36)}hold`, load: LOAD, faults: 'none', holdEnrichmentSeconds: idleness + 20 });
+    const r = await runScenario(p, {
+      runId: `t${Date.now().toString(36)}hold`,
+      load: LOAD,
+      faults: 'none',
+      holdEnrichmentSeconds: idleness + 20,
+    });
     table.push(r);
     log(renderReport(r));
     log(summaryLine(r));
@@ -72,7 +100,11 @@ describe('pipeline-local', () => {
   });
 
   it('the command: npx tsx scripts/pipeline-local.ts rejects a bad flag naming it and the range', () => {
-    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'scripts/pipeline-local.ts', '--rate', '0'], { cwd: REPO_ROOT, encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'scripts/pipeline-local.ts', '--rate', '0'],
+      { cwd: REPO_ROOT, encoding: 'utf8' },
+    );
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--rate=0 is invalid: must be an integer between 1 and 5000');
   });

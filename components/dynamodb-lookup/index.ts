@@ -25,7 +25,14 @@ import { addSchemaRule, boolVariable, numberVariable, stringListVariable, string
 
 /** DAX serves TLS-encrypted clients on this port (daxs://). */
 const DAX_TLS_PORT = 9111;
-const DAX_NODE_TYPES = ['dax.t3.small', 'dax.t3.medium', 'dax.r5.large', 'dax.r5.xlarge', 'dax.r5.2xlarge', 'dax.r5.4xlarge'];
+const DAX_NODE_TYPES = [
+  'dax.t3.small',
+  'dax.t3.medium',
+  'dax.r5.large',
+  'dax.r5.xlarge',
+  'dax.r5.2xlarge',
+  'dax.r5.4xlarge',
+];
 
 export class DynamodbLookupStack extends PipelineStack {
   constructor(scope: Construct, id = 'dynamodb-lookup') {
@@ -98,14 +105,20 @@ export class DynamodbLookupStack extends PipelineStack {
       lifecycle: {
         precondition: [
           {
-            condition: Token.asAny(`\${var.vpc_id != null && length(var.dax_subnet_ids) > 0 && length(local.label_id) <= 20}`),
+            condition: Token.asAny(
+              `\${var.vpc_id != null && length(var.dax_subnet_ids) > 0 && length(local.label_id) <= 20}`,
+            ),
             errorMessage:
               'Invalid combination: dax_enabled = true needs vpc_id and at least one entry in dax_subnet_ids, and a label id of at most 20 characters (DAX cluster names are 1-20 characters).',
           },
         ],
       },
     });
-    skipCheck(clientGroup, 'CKV2_AWS_5', 'attached to the enrichment function by lambda-enrichment (vpc_security_group_ids), a component checkov does not see here');
+    skipCheck(
+      clientGroup,
+      'CKV2_AWS_5',
+      'attached to the enrichment function by lambda-enrichment (vpc_security_group_ids), a component checkov does not see here',
+    );
     const clusterGroup = new SecurityGroup(this, 'dax_sg', {
       count: daxCount,
       name: this.resourceName('dax'),
@@ -164,7 +177,8 @@ export class DynamodbLookupStack extends PipelineStack {
 
     metricAlarm(this, 'read_throttle_alarm', {
       suffix: 'read-throttled',
-      description: 'Lookups against the table are being throttled (ReadThrottleEvents > 0); enrichment slows down and retries.',
+      description:
+        'Lookups against the table are being throttled (ReadThrottleEvents > 0); enrichment slows down and retries.',
       metric: {
         namespace: 'AWS/DynamoDB',
         metricName: 'ReadThrottleEvents',
@@ -186,7 +200,7 @@ export class DynamodbLookupStack extends PipelineStack {
     this.output(
       'dax_security_group_id',
       whenEnabled(dax, clusterGroup, 'id'),
-      "The DAX cluster's security group (lambda-enrichment dax_security_group_id: the function's egress on 9111 goes to it), or \"\".",
+      'The DAX cluster\'s security group (lambda-enrichment dax_security_group_id: the function\'s egress on 9111 goes to it), or "".',
     );
     this.output(
       'dax_client_security_group_id',

@@ -47,21 +47,26 @@ export class FirehoseOpensearchStack extends PipelineStack {
     const domainName = stringVariable(this, 'domain_name', {
       description: 'OpenSearch domain to deliver to (opensearch output domain_name). Required.',
       default: REQUIRED,
-      pattern: { regex: '[a-z][a-z0-9-]{2,27}', hint: 'an OpenSearch domain name (3-28 lowercase letters, digits, "-")' },
+      pattern: {
+        regex: '[a-z][a-z0-9-]{2,27}',
+        hint: 'an OpenSearch domain name (3-28 lowercase letters, digits, "-")',
+      },
     });
     const rotation = stringVariable(this, 'index_rotation_period', {
       // Only OneDay: the events-idempotent pipeline moves every document into events-YYYY-MM-DD of
       // its own timestamp (deterministic, so a redelivery finds its first copy); another rotation
       // would only rename the bulk target and then be overridden. NoRotation writes to `events`,
       // outside the events-* template and the writer role's index pattern.
-      description: 'Index rotation of the bulk requests: OneDay (events-YYYY-MM-DD, the blueprint\'s events-*). The default pipeline then files each document under the day of its own timestamp. Default OneDay. One of OneDay.',
+      description:
+        "Index rotation of the bulk requests: OneDay (events-YYYY-MM-DD, the blueprint's events-*). The default pipeline then files each document under the day of its own timestamp. Default OneDay. One of OneDay.",
       default: 'OneDay',
       allowed: ['OneDay'],
     });
     const retry = numberVariable(this, 'retry_duration_seconds', {
       // A stale aggregate's 409 (an older count after a newer one) is retried this long too, then
       // backed up: expected, not data loss (README, firehose-opensearch).
-      description: 'How long Firehose retries a failed index request before backing the documents up to S3. Default 300. Range 0-7200.',
+      description:
+        'How long Firehose retries a failed index request before backing the documents up to S3. Default 300. Range 0-7200.',
       default: 300,
       min: 0,
       max: 7200,
@@ -75,7 +80,8 @@ export class FirehoseOpensearchStack extends PipelineStack {
       unit: 'MB',
     });
     const bufferInterval = numberVariable(this, 'buffering_interval_seconds', {
-      description: 'Longest buffering time before a bulk request, in seconds (the freshness of search results). Default 60. Range 0-900.',
+      description:
+        'Longest buffering time before a bulk request, in seconds (the freshness of search results). Default 60. Range 0-900.',
       default: 60,
       min: 0,
       max: 900,
@@ -88,7 +94,8 @@ export class FirehoseOpensearchStack extends PipelineStack {
       maxItems: 16,
     });
     const securityGroups = stringListVariable(this, 'vpc_security_group_ids', {
-      description: 'Security groups of the delivery ENIs (allowed by the domain on 443). Required with vpc_subnet_ids. Default [].',
+      description:
+        'Security groups of the delivery ENIs (allowed by the domain on 443). Required with vpc_subnet_ids. Default [].',
       default: [],
       pattern: SECURITY_GROUP_ID,
       maxItems: 5,
@@ -102,7 +109,11 @@ export class FirehoseOpensearchStack extends PipelineStack {
       servicePrincipal: 'firehose.amazonaws.com',
       description: 'Firehose: read the output stream, index into OpenSearch, back up failed documents',
     });
-    const key = deliveryKey(this, 'backup_key', { role, suffix: 'search-backup', description: 'Encrypts documents OpenSearch rejected' });
+    const key = deliveryKey(this, 'backup_key', {
+      role,
+      suffix: 'search-backup',
+      description: 'Encrypts documents OpenSearch rejected',
+    });
     const bucket = new SecureBucket(this, 'backup', {
       suffix: 'failed',
       kmsKeyArn: key.arn,
@@ -122,7 +133,12 @@ export class FirehoseOpensearchStack extends PipelineStack {
         actions: ['es:DescribeDomain', 'es:DescribeDomains', 'es:DescribeDomainConfig'],
         resources: [domainArn],
       },
-      ...s3WriteStatements(this, { label: 'Backup', bucketArn: bucket.arn, keyArn: key.arn, prefixes: [FAILED_PREFIX, ERROR_PREFIX] }),
+      ...s3WriteStatements(this, {
+        label: 'Backup',
+        bucketArn: bucket.arn,
+        keyArn: key.arn,
+        prefixes: [FAILED_PREFIX, ERROR_PREFIX],
+      }),
       logging.statement,
       {
         sid: 'VpcDelivery',
@@ -137,7 +153,8 @@ export class FirehoseOpensearchStack extends PipelineStack {
           'ec2:DeleteNetworkInterface',
         ],
         resources: ['*'],
-        wildcardResourceReason: 'Firehose creates VPC network interfaces whose ids are not known in advance (AWS requires "*")',
+        wildcardResourceReason:
+          'Firehose creates VPC network interfaces whose ids are not known in advance (AWS requires "*")',
         enabledWhen: inVpc,
       },
     ]);
@@ -190,7 +207,11 @@ export class FirehoseOpensearchStack extends PipelineStack {
 
     this.output('delivery_stream_name', delivery.name, 'Name of the delivery stream.');
     this.output('delivery_stream_arn', delivery.arn, 'ARN of the delivery stream.');
-    this.output('role_arn', role.arn, 'Delivery role: map it to the events writer role inside the domain (atmos opensearch-setup).');
+    this.output(
+      'role_arn',
+      role.arn,
+      'Delivery role: map it to the events writer role inside the domain (atmos opensearch-setup).',
+    );
     this.output('backup_bucket_name', bucket.name, 'Bucket holding documents OpenSearch rejected.');
   }
 }

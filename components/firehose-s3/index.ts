@@ -27,7 +27,6 @@ export const ERROR_PREFIX = 'errors/';
 export const PARTITION_QUERY =
   '{year: .timestamp[0:4], month: .timestamp[5:7], day: .timestamp[8:10], hour: .timestamp[11:13]}';
 
-
 export class FirehoseS3Stack extends PipelineStack {
   constructor(scope: Construct, id = 'firehose-s3') {
     super(scope, id, { defaultName: 'archive' });
@@ -39,12 +38,13 @@ export class FirehoseS3Stack extends PipelineStack {
       pattern: BUCKET_NAME,
     });
     const existingKey = stringVariable(this, 'archive_bucket_kms_key_arn', {
-      description: 'KMS key of the existing bucket\'s default encryption, if it is a customer key. Default null.',
+      description: "KMS key of the existing bucket's default encryption, if it is a customer key. Default null.",
       default: null,
       pattern: KMS_KEY_ARN,
     });
     const dynamicPartitioning = boolVariable(this, 'dynamic_partitioning_enabled', {
-      description: 'Partition by each record\'s own timestamp (JQ) instead of arrival time. Needs buffering_size_mb ≥ 64. Default true.',
+      description:
+        "Partition by each record's own timestamp (JQ) instead of arrival time. Needs buffering_size_mb ≥ 64. Default true.",
       default: true,
     });
     const bufferSize = numberVariable(this, 'buffering_size_mb', {
@@ -62,7 +62,12 @@ export class FirehoseS3Stack extends PipelineStack {
       unit: 'seconds',
     });
     addSchemaRule(this, {
-      if: { not: { properties: { dynamic_partitioning_enabled: { const: false } }, required: ['dynamic_partitioning_enabled'] } },
+      if: {
+        not: {
+          properties: { dynamic_partitioning_enabled: { const: false } },
+          required: ['dynamic_partitioning_enabled'],
+        },
+      },
       then: { properties: { buffering_size_mb: { minimum: 64 } } },
     });
     const lifecycle = bucketLifecycleVariables(this, 'archive', { transitionDays: 90, expirationDays: 365 });
@@ -116,8 +121,12 @@ export class FirehoseS3Stack extends PipelineStack {
 
     const dyn = dynamicPartitioning.fqn;
     const hour = (source: string) =>
-      ['year', 'month', 'day', 'hour'].map((part, i) => `${part}=!{${source}:${i === 0 ? 'yyyy' : ['MM', 'dd', 'HH'][i - 1]}}`).join('/');
-    const eventHour = ['year', 'month', 'day', 'hour'].map((part) => `${part}=!{partitionKeyFromQuery:${part}}`).join('/');
+      ['year', 'month', 'day', 'hour']
+        .map((part, i) => `${part}=!{${source}:${i === 0 ? 'yyyy' : ['MM', 'dd', 'HH'][i - 1]}}`)
+        .join('/');
+    const eventHour = ['year', 'month', 'day', 'hour']
+      .map((part) => `${part}=!{partitionKeyFromQuery:${part}}`)
+      .join('/');
     const delivery = new KinesisFirehoseDeliveryStream(this, 'delivery', {
       name: this.resourceName(),
       destination: 'extended_s3',
@@ -151,7 +160,8 @@ export class FirehoseS3Stack extends PipelineStack {
         precondition: [
           {
             condition: Token.asAny(`\${!${dyn} || ${bufferSize.fqn} >= 64}`),
-            errorMessage: 'Invalid combination: buffering_size_mb must be at least 64 when dynamic_partitioning_enabled is true.',
+            errorMessage:
+              'Invalid combination: buffering_size_mb must be at least 64 when dynamic_partitioning_enabled is true.',
           },
         ],
       },

@@ -35,14 +35,19 @@ export class KinesisAnalyticsStack extends PipelineStack {
 
     const source = sourceStream(this, 'kinesis-ingest output stream_name');
     // The Flink sink checks the stream before writing (DescribeStreamSummary).
-    const destination = destinationStream(this, 'kinesis-output output stream_name', ['kinesis:PutRecords', 'kinesis:DescribeStreamSummary']);
+    const destination = destinationStream(this, 'kinesis-output output stream_name', [
+      'kinesis:PutRecords',
+      'kinesis:DescribeStreamSummary',
+    ]);
     const reader = stringVariable(this, 'input_reader', {
-      description: 'How the job reads the ingest stream: POLLING (shared throughput) or EFO (efo_consumer_name). Default POLLING.',
+      description:
+        'How the job reads the ingest stream: POLLING (shared throughput) or EFO (efo_consumer_name). Default POLLING.',
       default: 'POLLING',
       allowed: ['POLLING', 'EFO'],
     });
     const efoConsumerName = stringVariable(this, 'efo_consumer_name', {
-      description: 'Registered EFO consumer (kinesis-ingest efo_consumer_names) used when input_reader = EFO. Default null.',
+      description:
+        'Registered EFO consumer (kinesis-ingest efo_consumer_names) used when input_reader = EFO. Default null.',
       default: null,
       pattern: RESOURCE_NAME,
     });
@@ -59,7 +64,8 @@ export class KinesisAnalyticsStack extends PipelineStack {
       unit: 'minutes',
     });
     const lateness = numberVariable(this, 'allowed_lateness_seconds', {
-      description: 'How late an event may be and still update its window; later ones are counted as late. Default 0. Range 0-3600.',
+      description:
+        'How late an event may be and still update its window; later ones are counted as late. Default 0. Range 0-3600.',
       default: 0,
       min: 0,
       max: 3600,
@@ -80,7 +86,8 @@ export class KinesisAnalyticsStack extends PipelineStack {
       unit: 'seconds',
     });
     const futureSkew = numberVariable(this, 'max_future_skew_seconds', {
-      description: 'An event more than this far ahead of processing time is counted (futureEvents) and set aside: it never moves a watermark. Default 300. Range 0-86400.',
+      description:
+        'An event more than this far ahead of processing time is counted (futureEvents) and set aside: it never moves a watermark. Default 300. Range 0-86400.',
       default: 300,
       min: 0,
       max: 86_400,
@@ -98,7 +105,7 @@ export class KinesisAnalyticsStack extends PipelineStack {
     const allowNonRestoredState = boolVariable(this, 'allow_non_restored_state', {
       description:
         'Let an update restore a snapshot that holds state no operator of the new job claims (needed once when input_reader changes: the source operator changes). ' +
-        'The state dropped is the old reader\'s shard positions. Default false: such an update fails instead of silently dropping state.',
+        "The state dropped is the old reader's shard positions. Default false: such an update fails instead of silently dropping state.",
       default: false,
     });
     const timestreamEnabled = boolVariable(this, 'timestream_enabled', {
@@ -151,7 +158,8 @@ export class KinesisAnalyticsStack extends PipelineStack {
       unit: 'ms',
     });
     const minPause = numberVariable(this, 'min_pause_between_checkpoints_ms', {
-      description: 'Least time between the end of one checkpoint and the start of the next, in ms. Default 5000. Range 0-3600000.',
+      description:
+        'Least time between the end of one checkpoint and the start of the next, in ms. Default 5000. Range 0-3600000.',
       default: 5000,
       min: 0,
       max: 3_600_000,
@@ -176,7 +184,8 @@ export class KinesisAnalyticsStack extends PipelineStack {
       default: true,
     });
     const lagThreshold = numberVariable(this, 'processing_lag_alarm_threshold_ms', {
-      description: 'Alarm when the job is this far behind the ingest stream (millisBehindLatest), in ms. Default 300000 (the blueprint\'s 5 minutes). Range 1000-604800000.',
+      description:
+        "Alarm when the job is this far behind the ingest stream (millisBehindLatest), in ms. Default 300000 (the blueprint's 5 minutes). Range 1000-604800000.",
       default: 300_000,
       min: 1000,
       max: 604_800_000,
@@ -349,8 +358,11 @@ export class KinesisAnalyticsStack extends PipelineStack {
             errorMessage: 'Invalid combination: input_reader = EFO needs efo_consumer_name.',
           },
           {
-            condition: Token.asAny(`\${${timestream} ? ${timestreamDatabase.fqn} != null && ${timestreamTable.fqn} != null : true}`),
-            errorMessage: 'Invalid combination: timestream_enabled = true needs timestream_database_name and timestream_table_name.',
+            condition: Token.asAny(
+              `\${${timestream} ? ${timestreamDatabase.fqn} != null && ${timestreamTable.fqn} != null : true}`,
+            ),
+            errorMessage:
+              'Invalid combination: timestream_enabled = true needs timestream_database_name and timestream_table_name.',
           },
         ],
       },
@@ -359,7 +371,8 @@ export class KinesisAnalyticsStack extends PipelineStack {
     const dims = { Application: app.name };
     metricAlarm(this, 'downtime_alarm', {
       suffix: 'downtime',
-      description: 'The Flink job is not running (downtime > 0): it is failing and restarting. Check the application logs.',
+      description:
+        'The Flink job is not running (downtime > 0): it is failing and restarting. Check the application logs.',
       metric: { namespace: 'AWS/KinesisAnalytics', metricName: 'downtime', dimensions: dims, statistic: 'Maximum' },
       threshold: 0,
       comparison: 'GreaterThanThreshold',
@@ -367,13 +380,19 @@ export class KinesisAnalyticsStack extends PipelineStack {
     metricAlarm(this, 'failed_checkpoints_alarm', {
       suffix: 'failed-checkpoints',
       description: 'Checkpoints are failing (numberOfFailedCheckpoints > 0): exactly-once state is not being saved.',
-      metric: { namespace: 'AWS/KinesisAnalytics', metricName: 'numberOfFailedCheckpoints', dimensions: dims, statistic: 'Maximum' },
+      metric: {
+        namespace: 'AWS/KinesisAnalytics',
+        metricName: 'numberOfFailedCheckpoints',
+        dimensions: dims,
+        statistic: 'Maximum',
+      },
       threshold: 0,
       comparison: 'GreaterThanThreshold',
     });
     metricAlarm(this, 'processing_lag_alarm', {
       suffix: 'processing-lag',
-      description: 'The Flink job is more than the threshold behind the ingest stream (millisBehindLatest): add parallelism or KPUs (POLLING: or lower polling_interval_ms within the shard budget).',
+      description:
+        'The Flink job is more than the threshold behind the ingest stream (millisBehindLatest): add parallelism or KPUs (POLLING: or lower polling_interval_ms within the shard budget).',
       metric: {
         namespace: 'AWS/KinesisAnalytics',
         metricName: 'millisBehindLatest',

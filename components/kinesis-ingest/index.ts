@@ -54,7 +54,11 @@ export class KinesisIngestStack extends PipelineStack {
 
     this.output('stream_name', ingest.streamName, 'Name of the ingest stream (producers write here).');
     this.output('stream_arn', ingest.streamArn, 'ARN of the ingest stream.');
-    this.output('kms_key_id', ingest.stream.kmsKeyId, 'KMS key that encrypts the stream (readers need kms:Decrypt on it).');
+    this.output(
+      'kms_key_id',
+      ingest.stream.kmsKeyId,
+      'KMS key that encrypts the stream (readers need kms:Decrypt on it).',
+    );
     this.output(
       'consumer_arns',
       `\${{ for name, c in ${consumer.fqn} : name => c.arn }}`,

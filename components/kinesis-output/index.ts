@@ -12,6 +12,10 @@ export class KinesisOutputStack extends PipelineStack {
     const output = new EncryptedStream(this, 'output');
     this.output('stream_name', output.streamName, 'Name of the output stream.');
     this.output('stream_arn', output.streamArn, 'ARN of the output stream.');
-    this.output('kms_key_id', output.stream.kmsKeyId, 'KMS key that encrypts the stream (writers need kms:GenerateDataKey on it).');
+    this.output(
+      'kms_key_id',
+      output.stream.kmsKeyId,
+      'KMS key that encrypts the stream (writers need kms:GenerateDataKey on it).',
+    );
   }
 }

@@ -23,7 +23,14 @@ import { RESOURCE_NAME, SECURITY_GROUP_ID, SUBNET_ID, VPC_ID } from '../shared/p
 import { PipelineStack } from '../shared/pipeline-stack';
 import { holdingQueue } from '../shared/queue';
 import { destinationStream, efoConsumer, sourceStream } from '../shared/streams';
-import { addSchemaRule, numberVariable, REQUIRED, stringListVariable, stringVariable, varRef } from '../shared/variables';
+import {
+  addSchemaRule,
+  numberVariable,
+  REQUIRED,
+  stringListVariable,
+  stringVariable,
+  varRef,
+} from '../shared/variables';
 import {
   CACHE_MAX_BYTES,
   DLQ_SUFFIX,
@@ -48,8 +55,7 @@ export class LambdaEnrichmentStack extends PipelineStack {
     const source = sourceStream(this, 'kinesis-ingest output stream_name');
     const destination = destinationStream(this, 'kinesis-output output stream_name');
     const sourceRetention = numberVariable(this, 'source_stream_retention_hours', {
-      description:
-        `Retention of the source stream in hours (kinesis-ingest retention_period_hours; the catalog wires both from settings.ingest_retention_period_hours), the bound for maximum_record_age_seconds. Required. Range ${RETENTION_HOURS.min}-${RETENTION_HOURS.max}.`,
+      description: `Retention of the source stream in hours (kinesis-ingest retention_period_hours; the catalog wires both from settings.ingest_retention_period_hours), the bound for maximum_record_age_seconds. Required. Range ${RETENTION_HOURS.min}-${RETENTION_HOURS.max}.`,
       default: REQUIRED,
       min: RETENTION_HOURS.min,
       max: RETENTION_HOURS.max,
@@ -75,10 +81,14 @@ export class LambdaEnrichmentStack extends PipelineStack {
     const daxClusterArn = stringVariable(this, 'dax_cluster_arn', {
       description: 'ARN of the DAX cluster (dynamodb-lookup output dax_cluster_arn), for dax:BatchGetItem. Default "".',
       default: '',
-      pattern: { regex: '(arn:aws[a-z-]*:dax:[a-z0-9-]+:[0-9]{12}:cache/[A-Za-z0-9-]{1,20})?', hint: 'empty or a DAX cluster ARN' },
+      pattern: {
+        regex: '(arn:aws[a-z-]*:dax:[a-z0-9-]+:[0-9]{12}:cache/[A-Za-z0-9-]{1,20})?',
+        hint: 'empty or a DAX cluster ARN',
+      },
     });
     const vpcId = stringVariable(this, 'vpc_id', {
-      description: 'VPC of vpc_subnet_ids (for the function\'s own security group). Required with subnets. Default null.',
+      description:
+        "VPC of vpc_subnet_ids (for the function's own security group). Required with subnets. Default null.",
       default: null,
       pattern: VPC_ID,
     });
@@ -109,7 +119,13 @@ export class LambdaEnrichmentStack extends PipelineStack {
     addSchemaRule(this, {
       if: { properties: { dax_endpoint: { minLength: 1 } }, required: ['dax_endpoint'] },
       then: {
-        required: ['dax_cluster_arn', 'vpc_subnet_ids', 'vpc_id', 'dax_client_security_group_id', 'dax_security_group_id'],
+        required: [
+          'dax_cluster_arn',
+          'vpc_subnet_ids',
+          'vpc_id',
+          'dax_client_security_group_id',
+          'dax_security_group_id',
+        ],
         properties: {
           dax_cluster_arn: { minLength: 1 },
           vpc_subnet_ids: { minItems: 1 },
@@ -164,8 +180,7 @@ export class LambdaEnrichmentStack extends PipelineStack {
       max: 1_000_000,
     });
     const cacheBytes = numberVariable(this, 'cache_max_bytes', {
-      description:
-        `Byte bound of the in-process profile cache (CACHE_MAX_BYTES); at most half of memory_size_mb. Default ${CACHE_MAX_BYTES.default} (64 MiB). Range ${CACHE_MAX_BYTES.min}-${CACHE_MAX_BYTES.max}.`,
+      description: `Byte bound of the in-process profile cache (CACHE_MAX_BYTES); at most half of memory_size_mb. Default ${CACHE_MAX_BYTES.default} (64 MiB). Range ${CACHE_MAX_BYTES.min}-${CACHE_MAX_BYTES.max}.`,
       default: CACHE_MAX_BYTES.default,
       min: CACHE_MAX_BYTES.min,
       max: CACHE_MAX_BYTES.max,
@@ -175,7 +190,8 @@ export class LambdaEnrichmentStack extends PipelineStack {
     // that can outgrow the function ends every invocation in an out-of-memory crash.
     cacheBytes.addValidation({
       condition: `\${var.cache_max_bytes <= var.memory_size_mb * 1048576 / 2}`,
-      errorMessage: 'Invalid combination: cache_max_bytes must be at most half of memory_size_mb (memory_size_mb × 524288 bytes), e.g. 134217728 for 256 MB.',
+      errorMessage:
+        'Invalid combination: cache_max_bytes must be at most half of memory_size_mb (memory_size_mb × 524288 bytes), e.g. 134217728 for 256 MB.',
     });
     const cacheTtl = numberVariable(this, 'cache_ttl_seconds', {
       description: 'How long a cached profile is trusted (CACHE_TTL_SECONDS). Default 300. Range 0-86400.',
@@ -185,7 +201,8 @@ export class LambdaEnrichmentStack extends PipelineStack {
       unit: 'seconds',
     });
     const maxRecordBytes = numberVariable(this, 'max_record_bytes', {
-      description: 'Largest record accepted; larger ones go to the DLQ (MAX_RECORD_BYTES). Default 1048576. Range 1024-1048576.',
+      description:
+        'Largest record accepted; larger ones go to the DLQ (MAX_RECORD_BYTES). Default 1048576. Range 1024-1048576.',
       default: 1_048_576,
       min: 1024,
       max: 1_048_576,
@@ -234,8 +251,7 @@ export class LambdaEnrichmentStack extends PipelineStack {
       max: 10_000,
     });
     const maxRecordAge = numberVariable(this, 'maximum_record_age_seconds', {
-      description:
-        `Records older than this go to the on-failure queue instead of being retried (finite). Default 3600. Range 60-604800, and at most source_stream_retention_hours × 3600 − ${REPLAY_MARGIN_SECONDS} (${REPLAY_MARGIN_SECONDS / 3600} h left in the stream for a replay).`,
+      description: `Records older than this go to the on-failure queue instead of being retried (finite). Default 3600. Range 60-604800, and at most source_stream_retention_hours × 3600 − ${REPLAY_MARGIN_SECONDS} (${REPLAY_MARGIN_SECONDS / 3600} h left in the stream for a replay).`,
       default: 3600,
       min: 60,
       max: 604_800,
@@ -252,7 +268,8 @@ export class LambdaEnrichmentStack extends PipelineStack {
 
     // --- alarms --------------------------------------------------------------------------------
     const errorRate = numberVariable(this, 'error_rate_alarm_threshold_percent', {
-      description: 'Alarm when more than this share of invocations fail, in percent. Default 1 (the blueprint). Range 0-100.',
+      description:
+        'Alarm when more than this share of invocations fail, in percent. Default 1 (the blueprint). Range 0-100.',
       default: 1,
       min: 0,
       max: 100,
@@ -261,13 +278,14 @@ export class LambdaEnrichmentStack extends PipelineStack {
     });
     const failedRecordsThreshold = numberVariable(this, 'failed_records_alarm_threshold', {
       description:
-        'Alarm when more records than this are reported as batch item failures in a minute (the handler\'s FailedRecords metric). Default 0. Range 0-1000000.',
+        "Alarm when more records than this are reported as batch item failures in a minute (the handler's FailedRecords metric). Default 0. Range 0-1000000.",
       default: 0,
       min: 0,
       max: 1_000_000,
     });
     const iteratorAge = numberVariable(this, 'iterator_age_alarm_threshold_ms', {
-      description: 'Alarm when the mapping is this far behind the stream, in ms. Default 60000 (1 minute). Range 1000-604800000.',
+      description:
+        'Alarm when the mapping is this far behind the stream, in ms. Default 60000 (1 minute). Range 1000-604800000.',
       default: 60_000,
       min: 1000,
       max: 604_800_000,
@@ -304,7 +322,8 @@ export class LambdaEnrichmentStack extends PipelineStack {
     const functionGroup = new SecurityGroup(this, 'function_sg', {
       count: countWhen(inVpc),
       name: this.resourceName('function'),
-      description: 'Enrichment function: HTTPS out to AWS APIs (Kinesis, DynamoDB, SQS, X-Ray), DAX over TLS; nothing in',
+      description:
+        'Enrichment function: HTTPS out to AWS APIs (Kinesis, DynamoDB, SQS, X-Ray), DAX over TLS; nothing in',
       vpcId: vpcId.stringValue,
     });
     new VpcSecurityGroupEgressRule(this, 'function_https_egress', {
@@ -361,14 +380,16 @@ export class LambdaEnrichmentStack extends PipelineStack {
           'ec2:UnassignPrivateIpAddresses',
         ],
         resources: ['*'],
-        wildcardResourceReason: 'Lambda creates VPC network interfaces whose ids are not known in advance (AWS requires "*")',
+        wildcardResourceReason:
+          'Lambda creates VPC network interfaces whose ids are not known in advance (AWS requires "*")',
         enabledWhen: inVpc,
       },
     ];
     const role = serviceRole(this, 'role', {
       suffix: 'enrichment',
       servicePrincipal: 'lambda.amazonaws.com',
-      description: 'Enrichment function: read the ingest stream, look up profiles, write the output stream, the DLQ and the on-failure queue',
+      description:
+        'Enrichment function: read the ingest stream, look up profiles, write the output stream, the DLQ and the on-failure queue',
       statements,
     });
 
@@ -416,14 +437,14 @@ export class LambdaEnrichmentStack extends PipelineStack {
             condition: Token.asAny(
               `\${${daxEndpoint.fqn} == "" ? true : ${daxClusterArn.fqn} != "" && length(${subnets.fqn}) > 0 && ${vpcId.fqn} != null}`,
             ),
-            errorMessage: 'Invalid combination: dax_endpoint needs dax_cluster_arn, vpc_subnet_ids and vpc_id (DAX is reachable only inside the VPC).',
+            errorMessage:
+              'Invalid combination: dax_endpoint needs dax_cluster_arn, vpc_subnet_ids and vpc_id (DAX is reachable only inside the VPC).',
           },
           {
             condition: Token.asAny(
               `\${${daxEndpoint.fqn} == "" ? true : ${daxClientGroup.fqn} != "" && ${daxClusterGroup.fqn} != ""}`,
             ),
-            errorMessage:
-              `Invalid combination: dax_endpoint needs dax_client_security_group_id (the DAX cluster admits only that group) and dax_security_group_id (for the function's egress on ${DAX_TLS_PORT}); both are dynamodb-lookup outputs.`,
+            errorMessage: `Invalid combination: dax_endpoint needs dax_client_security_group_id (the DAX cluster admits only that group) and dax_security_group_id (for the function's egress on ${DAX_TLS_PORT}); both are dynamodb-lookup outputs.`,
           },
           {
             condition: Token.asAny(`\${length(${subnets.fqn}) > 0 ? ${vpcId.fqn} != null : true}`),
@@ -433,9 +454,21 @@ export class LambdaEnrichmentStack extends PipelineStack {
       },
     });
 
-    skipCheck(fn, 'CKV_AWS_116', 'invoked only by the Kinesis event source mapping (synchronous); batches it gives up on go to the mapping\'s on-failure destination, the SQS failures queue');
-    skipCheck(fn, 'CKV_AWS_173', 'environment holds resource names, a queue URL and numbers, no secrets; Lambda encrypts it with an AWS-managed key');
-    skipCheck(fn, 'CKV_AWS_272', 'CI builds a deterministic bundle from this repository, pinned by source_code_hash; signing needs an AWS Signer profile outside this component');
+    skipCheck(
+      fn,
+      'CKV_AWS_116',
+      "invoked only by the Kinesis event source mapping (synchronous); batches it gives up on go to the mapping's on-failure destination, the SQS failures queue",
+    );
+    skipCheck(
+      fn,
+      'CKV_AWS_173',
+      'environment holds resource names, a queue URL and numbers, no secrets; Lambda encrypts it with an AWS-managed key',
+    );
+    skipCheck(
+      fn,
+      'CKV_AWS_272',
+      'CI builds a deterministic bundle from this repository, pinned by source_code_hash; signing needs an AWS Signer profile outside this component',
+    );
 
     const mapping = new LambdaEventSourceMapping(this, 'event_source', {
       functionName: fn.arn,
@@ -454,7 +487,8 @@ export class LambdaEnrichmentStack extends PipelineStack {
     const dims = { FunctionName: fn.functionName };
     mathAlarm(this, 'error_rate_alarm', {
       suffix: 'error-rate',
-      description: 'More than the threshold share of invocations failed (Errors / Invocations). Check the function logs.',
+      description:
+        'More than the threshold share of invocations failed (Errors / Invocations). Check the function logs.',
       expression: 'IF(invocations > 0, 100 * errors / invocations, 0)',
       metrics: {
         errors: { namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: dims, statistic: 'Sum' },
@@ -492,7 +526,11 @@ export class LambdaEnrichmentStack extends PipelineStack {
     this.output('role_arn', role.arn, 'ARN of the function role.');
     this.output('dlq_url', dlq.url, 'URL of the dead-letter queue (malformed records).');
     this.output('dlq_arn', dlq.arn, 'ARN of the dead-letter queue.');
-    this.output('failures_queue_url', failures.url, "URL of the event source mapping's on-failure queue (atmos replay-failures reads it).");
+    this.output(
+      'failures_queue_url',
+      failures.url,
+      "URL of the event source mapping's on-failure queue (atmos replay-failures reads it).",
+    );
     this.output('failures_queue_arn', failures.arn, "ARN of the event source mapping's on-failure queue.");
     this.output('event_source_mapping_uuid', mapping.uuid, 'UUID of the Kinesis event source mapping.');
     this.output('log_group_name', logs.name, 'Log group of the function.');

@@ -21,11 +21,16 @@ import { RESOURCE_NAME } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
 import { REQUIRED, stringListVariable, stringVariable, varRef } from '../shared/variables';
 
-
 /** A CloudWatch dashboard metric: [namespace, name, dimension, value, ..., options]. */
 type Metric = (string | Record<string, unknown>)[];
 
-function widget(title: string, metrics: Metric[] | unknown, x: number, y: number, options: Record<string, unknown> = {}) {
+function widget(
+  title: string,
+  metrics: Metric[] | unknown,
+  x: number,
+  y: number,
+  options: Record<string, unknown> = {},
+) {
   return {
     type: 'metric',
     x,
@@ -40,14 +45,26 @@ export class MonitoringStack extends PipelineStack {
   constructor(scope: Construct, id = 'monitoring') {
     super(scope, id, { defaultName: 'monitoring' });
     const names = {
-      ingest: stringVariable(this, 'ingest_stream_name', { description: 'kinesis-ingest stream name. Required.', default: REQUIRED, pattern: RESOURCE_NAME }),
-      output: stringVariable(this, 'output_stream_name', { description: 'kinesis-output stream name. Required.', default: REQUIRED, pattern: RESOURCE_NAME }),
+      ingest: stringVariable(this, 'ingest_stream_name', {
+        description: 'kinesis-ingest stream name. Required.',
+        default: REQUIRED,
+        pattern: RESOURCE_NAME,
+      }),
+      output: stringVariable(this, 'output_stream_name', {
+        description: 'kinesis-output stream name. Required.',
+        default: REQUIRED,
+        pattern: RESOURCE_NAME,
+      }),
       enrichment: stringVariable(this, 'enrichment_function_name', {
         description: 'lambda-enrichment function name. Required.',
         default: REQUIRED,
         pattern: RESOURCE_NAME,
       }),
-      dlq: stringVariable(this, 'dlq_name', { description: 'lambda-enrichment dead-letter queue name. Required.', default: REQUIRED, pattern: RESOURCE_NAME }),
+      dlq: stringVariable(this, 'dlq_name', {
+        description: 'lambda-enrichment dead-letter queue name. Required.',
+        default: REQUIRED,
+        pattern: RESOURCE_NAME,
+      }),
       failures: stringVariable(this, 'failures_queue_name', {
         description: "lambda-enrichment on-failure queue name (the event source mapping's given-up batches). Required.",
         default: REQUIRED,
@@ -70,7 +87,8 @@ export class MonitoringStack extends PipelineStack {
       }),
     };
     const consumers = stringListVariable(this, 'efo_consumer_names', {
-      description: 'EFO consumers registered on the ingest stream (kinesis-ingest efo_consumer_names), for the consumer-lag widget. Default [].',
+      description:
+        'EFO consumers registered on the ingest stream (kinesis-ingest efo_consumer_names), for the consumer-lag widget. Default [].',
       default: [],
       pattern: RESOURCE_NAME,
       maxItems: 20,
@@ -142,10 +160,38 @@ export class MonitoringStack extends PipelineStack {
     // The consumer-lag widget: fixed lines plus one per registered EFO consumer, expanded by
     // Terraform from efo_consumer_names (plain references: the expression has object literals).
     const consumerLagFixed = new TerraformLocal(this, 'consumer_lag_metrics', [
-      ['AWS/Kinesis', 'GetRecords.IteratorAgeMilliseconds', 'StreamName', n(names.ingest), { stat: 'Maximum', label: 'ingest polling readers' }],
-      ['AWS/Kinesis', 'GetRecords.IteratorAgeMilliseconds', 'StreamName', n(names.output), { stat: 'Maximum', label: 'output polling readers' }],
-      ['AWS/Lambda', 'IteratorAge', 'FunctionName', n(names.enrichment), { stat: 'Maximum', label: 'enrichment iterator age' }],
-      ['AWS/KinesisAnalytics', 'millisBehindLatest', 'Application', n(names.flink), 'Flow', 'Input', 'Id', flinkInput, { stat: 'Maximum', label: 'Flink millisBehindLatest' }],
+      [
+        'AWS/Kinesis',
+        'GetRecords.IteratorAgeMilliseconds',
+        'StreamName',
+        n(names.ingest),
+        { stat: 'Maximum', label: 'ingest polling readers' },
+      ],
+      [
+        'AWS/Kinesis',
+        'GetRecords.IteratorAgeMilliseconds',
+        'StreamName',
+        n(names.output),
+        { stat: 'Maximum', label: 'output polling readers' },
+      ],
+      [
+        'AWS/Lambda',
+        'IteratorAge',
+        'FunctionName',
+        n(names.enrichment),
+        { stat: 'Maximum', label: 'enrichment iterator age' },
+      ],
+      [
+        'AWS/KinesisAnalytics',
+        'millisBehindLatest',
+        'Application',
+        n(names.flink),
+        'Flow',
+        'Input',
+        'Id',
+        flinkInput,
+        { stat: 'Maximum', label: 'Flink millisBehindLatest' },
+      ],
     ]);
     const efoLag = new TerraformLocal(
       this,
@@ -153,43 +199,180 @@ export class MonitoringStack extends PipelineStack {
       `\${[for c in ${varRef(consumers)} : ["AWS/Kinesis", "SubscribeToShardEvent.MillisBehindLatest", "StreamName", ${varRef(names.ingest)}, "ConsumerName", c, { stat = "Maximum", label = format("EFO %s", c) }]]}`,
     );
     const widgets = [
-      widget('Stream throughput (records/s)', [
-        ['AWS/Kinesis', 'IncomingRecords', 'StreamName', n(names.ingest), { stat: 'Sum', label: 'ingest in', id: 'ingestIn', visible: false }],
-        ['AWS/Kinesis', 'IncomingRecords', 'StreamName', n(names.output), { stat: 'Sum', label: 'output in', id: 'outputIn', visible: false }],
-        [{ expression: 'ingestIn / PERIOD(ingestIn)', label: 'ingest records/s', id: 'ingestRate' }],
-        [{ expression: 'outputIn / PERIOD(outputIn)', label: 'output records/s', id: 'outputRate' }],
-      ], 0, 0, { region }),
-      widget('Processing latency p99', [
-        ['AWS/Lambda', 'Duration', 'FunctionName', n(names.enrichment), { stat: 'p99', label: 'enrichment duration p99 (ms)' }],
-        ['AWS/KinesisAnalytics', 'millisBehindLatest', 'Application', n(names.flink), 'Flow', 'Input', 'Id', flinkInput, { stat: 'Maximum', label: 'Flink lag (ms)', yAxis: 'right' }],
-      ], 12, 0, { region }),
-      widget('Batch processing time', [
-        ['AWS/Lambda', 'Duration', 'FunctionName', n(names.enrichment), { stat: 'Average', label: 'enrichment batch avg (ms)' }],
-        ['AWS/Lambda', 'Duration', 'FunctionName', n(names.enrichment), { stat: 'Maximum', label: 'enrichment batch max (ms)' }],
-        ['AWS/KinesisAnalytics', 'lastCheckpointDuration', 'Application', n(names.flink), { stat: 'Maximum', label: 'Flink checkpoint (ms)' }],
-      ], 0, 6, { region }),
-      widget('Error count', [
-        ['AWS/Lambda', 'Errors', 'FunctionName', n(names.enrichment), { stat: 'Sum', label: 'enrichment errors' }],
-        ['AWS/Lambda', 'Throttles', 'FunctionName', n(names.enrichment), { stat: 'Sum', label: 'enrichment throttles' }],
-        // Partial batch failures: invisible in Errors, counted by the handler itself (EMF).
-        [ENRICHMENT_METRICS.namespace, ENRICHMENT_METRICS.failedRecords, ENRICHMENT_METRICS.serviceDimension, n(names.enrichment), { stat: 'Sum', label: 'enrichment failed records' }],
-        ['AWS/KinesisAnalytics', 'numberOfFailedCheckpoints', 'Application', n(names.flink), { stat: 'Maximum', label: 'Flink failed checkpoints' }],
-        ['AWS/KinesisAnalytics', 'downtime', 'Application', n(names.flink), { stat: 'Maximum', label: 'Flink downtime (ms)' }],
-        ['AWS/Kinesis', 'WriteProvisionedThroughputExceeded', 'StreamName', n(names.ingest), { stat: 'Sum', label: 'ingest write throttles' }],
-      ], 12, 6, { region }),
+      widget(
+        'Stream throughput (records/s)',
+        [
+          [
+            'AWS/Kinesis',
+            'IncomingRecords',
+            'StreamName',
+            n(names.ingest),
+            { stat: 'Sum', label: 'ingest in', id: 'ingestIn', visible: false },
+          ],
+          [
+            'AWS/Kinesis',
+            'IncomingRecords',
+            'StreamName',
+            n(names.output),
+            { stat: 'Sum', label: 'output in', id: 'outputIn', visible: false },
+          ],
+          [{ expression: 'ingestIn / PERIOD(ingestIn)', label: 'ingest records/s', id: 'ingestRate' }],
+          [{ expression: 'outputIn / PERIOD(outputIn)', label: 'output records/s', id: 'outputRate' }],
+        ],
+        0,
+        0,
+        { region },
+      ),
+      widget(
+        'Processing latency p99',
+        [
+          [
+            'AWS/Lambda',
+            'Duration',
+            'FunctionName',
+            n(names.enrichment),
+            { stat: 'p99', label: 'enrichment duration p99 (ms)' },
+          ],
+          [
+            'AWS/KinesisAnalytics',
+            'millisBehindLatest',
+            'Application',
+            n(names.flink),
+            'Flow',
+            'Input',
+            'Id',
+            flinkInput,
+            { stat: 'Maximum', label: 'Flink lag (ms)', yAxis: 'right' },
+          ],
+        ],
+        12,
+        0,
+        { region },
+      ),
+      widget(
+        'Batch processing time',
+        [
+          [
+            'AWS/Lambda',
+            'Duration',
+            'FunctionName',
+            n(names.enrichment),
+            { stat: 'Average', label: 'enrichment batch avg (ms)' },
+          ],
+          [
+            'AWS/Lambda',
+            'Duration',
+            'FunctionName',
+            n(names.enrichment),
+            { stat: 'Maximum', label: 'enrichment batch max (ms)' },
+          ],
+          [
+            'AWS/KinesisAnalytics',
+            'lastCheckpointDuration',
+            'Application',
+            n(names.flink),
+            { stat: 'Maximum', label: 'Flink checkpoint (ms)' },
+          ],
+        ],
+        0,
+        6,
+        { region },
+      ),
+      widget(
+        'Error count',
+        [
+          ['AWS/Lambda', 'Errors', 'FunctionName', n(names.enrichment), { stat: 'Sum', label: 'enrichment errors' }],
+          [
+            'AWS/Lambda',
+            'Throttles',
+            'FunctionName',
+            n(names.enrichment),
+            { stat: 'Sum', label: 'enrichment throttles' },
+          ],
+          // Partial batch failures: invisible in Errors, counted by the handler itself (EMF).
+          [
+            ENRICHMENT_METRICS.namespace,
+            ENRICHMENT_METRICS.failedRecords,
+            ENRICHMENT_METRICS.serviceDimension,
+            n(names.enrichment),
+            { stat: 'Sum', label: 'enrichment failed records' },
+          ],
+          [
+            'AWS/KinesisAnalytics',
+            'numberOfFailedCheckpoints',
+            'Application',
+            n(names.flink),
+            { stat: 'Maximum', label: 'Flink failed checkpoints' },
+          ],
+          [
+            'AWS/KinesisAnalytics',
+            'downtime',
+            'Application',
+            n(names.flink),
+            { stat: 'Maximum', label: 'Flink downtime (ms)' },
+          ],
+          [
+            'AWS/Kinesis',
+            'WriteProvisionedThroughputExceeded',
+            'StreamName',
+            n(names.ingest),
+            { stat: 'Sum', label: 'ingest write throttles' },
+          ],
+        ],
+        12,
+        6,
+        { region },
+      ),
       widget('Consumer lag (ms)', Fn.concat([consumerLagFixed.asList, efoLag.asList]), 0, 12, { region }),
-      widget('DLQ depth and delivery freshness', [
-        ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', n(names.dlq), { stat: 'Maximum', label: 'DLQ messages' }],
-        ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', n(names.failures), { stat: 'Maximum', label: 'on-failure messages (replay)' }],
-        ['AWS/Firehose', 'DeliveryToS3.DataFreshness', 'DeliveryStreamName', n(names.archive), { stat: 'Maximum', label: 'S3 archive freshness (s)', yAxis: 'right' }],
-        ['AWS/Firehose', 'DeliveryToAmazonOpenSearchService.DataFreshness', 'DeliveryStreamName', n(names.search), { stat: 'Maximum', label: 'OpenSearch freshness (s)', yAxis: 'right' }],
-      ], 12, 12, { region }),
+      widget(
+        'DLQ depth and delivery freshness',
+        [
+          [
+            'AWS/SQS',
+            'ApproximateNumberOfMessagesVisible',
+            'QueueName',
+            n(names.dlq),
+            { stat: 'Maximum', label: 'DLQ messages' },
+          ],
+          [
+            'AWS/SQS',
+            'ApproximateNumberOfMessagesVisible',
+            'QueueName',
+            n(names.failures),
+            { stat: 'Maximum', label: 'on-failure messages (replay)' },
+          ],
+          [
+            'AWS/Firehose',
+            'DeliveryToS3.DataFreshness',
+            'DeliveryStreamName',
+            n(names.archive),
+            { stat: 'Maximum', label: 'S3 archive freshness (s)', yAxis: 'right' },
+          ],
+          [
+            'AWS/Firehose',
+            'DeliveryToAmazonOpenSearchService.DataFreshness',
+            'DeliveryStreamName',
+            n(names.search),
+            { stat: 'Maximum', label: 'OpenSearch freshness (s)', yAxis: 'right' },
+          ],
+        ],
+        12,
+        12,
+        { region },
+      ),
     ];
     const body = new TerraformLocal(this, 'dashboard_body', Fn.jsonencode({ widgets }));
-    new CloudwatchDashboard(this, 'dashboard', { dashboardName: this.resourceName('pipeline'), dashboardBody: body.asString });
+    new CloudwatchDashboard(this, 'dashboard', {
+      dashboardName: this.resourceName('pipeline'),
+      dashboardBody: body.asString,
+    });
 
     this.output('alarm_topic_arn', topic.arn, 'SNS topic every alarm notifies (alarm_topic_arn of all components).');
-    this.output('alarm_topic_expected_arn', topicArn, 'The topic ARN the stacks wire by naming convention (must equal alarm_topic_arn).');
+    this.output(
+      'alarm_topic_expected_arn',
+      topicArn,
+      'The topic ARN the stacks wire by naming convention (must equal alarm_topic_arn).',
+    );
     this.output('dashboard_name', this.resourceName('pipeline'), 'Name of the CloudWatch dashboard.');
   }
 }

@@ -21,11 +21,26 @@ import { policyDocument } from '../shared/iam';
 import { logGroup, logRetentionVariable } from '../shared/logs';
 import { KMS_KEY_ARN, ROLE_ARN, SECURITY_GROUP_ID, SUBNET_ID, VPC_ID } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
-import { addSchemaRule, boolVariable, numberVariable, REQUIRED, stringListVariable, stringVariable, varRef } from '../shared/variables';
+import {
+  addSchemaRule,
+  boolVariable,
+  numberVariable,
+  REQUIRED,
+  stringListVariable,
+  stringVariable,
+  varRef,
+} from '../shared/variables';
 
 export const ENGINE_VERSIONS = ['OpenSearch_2.15', 'OpenSearch_2.17', 'OpenSearch_2.19', 'OpenSearch_3.1'];
 /** The HTTP actions a client of the domain can be granted (never es:*). */
-export const HTTP_ACTIONS = ['es:ESHttpGet', 'es:ESHttpHead', 'es:ESHttpPost', 'es:ESHttpPut', 'es:ESHttpPatch', 'es:ESHttpDelete'];
+export const HTTP_ACTIONS = [
+  'es:ESHttpGet',
+  'es:ESHttpHead',
+  'es:ESHttpPost',
+  'es:ESHttpPut',
+  'es:ESHttpPatch',
+  'es:ESHttpDelete',
+];
 const LOG_TYPES = {
   index_slow: 'INDEX_SLOW_LOGS',
   search_slow: 'SEARCH_SLOW_LOGS',
@@ -46,7 +61,10 @@ export class OpensearchStack extends PipelineStack {
     const instanceType = stringVariable(this, 'instance_type', {
       description: 'Data node instance type. Default r7g.large.search.',
       default: 'r7g.large.search',
-      pattern: { regex: '[a-z0-9]+\\.[a-z0-9]+\\.search', hint: 'an OpenSearch instance type such as r7g.large.search' },
+      pattern: {
+        regex: '[a-z0-9]+\\.[a-z0-9]+\\.search',
+        hint: 'an OpenSearch instance type such as r7g.large.search',
+      },
     });
     const instanceCount = numberVariable(this, 'instance_count', {
       description: 'Data nodes (a multiple of availability_zone_count with zone awareness). Default 2. Range 1-80.',
@@ -71,7 +89,10 @@ export class OpensearchStack extends PipelineStack {
     const masterType = stringVariable(this, 'dedicated_master_type', {
       description: 'Dedicated master instance type. Default m7g.large.search.',
       default: 'm7g.large.search',
-      pattern: { regex: '[a-z0-9]+\\.[a-z0-9]+\\.search', hint: 'an OpenSearch instance type such as m7g.large.search' },
+      pattern: {
+        regex: '[a-z0-9]+\\.[a-z0-9]+\\.search',
+        hint: 'an OpenSearch instance type such as m7g.large.search',
+      },
     });
     const masterCount = numberVariable(this, 'dedicated_master_count', {
       description: 'Dedicated master nodes (odd). Default 3. Range 3-5.',
@@ -104,7 +125,8 @@ export class OpensearchStack extends PipelineStack {
       pattern: KMS_KEY_ARN,
     });
     const adminRole = stringVariable(this, 'admin_role_arn', {
-      description: 'IAM role that is the fine-grained access control master user (runs the post-apply setup). Required.',
+      description:
+        'IAM role that is the fine-grained access control master user (runs the post-apply setup). Required.',
       default: REQUIRED,
       pattern: ROLE_ARN,
     });
@@ -116,7 +138,8 @@ export class OpensearchStack extends PipelineStack {
       maxItems: 20,
     });
     const subnets = stringListVariable(this, 'subnet_ids', {
-      description: 'Place the domain in these VPC subnets (one per zone). Default [] = public endpoint (still IAM + FGAC protected).',
+      description:
+        'Place the domain in these VPC subnets (one per zone). Default [] = public endpoint (still IAM + FGAC protected).',
       default: [],
       pattern: SUBNET_ID,
       maxItems: 3,
@@ -127,7 +150,8 @@ export class OpensearchStack extends PipelineStack {
       pattern: VPC_ID,
     });
     const clientGroups = stringListVariable(this, 'client_security_group_ids', {
-      description: 'Security groups allowed to reach the domain on 443 in a VPC (e.g. Firehose VPC delivery). Default [].',
+      description:
+        'Security groups allowed to reach the domain on 443 in a VPC (e.g. Firehose VPC delivery). Default [].',
       default: [],
       pattern: SECURITY_GROUP_ID,
       maxItems: 10,
@@ -138,7 +162,8 @@ export class OpensearchStack extends PipelineStack {
     });
     const retentionDays = logRetentionVariable(this);
     const freeStorageThreshold = numberVariable(this, 'free_storage_alarm_threshold_mb', {
-      description: 'Alarm when a node has less free storage than this, in MiB. Default 20480 (20 GiB). Range 1024-10485760.',
+      description:
+        'Alarm when a node has less free storage than this, in MiB. Default 20480 (20 GiB). Range 1024-10485760.',
       default: 20_480,
       min: 1024,
       max: 10_485_760,
@@ -166,7 +191,10 @@ export class OpensearchStack extends PipelineStack {
 
     const logGroups = Object.entries(LOG_TYPES).map(([suffix, type]) => ({
       type,
-      group: logGroup(this, `${suffix}_logs`, { name: `/aws/opensearch/${domainName}/${suffix.replace('_', '-')}`, retentionDays }),
+      group: logGroup(this, `${suffix}_logs`, {
+        name: `/aws/opensearch/${domainName}/${suffix.replace('_', '-')}`,
+        retentionDays,
+      }),
     }));
     const logPolicy = new CloudwatchLogResourcePolicy(this, 'log_publishing_policy', {
       policyName: this.resourceName('opensearch-logs'),
@@ -208,14 +236,19 @@ export class OpensearchStack extends PipelineStack {
         internalUserDatabaseEnabled: false,
         masterUserOptions: { masterUserArn: adminRole.stringValue },
       },
-      logPublishingOptions: logGroups.map(({ type, group }) => ({ logType: type, cloudwatchLogGroupArn: group.arn, enabled: true })),
+      logPublishingOptions: logGroups.map(({ type, group }) => ({
+        logType: type,
+        cloudwatchLogGroupArn: group.arn,
+        enabled: true,
+      })),
       offPeakWindowOptions: { enabled: true },
       dependsOn: [logPolicy],
       lifecycle: {
         precondition: [
           {
             condition: Token.asAny(`\${length(local.label_id) >= 3 && length(local.label_id) <= 28}`),
-            errorMessage: 'Invalid label: OpenSearch domain names are 3-28 characters; shorten namespace, environment, stage or name.',
+            errorMessage:
+              'Invalid label: OpenSearch domain names are 3-28 characters; shorten namespace, environment, stage or name.',
           },
           {
             condition: Token.asAny(`\${${inVpc} ? ${vpcId.fqn} != null : true}`),
@@ -235,7 +268,8 @@ export class OpensearchStack extends PipelineStack {
       for_each: `\${${inVpc} ? [1] : []}`,
       content: { subnet_ids: `\${${varRef(subnets)}}`, security_group_ids: `\${${domainGroup.fqn}[*].id}` },
     });
-    const perStage = 'set per stage by dedicated_master_enabled (prod turns it on) and dedicated_master_count (validated 3-5); checkov cannot evaluate the variable';
+    const perStage =
+      'set per stage by dedicated_master_enabled (prod turns it on) and dedicated_master_count (validated 3-5); checkov cannot evaluate the variable';
     skipCheck(domain, 'CKV_AWS_318', perStage);
     skipCheck(domain, 'CKV2_AWS_59', perStage);
     // Only the plans resolve the dynamic vpc_options block and the key variable.
@@ -287,7 +321,16 @@ export class OpensearchStack extends PipelineStack {
     // AWS/ES metrics carry DomainName *and* ClientId (the account): without ClientId an alarm
     // watches a metric that does not exist.
     const dims = { DomainName: domain.domainName, ClientId: this.accountId };
-    const alarm = (id: string, suffix: string, metricName: string, statistic: string, threshold: number, comparison: 'GreaterThanOrEqualToThreshold' | 'LessThanOrEqualToThreshold', description: string, evaluationPeriods = 1) =>
+    const alarm = (
+      id: string,
+      suffix: string,
+      metricName: string,
+      statistic: string,
+      threshold: number,
+      comparison: 'GreaterThanOrEqualToThreshold' | 'LessThanOrEqualToThreshold',
+      description: string,
+      evaluationPeriods = 1,
+    ) =>
       metricAlarm(this, id, {
         suffix,
         description,
@@ -297,12 +340,63 @@ export class OpensearchStack extends PipelineStack {
         evaluationPeriods,
         periodSeconds: 60,
       });
-    alarm('cluster_red_alarm', 'cluster-red', 'ClusterStatus.red', 'Maximum', 1, 'GreaterThanOrEqualToThreshold', 'At least one primary shard is unassigned: some indices cannot be written or searched.');
-    alarm('cluster_yellow_alarm', 'cluster-yellow', 'ClusterStatus.yellow', 'Maximum', 1, 'GreaterThanOrEqualToThreshold', 'Replica shards are unassigned: one more node loss loses data.', 5);
-    alarm('free_storage_alarm', 'free-storage-low', 'FreeStorageSpace', 'Minimum', freeStorageThreshold.numberValue, 'LessThanOrEqualToThreshold', 'A data node is running out of disk; writes block at the flood-stage watermark.');
-    alarm('writes_blocked_alarm', 'writes-blocked', 'ClusterIndexWritesBlocked', 'Maximum', 1, 'GreaterThanOrEqualToThreshold', 'The cluster blocks writes (disk or memory pressure): Firehose deliveries fail and go to the backup bucket.');
-    alarm('jvm_pressure_alarm', 'jvm-pressure', 'JVMMemoryPressure', 'Maximum', 80, 'GreaterThanOrEqualToThreshold', 'JVM memory pressure >= 80%: risk of out-of-memory and blocked writes.', 3);
-    alarm('cpu_alarm', 'cpu-high', 'CPUUtilization', 'Average', 80, 'GreaterThanOrEqualToThreshold', 'Data nodes are CPU-bound (>= 80% for 3 periods): scale up or out.', 3);
+    alarm(
+      'cluster_red_alarm',
+      'cluster-red',
+      'ClusterStatus.red',
+      'Maximum',
+      1,
+      'GreaterThanOrEqualToThreshold',
+      'At least one primary shard is unassigned: some indices cannot be written or searched.',
+    );
+    alarm(
+      'cluster_yellow_alarm',
+      'cluster-yellow',
+      'ClusterStatus.yellow',
+      'Maximum',
+      1,
+      'GreaterThanOrEqualToThreshold',
+      'Replica shards are unassigned: one more node loss loses data.',
+      5,
+    );
+    alarm(
+      'free_storage_alarm',
+      'free-storage-low',
+      'FreeStorageSpace',
+      'Minimum',
+      freeStorageThreshold.numberValue,
+      'LessThanOrEqualToThreshold',
+      'A data node is running out of disk; writes block at the flood-stage watermark.',
+    );
+    alarm(
+      'writes_blocked_alarm',
+      'writes-blocked',
+      'ClusterIndexWritesBlocked',
+      'Maximum',
+      1,
+      'GreaterThanOrEqualToThreshold',
+      'The cluster blocks writes (disk or memory pressure): Firehose deliveries fail and go to the backup bucket.',
+    );
+    alarm(
+      'jvm_pressure_alarm',
+      'jvm-pressure',
+      'JVMMemoryPressure',
+      'Maximum',
+      80,
+      'GreaterThanOrEqualToThreshold',
+      'JVM memory pressure >= 80%: risk of out-of-memory and blocked writes.',
+      3,
+    );
+    alarm(
+      'cpu_alarm',
+      'cpu-high',
+      'CPUUtilization',
+      'Average',
+      80,
+      'GreaterThanOrEqualToThreshold',
+      'Data nodes are CPU-bound (>= 80% for 3 periods): scale up or out.',
+      3,
+    );
 
     this.output('domain_name', domain.domainName, 'Name of the domain (firehose-opensearch domain_name).');
     this.output('domain_arn', domain.arn, 'ARN of the domain.');

@@ -5,7 +5,10 @@
  * name: such alarms watch a metric stream that never exists and never fire. Every alarm built here
  * must name its dimensions, and every alarm notifies the component's alarm topic.
  */
-import { CloudwatchMetricAlarm, type CloudwatchMetricAlarmMetricQuery } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
+import {
+  CloudwatchMetricAlarm,
+  type CloudwatchMetricAlarmMetricQuery,
+} from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import type { ITerraformIterator } from 'cdktf';
 import type { PipelineStack } from './pipeline-stack';
 

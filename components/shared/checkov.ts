@@ -52,7 +52,12 @@ const skipsOf = new WeakMap<TerraformElement, CheckovSkip[]>();
  * Marks one checkov check as not applicable to `element` (a resource or data source), with the
  * reason. Call once per check id; several calls on one element accumulate.
  */
-export function skipCheck(element: TerraformElement, checkId: string, reason: string, options: SkipCheckOptions = {}): void {
+export function skipCheck(
+  element: TerraformElement,
+  checkId: string,
+  reason: string,
+  options: SkipCheckOptions = {},
+): void {
   if (!CHECK_ID.test(checkId)) throw new Error(`skipCheck: "${checkId}" is not a checkov check id (CKV_..., CKV2_...)`);
   const comment = reason.trim();
   if (comment.length < 10) throw new Error(`skipCheck(${checkId}): give a concrete reason, not "${reason}"`);
@@ -75,7 +80,10 @@ export function skipCheck(element: TerraformElement, checkId: string, reason: st
     return;
   }
   // addOverride replaces the value at a path, so the whole list is written each time.
-  element.addOverride(CHECKOV_SKIP_PATH, skips.map((s) => ({ ...s })));
+  element.addOverride(
+    CHECKOV_SKIP_PATH,
+    skips.map((s) => ({ ...s })),
+  );
 }
 
 /** The annotations set on `element` so far (for tests). */

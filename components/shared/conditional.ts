@@ -24,4 +24,3 @@ export function first(resource: Addressable, attribute: string): string {
 export function whenEnabled(condition: string, resource: Addressable, attribute: string, otherwise = '""'): string {
   return Token.asString(`\${${condition} ? ${resource.fqn}[0].${attribute} : ${otherwise}}`);
 }
-

@@ -80,7 +80,10 @@ export function firehoseLogging(stack: PipelineStack): FirehoseLogging {
     name: `/aws/kinesisfirehose/${stack.resourceName()}`,
     retentionDays: logRetentionVariable(stack),
   });
-  const stream = new CloudwatchLogStream(stack, 'log_stream', { name: 'DestinationDelivery', logGroupName: group.name });
+  const stream = new CloudwatchLogStream(stack, 'log_stream', {
+    name: 'DestinationDelivery',
+    logGroupName: group.name,
+  });
   return {
     group,
     streamName: stream.name,
@@ -94,7 +97,12 @@ export function firehoseLogging(stack: PipelineStack): FirehoseLogging {
 }
 
 /** The blueprint's delivery alarm: data older than the threshold is waiting in the delivery stream. */
-export function freshnessAlarm(stack: PipelineStack, deliveryStreamName: string, metricName: string, defaultSeconds: number): void {
+export function freshnessAlarm(
+  stack: PipelineStack,
+  deliveryStreamName: string,
+  metricName: string,
+  defaultSeconds: number,
+): void {
   const threshold = numberVariable(stack, 'freshness_alarm_threshold_seconds', {
     description: `Alarm when the oldest record not yet delivered is older than this, in seconds. Default ${defaultSeconds}. Range 60-86400.`,
     default: defaultSeconds,

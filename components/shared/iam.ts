@@ -47,7 +47,11 @@ function check(where: string, s: PolicyStatement): void {
 }
 
 /** A policy document from exact statements; statements with `enabledWhen` are dynamic. */
-export function policyDocument(scope: Construct, id: string, statements: readonly PolicyStatement[]): DataAwsIamPolicyDocument {
+export function policyDocument(
+  scope: Construct,
+  id: string,
+  statements: readonly PolicyStatement[],
+): DataAwsIamPolicyDocument {
   statements.forEach((s) => check(id, s));
   const doc = new DataAwsIamPolicyDocument(scope, id, {
     statement: statements

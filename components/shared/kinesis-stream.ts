@@ -45,7 +45,7 @@ export class EncryptedStream extends Construct {
 
     const mode = stringVariable(stack, 'stream_mode', {
       description:
-        'Capacity mode: ON_DEMAND (scales by itself, the blueprint\'s recommendation) or PROVISIONED (set shard_count). Default ON_DEMAND.',
+        "Capacity mode: ON_DEMAND (scales by itself, the blueprint's recommendation) or PROVISIONED (set shard_count). Default ON_DEMAND.",
       default: 'ON_DEMAND',
       allowed: ['ON_DEMAND', 'PROVISIONED'],
     });
@@ -76,7 +76,7 @@ export class EncryptedStream extends Construct {
     });
     const iteratorAgeThreshold = numberVariable(stack, 'iterator_age_alarm_threshold_ms', {
       description:
-        'Alarm when the oldest unread record of any reader is older than this, in ms. Default 60000 (the blueprint\'s 1 minute). Range 1000-604800000.',
+        "Alarm when the oldest unread record of any reader is older than this, in ms. Default 60000 (the blueprint's 1 minute). Range 1000-604800000.",
       default: 60_000,
       min: 1000,
       max: 604_800_000,

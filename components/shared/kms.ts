@@ -6,7 +6,10 @@ import { policyDocument, type PolicyStatement } from './iam';
 import type { PipelineStack } from './pipeline-stack';
 
 /** Condition: the key may be used only through `service` in this region (e.g. S3 on our behalf). */
-export function viaService(stack: PipelineStack, service: string): { test: string; variable: string; values: string[] }[] {
+export function viaService(
+  stack: PipelineStack,
+  service: string,
+): { test: string; variable: string; values: string[] }[] {
   return [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`${service}.${stack.region}.amazonaws.com`] }];
 }
 

@@ -26,7 +26,11 @@ export function logRetentionVariable(scope: Construct): number {
 }
 
 /** A log group with the given name and retention. */
-export function logGroup(scope: Construct, id: string, props: { name: string; retentionDays: number }): CloudwatchLogGroup {
+export function logGroup(
+  scope: Construct,
+  id: string,
+  props: { name: string; retentionDays: number },
+): CloudwatchLogGroup {
   const group = new CloudwatchLogGroup(scope, id, {
     name: props.name,
     retentionInDays: props.retentionDays,
@@ -40,7 +44,7 @@ export function logGroup(scope: Construct, id: string, props: { name: string; re
   skipCheck(
     group,
     'CKV_AWS_338',
-    'retention is log_retention_days, finite and validated to CloudWatch\'s values (default 30): operational logs, not an audit trail; a stack that must keep a year sets it to 365 or more',
+    "retention is log_retention_days, finite and validated to CloudWatch's values (default 30): operational logs, not an audit trail; a stack that must keep a year sets it to 365 or more",
     { planOnly: true },
   );
   return group;

@@ -10,7 +10,10 @@ import type { Construct } from 'constructs';
 import { boolVariable, REQUIRED, stringMapVariable, stringVariable } from './variables';
 
 /** RE2 pattern of one label element: lowercase letters and digits, starting with a letter. */
-export const LABEL_ELEMENT = { regex: '[a-z][a-z0-9]{0,15}', hint: '1-16 lowercase letters or digits, starting with a letter' };
+export const LABEL_ELEMENT = {
+  regex: '[a-z][a-z0-9]{0,15}',
+  hint: '1-16 lowercase letters or digits, starting with a letter',
+};
 
 /** An AWS region code such as us-east-1. */
 const REGION = { regex: '[a-z]{2}(-[a-z]+)+-[0-9]', hint: 'an AWS region code such as us-east-1' };
@@ -80,7 +83,10 @@ export abstract class PipelineStack extends TerraformStack {
     const name = stringVariable(this, 'name', {
       description: `Label: the resource's own name. Default "${props.defaultName}".`,
       default: props.defaultName,
-      pattern: { regex: '[a-z][a-z0-9-]{0,23}', hint: '1-24 lowercase letters, digits or hyphens, starting with a letter' },
+      pattern: {
+        regex: '[a-z][a-z0-9-]{0,23}',
+        hint: '1-24 lowercase letters, digits or hyphens, starting with a letter',
+      },
     });
     const extraTags = stringMapVariable(this, 'tags', {
       description: 'Extra tags added to every resource (merged under the standard label tags). Default {}.',

@@ -29,7 +29,13 @@ export interface BucketLifecycle {
   readonly abortIncompleteUploadDays: number;
 }
 
-export const TRANSITION_STORAGE_CLASSES = ['STANDARD_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE'];
+export const TRANSITION_STORAGE_CLASSES = [
+  'STANDARD_IA',
+  'INTELLIGENT_TIERING',
+  'GLACIER_IR',
+  'GLACIER',
+  'DEEP_ARCHIVE',
+];
 
 /**
  * Declares `<prefix>_transition_days`, `_transition_storage_class`, `_expiration_days`,
@@ -116,7 +122,9 @@ export class SecureBucket {
       'single-region pipeline; cross-region disaster recovery is an account-level decision, and the data can be replayed or rebuilt',
     );
     const ref = (attribute: string) =>
-      count === undefined ? Token.asString(`\${${this.bucket.fqn}.${attribute}}`) : Token.asString(`\${${this.bucket.fqn}[0].${attribute}}`);
+      count === undefined
+        ? Token.asString(`\${${this.bucket.fqn}.${attribute}}`)
+        : Token.asString(`\${${this.bucket.fqn}[0].${attribute}}`);
     this.name = ref('bucket');
     this.arn = ref('arn');
     const bucketId = ref('id');
@@ -152,7 +160,8 @@ export class SecureBucket {
     new S3BucketPolicy(stack, `${id}_policy`, {
       count,
       bucket: bucketId,
-      policy: policyDocument(stack, `${id}_policy_document`, [denyInsecureTransport('s3', [this.arn, `${this.arn}/*`])]).json,
+      policy: policyDocument(stack, `${id}_policy_document`, [denyInsecureTransport('s3', [this.arn, `${this.arn}/*`])])
+        .json,
     });
     new S3BucketLifecycleConfiguration(stack, `${id}_lifecycle`, {
       count,
@@ -180,7 +189,7 @@ export class SecureBucket {
     skipCheck(
       this.bucket,
       'CKV_AWS_18',
-      'server access logging is on when access_log_bucket_name names the account\'s log bucket (default null: that bucket is created and owned outside this component; set it per stack)',
+      "server access logging is on when access_log_bucket_name names the account's log bucket (default null: that bucket is created and owned outside this component; set it per stack)",
       { planOnly: true },
     );
     new S3BucketLoggingA(stack, `${id}_logging`, {

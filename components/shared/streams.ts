@@ -50,7 +50,11 @@ function streamAccess(
     default: null,
     pattern: KMS_KEY_ARN,
   });
-  const arnLocal = new TerraformLocal(stack, `${role}_stream_arn`, stack.arn('kinesis', `stream/${nameVariable.stringValue}`));
+  const arnLocal = new TerraformLocal(
+    stack,
+    `${role}_stream_arn`,
+    stack.arn('kinesis', `stream/${nameVariable.stringValue}`),
+  );
   return {
     nameVariable,
     name: nameVariable.stringValue,
@@ -75,7 +79,11 @@ export function sourceStream(stack: PipelineStack, what: string): StreamAccess {
 }
 
 /** Declares `destination_stream_name` and `destination_stream_kms_key_arn`: write access. */
-export function destinationStream(stack: PipelineStack, what: string, actions: string[] = ['kinesis:PutRecords']): StreamAccess {
+export function destinationStream(
+  stack: PipelineStack,
+  what: string,
+  actions: string[] = ['kinesis:PutRecords'],
+): StreamAccess {
   return streamAccess(
     stack,
     'destination',

@@ -20,7 +20,8 @@ export class TimestreamStack extends PipelineStack {
   constructor(scope: Construct, id = 'timestream') {
     super(scope, id, { defaultName: 'metrics' });
     const enabled = boolVariable(this, 'enabled', {
-      description: 'Create the database and table (only for accounts that have Timestream for LiveAnalytics). Default false.',
+      description:
+        'Create the database and table (only for accounts that have Timestream for LiveAnalytics). Default false.',
       default: false,
     });
     const count = countWhen(enabled.fqn);
@@ -72,8 +73,16 @@ export class TimestreamStack extends PipelineStack {
       enabled: this.deletionProtection,
     });
 
-    this.output('database_name', whenEnabled(enabled.fqn, database, 'database_name'), 'Timestream database (kinesis-analytics timestream_database_name), or "".');
-    this.output('table_name', whenEnabled(enabled.fqn, table, 'table_name'), 'Timestream table (kinesis-analytics timestream_table_name), or "".');
+    this.output(
+      'database_name',
+      whenEnabled(enabled.fqn, database, 'database_name'),
+      'Timestream database (kinesis-analytics timestream_database_name), or "".',
+    );
+    this.output(
+      'table_name',
+      whenEnabled(enabled.fqn, table, 'table_name'),
+      'Timestream table (kinesis-analytics timestream_table_name), or "".',
+    );
     this.output('table_arn', whenEnabled(enabled.fqn, table, 'arn'), 'ARN of the Timestream table, or "".');
   }
 }

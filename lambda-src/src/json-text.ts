@@ -31,7 +31,8 @@ const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
 function skipString(text: string, i: number): number {
   for (let j = i + 1; j < text.length; j++) {
     const c = text.charCodeAt(j);
-    if (c === 0x5c) j++; // backslash: skip the escaped character (\uXXXX needs no special case)
+    if (c === 0x5c)
+      j++; // backslash: skip the escaped character (\uXXXX needs no special case)
     else if (c === 0x22) return j + 1;
   }
   throw new SyntaxError('unterminated string');

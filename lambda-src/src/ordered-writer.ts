@@ -30,7 +30,9 @@ import type { RetryPolicy, Timing } from './retry';
 /** How far a call may reach past the first record that waits for an earlier event of its customer. */
 export const LOOKAHEAD = 64;
 
-export type WriteItem = { readonly kind: 'put'; readonly entry: OutputEntry } | { readonly kind: 'dlq'; readonly entry: DlqEntry };
+export type WriteItem =
+  | { readonly kind: 'put'; readonly entry: OutputEntry }
+  | { readonly kind: 'dlq'; readonly entry: DlqEntry };
 
 export interface WriteOutcome {
   readonly written: number[];
@@ -45,7 +47,13 @@ export interface WriteOutcome {
  * The next call: positions (into `items`) of the records it carries, all of one kind, from the
  * lowest pending record `low`, below `limit`.
  */
-export function nextCall(items: readonly WriteItem[], done: readonly boolean[], low: number, limit: number, first: boolean): number[] {
+export function nextCall(
+  items: readonly WriteItem[],
+  done: readonly boolean[],
+  low: number,
+  limit: number,
+  first: boolean,
+): number[] {
   if (first) return [low];
   if (items[low]!.kind === 'dlq') {
     const call: number[] = [];

@@ -104,7 +104,10 @@ export async function putInOrder(
       } catch (err) {
         // After the SDK's own retries. A timed-out call may have been written: those records are
         // among the ones the redelivery can duplicate (README, "Duplicates").
-        return done({ index: position.get(pending[0]!.ref)!, reason: `${(err as Error).name}: ${(err as Error).message}` });
+        return done({
+          index: position.get(pending[0]!.ref)!,
+          reason: `${(err as Error).name}: ${(err as Error).message}`,
+        });
       }
       const results = res.Records ?? [];
       if (results.length !== pending.length) {

@@ -65,8 +65,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   const retryDlq = deps.retry?.dlq ?? DEFAULT_DLQ_RETRY;
   const timingFor =
     deps.timing ??
-    ((context: Context | undefined) =>
-      realTiming(context ? () => context.getRemainingTimeInMillis() : undefined));
+    ((context: Context | undefined) => realTiming(context ? () => context.getRemainingTimeInMillis() : undefined));
   // The timing of the current invocation; the lookup reads it through this indirection.
   let timing: Timing = timingFor(undefined);
   const lookup = new ProfileLookup(
@@ -125,7 +124,10 @@ export function createProcessor(deps: ProcessorDeps): Processor {
             detail: p.detail,
             sequenceNumber: record.kinesis.sequenceNumber,
           });
-          items.push({ kind: 'dlq', entry: { ref, reason: p.reason, body: dlqBody(record, p.reason, p.detail, p.bytes) } });
+          items.push({
+            kind: 'dlq',
+            entry: { ref, reason: p.reason, body: dlqBody(record, p.reason, p.detail, p.bytes) },
+          });
           malformed++;
           continue;
         }
@@ -133,8 +135,18 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         const size = data.length + Buffer.byteLength(p.parsed.customerId);
         if (size > config.maxRecordBytes) {
           const detail = `enriched record is ${size} bytes > MAX_RECORD_BYTES ${config.maxRecordBytes}`;
-          logger.warn('enriched record too large, sent to DLQ', { detail, sequenceNumber: record.kinesis.sequenceNumber });
-          items.push({ kind: 'dlq', entry: { ref, reason: 'enriched_record_too_large', body: dlqBody(record, 'enriched_record_too_large', detail, size) } });
+          logger.warn('enriched record too large, sent to DLQ', {
+            detail,
+            sequenceNumber: record.kinesis.sequenceNumber,
+          });
+          items.push({
+            kind: 'dlq',
+            entry: {
+              ref,
+              reason: 'enriched_record_too_large',
+              body: dlqBody(record, 'enriched_record_too_large', detail, size),
+            },
+          });
           malformed++;
           continue;
         }

@@ -41,7 +41,12 @@ export function parseRecord(record: KinesisStreamRecord, maxRecordBytes: number)
   const data = Buffer.from(record.kinesis.data ?? '', 'base64');
   const bytes = data.length;
   if (bytes > maxRecordBytes) {
-    return { ok: false, reason: 'record_too_large', detail: `${bytes} bytes > MAX_RECORD_BYTES ${maxRecordBytes}`, bytes };
+    return {
+      ok: false,
+      reason: 'record_too_large',
+      detail: `${bytes} bytes > MAX_RECORD_BYTES ${maxRecordBytes}`,
+      bytes,
+    };
   }
   let parsed: unknown;
   let text: string;
@@ -59,11 +64,18 @@ export function parseRecord(record: KinesisStreamRecord, maxRecordBytes: number)
   const customerId = (parsed as Record<string, unknown>).customer_id;
   if (typeof customerId !== 'string' || customerId.length === 0) {
     const detail =
-      customerId === undefined ? 'customer_id is absent' : `customer_id must be a non-empty string, got ${JSON.stringify(customerId)}`;
+      customerId === undefined
+        ? 'customer_id is absent'
+        : `customer_id must be a non-empty string, got ${JSON.stringify(customerId)}`;
     return { ok: false, reason: 'missing_customer_id', detail: detail.slice(0, 300), bytes };
   }
   if ([...customerId].length > MAX_CUSTOMER_ID_CHARS) {
-    return { ok: false, reason: 'missing_customer_id', detail: `customer_id longer than ${MAX_CUSTOMER_ID_CHARS} characters`, bytes };
+    return {
+      ok: false,
+      reason: 'missing_customer_id',
+      detail: `customer_id longer than ${MAX_CUSTOMER_ID_CHARS} characters`,
+      bytes,
+    };
   }
   let spans: ObjectSpans;
   try {

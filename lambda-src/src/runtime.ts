@@ -50,7 +50,10 @@ export function createHandler(options: HandlerOptions = {}): EnrichmentHandler {
   const logLevel = (env.POWERTOOLS_LOG_LEVEL?.trim().toUpperCase() || undefined) as LogLevel | undefined;
   const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME, logLevel });
   // Without POWERTOOLS_METRICS_NAMESPACE Powertools uses its default namespace and warns once.
-  const metrics = new Metrics({ serviceName: env.POWERTOOLS_SERVICE_NAME, namespace: env.POWERTOOLS_METRICS_NAMESPACE });
+  const metrics = new Metrics({
+    serviceName: env.POWERTOOLS_SERVICE_NAME,
+    namespace: env.POWERTOOLS_METRICS_NAMESPACE,
+  });
 
   const kinesis = options.kinesis
     ? () => options.kinesis!

@@ -10,7 +10,16 @@ import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLambda, type LambdaBuild } from '../../scripts/build-lambda';
 import { TEST_REGION, useMotoServer } from '../../test/support/moto';
-import { bundleProcessEnv, drainQueue, expectedCustomer, kinesisEvent, profileItem, rawEvent, readStream, setUp } from './helpers';
+import {
+  bundleProcessEnv,
+  drainQueue,
+  expectedCustomer,
+  kinesisEvent,
+  profileItem,
+  rawEvent,
+  readStream,
+  setUp,
+} from './helpers';
 
 const moto = useMotoServer();
 const tmp: string[] = [];
@@ -106,7 +115,10 @@ describe('lambda bundle', () => {
 
   it('runs in plain node without node_modules and enriches against moto via AWS_ENDPOINT_URL', async () => {
     expect(nodeModulesAbove(runDir)).toBeUndefined();
-    const r = await setUp(moto, Array.from({ length: 5 }, (_, i) => profileItem(i)));
+    const r = await setUp(
+      moto,
+      Array.from({ length: 5 }, (_, i) => profileItem(i)),
+    );
     const event = kinesisEvent([
       { data: rawEvent(0, 'cust-1') },
       { data: rawEvent(1, 'cust-4') },

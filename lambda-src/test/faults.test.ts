@@ -56,7 +56,9 @@ async function expectExactlyOnce(r: Resources, event: KinesisStreamEvent, failed
 /** The output stream holds exactly the records at these input positions, once each. */
 async function expectExactly(r: Resources, event: KinesisStreamEvent, positions: number[]): Promise<void> {
   const expected = positions.map(
-    (i) => (JSON.parse(Buffer.from(event.Records[i]!.kinesis.data, 'base64').toString('utf8')) as { event_id: string }).event_id,
+    (i) =>
+      (JSON.parse(Buffer.from(event.Records[i]!.kinesis.data, 'base64').toString('utf8')) as { event_id: string })
+        .event_id,
   );
   const out = await readStream(r.kinesis, r.stream);
   const ids = out.map((o) => o.body.event_id as string);
@@ -74,7 +76,13 @@ describe('lookup faults', () => {
     const calls = recordCalls(r.ddb, 'BatchGetItemCommand');
     const withheld = new Set(['cust-3', 'cust-7', 'cust-11', 'ghost-30']);
     injectUnprocessedKeys(r.ddb, (pk, call) => call === 1 && withheld.has(pk));
-    const handler = createHandler({ env: envFor(r), dynamodb: r.ddb, kinesis: r.kinesis, sqs: r.sqs, retry: FAST_RETRY });
+    const handler = createHandler({
+      env: envFor(r),
+      dynamodb: r.ddb,
+      kinesis: r.kinesis,
+      sqs: r.sqs,
+      retry: FAST_RETRY,
+    });
     const event = batch();
 
     expect(await handler(event)).toEqual({ batchItemFailures: [] });
@@ -95,7 +103,13 @@ describe('lookup faults', () => {
     const calls = recordCalls(r.ddb, 'BatchGetItemCommand');
     const stuck = new Set(['cust-5', 'cust-20']);
     injectUnprocessedKeys(r.ddb, (pk) => stuck.has(pk));
-    const handler = createHandler({ env: envFor(r), dynamodb: r.ddb, kinesis: r.kinesis, sqs: r.sqs, retry: FAST_RETRY });
+    const handler = createHandler({
+      env: envFor(r),
+      dynamodb: r.ddb,
+      kinesis: r.kinesis,
+      sqs: r.sqs,
+      retry: FAST_RETRY,
+    });
     const event = batch();
 
     const res = await handler(event);
@@ -113,7 +127,13 @@ describe('lookup faults', () => {
   it('recovers from transient ProvisionedThroughputExceeded through the SDK retry strategy', async () => {
     const r = await setUp(moto, items);
     const throttle = injectThrottling(r.ddb, 2);
-    const handler = createHandler({ env: envFor(r), dynamodb: r.ddb, kinesis: r.kinesis, sqs: r.sqs, retry: FAST_RETRY });
+    const handler = createHandler({
+      env: envFor(r),
+      dynamodb: r.ddb,
+      kinesis: r.kinesis,
+      sqs: r.sqs,
+      retry: FAST_RETRY,
+    });
     const event = batch();
     expect(await handler(event)).toEqual({ batchItemFailures: [] });
     expect(throttle.attempts()).toBe(3);
@@ -123,7 +143,13 @@ describe('lookup faults', () => {
   it('checkpoints at the first valid record when lookups keep being throttled: nothing un-enriched, no DLQ message past it', async () => {
     const r = await setUp(moto, items);
     const throttle = injectThrottling(r.ddb, 1_000);
-    const handler = createHandler({ env: envFor(r), dynamodb: r.ddb, kinesis: r.kinesis, sqs: r.sqs, retry: FAST_RETRY });
+    const handler = createHandler({
+      env: envFor(r),
+      dynamodb: r.ddb,
+      kinesis: r.kinesis,
+      sqs: r.sqs,
+      retry: FAST_RETRY,
+    });
     const event = kinesisEvent([
       { data: rawEvent(0, 'cust-1') },
       { data: 'not json' },
@@ -173,7 +199,13 @@ describe('output faults', () => {
       attempts.set(id, n);
       return ['evt-4', 'evt-17', 'evt-18', 'evt-49'].includes(id) && (n === 1 || (n === 2 && id === 'evt-17'));
     });
-    const handler = createHandler({ env: envFor(r), dynamodb: r.ddb, kinesis: r.kinesis, sqs: r.sqs, retry: FAST_RETRY });
+    const handler = createHandler({
+      env: envFor(r),
+      dynamodb: r.ddb,
+      kinesis: r.kinesis,
+      sqs: r.sqs,
+      retry: FAST_RETRY,
+    });
     const event = batch();
 
     expect(await handler(event)).toEqual({ batchItemFailures: [] });
@@ -181,12 +213,27 @@ describe('output faults', () => {
       call.Records.map((x) => (JSON.parse(Buffer.from(x.Data).toString('utf8')) as { event_id: string }).event_id);
     // the first record alone, then runs of distinct customers; failed entries are retried before the next run
     const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `evt-${from + i}`);
-    expect(puts.map(idsOf)).toEqual([['evt-0'], ids(1, 33), ['evt-4', 'evt-17', 'evt-18'], ['evt-17'], ids(33, 50), ['evt-49']]);
-    await expectExactly(r, event, ids(0, 50).map((_, i) => i));
+    expect(puts.map(idsOf)).toEqual([
+      ['evt-0'],
+      ids(1, 33),
+      ['evt-4', 'evt-17', 'evt-18'],
+      ['evt-17'],
+      ids(33, 50),
+      ['evt-49'],
+    ]);
+    await expectExactly(
+      r,
+      event,
+      ids(0, 50).map((_, i) => i),
+    );
     // one shard: the stream order is the write order; every customer's events are in input order
     const out = await readStream(r.kinesis, r.stream);
     const perCustomer = new Map<string, number[]>();
-    for (const o of out) perCustomer.set(o.partitionKey, [...(perCustomer.get(o.partitionKey) ?? []), Number((o.body.event_id as string).slice(4))]);
+    for (const o of out)
+      perCustomer.set(o.partitionKey, [
+        ...(perCustomer.get(o.partitionKey) ?? []),
+        Number((o.body.event_id as string).slice(4)),
+      ]);
     for (const seq of perCustomer.values()) expect(seq).toEqual([...seq].sort((a, b) => a - b));
   });
 
@@ -195,7 +242,13 @@ describe('output faults', () => {
     const doomed = new Set(['evt-31', 'evt-8', 'evt-40']);
     const puts = recordCalls(r.kinesis, 'PutRecordsCommand');
     injectPutRecordsFailures(r.kinesis, (b) => doomed.has(b.event_id as string));
-    const handler = createHandler({ env: envFor(r), dynamodb: r.ddb, kinesis: r.kinesis, sqs: r.sqs, retry: FAST_RETRY });
+    const handler = createHandler({
+      env: envFor(r),
+      dynamodb: r.ddb,
+      kinesis: r.kinesis,
+      sqs: r.sqs,
+      retry: FAST_RETRY,
+    });
     // sequence numbers of different lengths, to check numeric (not string) ordering
     const event = kinesisEvent(
       Array.from({ length: 50 }, (_, i) => ({ data: rawEvent(i, `cust-${i % 30}`) })),
@@ -207,12 +260,19 @@ describe('output faults', () => {
     expect(puts.map((p) => p.Records.length)).toEqual([1, 30, 1, 1, 1]);
     const written = Array.from({ length: 31 }, (_, i) => i).filter((i) => i !== 8);
     await expectExactly(r, event, written);
-    expect(handler.lastSummary()).toMatchObject({ emitted: 30, redelivered: 42, duplicatesOnRedelivery: 22, failed: 20 });
+    expect(handler.lastSummary()).toMatchObject({
+      emitted: 30,
+      redelivered: 42,
+      duplicatesOnRedelivery: 22,
+      failed: 20,
+    });
 
     // the redelivery starts at 8: it fails alone, nothing else is written again
     puts.length = 0;
     const redelivered = { Records: event.Records.slice(8) };
-    expect(await handler(redelivered)).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[8]!.kinesis.sequenceNumber }] });
+    expect(await handler(redelivered)).toEqual({
+      batchItemFailures: [{ itemIdentifier: event.Records[8]!.kinesis.sequenceNumber }],
+    });
     expect(puts.map((p) => p.Records.length)).toEqual([1, 1, 1, 1]);
     await expectExactly(r, event, written);
   });
@@ -236,7 +296,14 @@ describe('output faults', () => {
     const res = await handler(event);
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]!.kinesis.sequenceNumber }]);
     expect(await drainQueue(r.sqs, r.queueUrl)).toEqual([]);
-    expect(handler.lastSummary()).toMatchObject({ records: 5, emitted: 0, deadLettered: 0, failed: 5, redelivered: 5, duplicatesOnRedelivery: 0 });
+    expect(handler.lastSummary()).toMatchObject({
+      records: 5,
+      emitted: 0,
+      deadLettered: 0,
+      failed: 5,
+      redelivered: 5,
+      duplicatesOnRedelivery: 0,
+    });
   });
 
   it('checkpoints at the first malformed record when the DLQ cannot be written: nothing lost, nothing after its range written', async () => {

@@ -28,7 +28,13 @@ describe('enrichment handler (moto)', () => {
   it('enriches every record, writes it once to the output stream, partition key = customer_id', async () => {
     const r = await setUp(moto, items);
     const batchGets = recordCalls(r.ddb, 'BatchGetItemCommand');
-    const handler = createHandler({ env: envFor(r), dynamodb: r.ddb, kinesis: r.kinesis, sqs: r.sqs, retry: FAST_RETRY });
+    const handler = createHandler({
+      env: envFor(r),
+      dynamodb: r.ddb,
+      kinesis: r.kinesis,
+      sqs: r.sqs,
+      retry: FAST_RETRY,
+    });
 
     // 60 records over 20 known and 5 unknown customers, plus a raw field that must pass through.
     const specs: RecordSpec[] = Array.from({ length: 60 }, (_, i) => {
@@ -62,10 +68,17 @@ describe('enrichment handler (moto)', () => {
     expect(new Set(out.map((o) => o.shardId)).size).toBe(2);
     // events of one customer keep their input order (out is in shard + sequence order)
     const order = new Map<string, number[]>();
-    for (const o of out) order.set(o.partitionKey, [...(order.get(o.partitionKey) ?? []), Number((o.body.event_id as string).slice(4))]);
+    for (const o of out)
+      order.set(o.partitionKey, [...(order.get(o.partitionKey) ?? []), Number((o.body.event_id as string).slice(4))]);
     for (const seq of order.values()) expect(seq).toEqual([...seq].sort((a, b) => a - b));
     expect(await drainQueue(r.sqs, r.queueUrl)).toEqual([]);
-    expect(handler.lastSummary()).toMatchObject({ records: 60, emitted: 60, deadLettered: 0, failed: 0, lookupRequests: 1 });
+    expect(handler.lastSummary()).toMatchObject({
+      records: 60,
+      emitted: 60,
+      deadLettered: 0,
+      failed: 0,
+      lookupRequests: 1,
+    });
   });
 
   it('caches profiles and unknown customers (LRU + TTL), looks up again after the TTL', async () => {
@@ -81,7 +94,9 @@ describe('enrichment handler (moto)', () => {
       now: () => clock,
     });
     const batch = (from: number) =>
-      kinesisEvent(Array.from({ length: 10 }, (_, i) => ({ data: rawEvent(from + i, i < 5 ? `cust-${i}` : `ghost-${i}`) })));
+      kinesisEvent(
+        Array.from({ length: 10 }, (_, i) => ({ data: rawEvent(from + i, i < 5 ? `cust-${i}` : `ghost-${i}`) })),
+      );
 
     expect((await handler(batch(0))).batchItemFailures).toEqual([]);
     expect(batchGets).toHaveLength(1);
@@ -109,7 +124,13 @@ describe('enrichment handler (moto)', () => {
     const many = Array.from({ length: 230 }, (_, i) => profileItem(i));
     const r = await setUp(moto, many);
     const batchGets = recordCalls(r.ddb, 'BatchGetItemCommand');
-    const handler = createHandler({ env: envFor(r), dynamodb: r.ddb, kinesis: r.kinesis, sqs: r.sqs, retry: FAST_RETRY });
+    const handler = createHandler({
+      env: envFor(r),
+      dynamodb: r.ddb,
+      kinesis: r.kinesis,
+      sqs: r.sqs,
+      retry: FAST_RETRY,
+    });
     const specs = Array.from({ length: 230 }, (_, i) => ({ data: rawEvent(i, `cust-${i}`) }));
     expect((await handler(kinesisEvent(specs))).batchItemFailures).toEqual([]);
     const sizes = batchGets.map((c) => c.RequestItems[r.table].Keys.length).sort((a: number, b: number) => b - a);
@@ -121,7 +142,13 @@ describe('enrichment handler (moto)', () => {
   it('splits PutRecords at 500 entries, at 5 MiB, and before a customer already in the call', async () => {
     const r = await setUp(moto, items, 1);
     const puts = recordCalls(r.kinesis, 'PutRecordsCommand');
-    const handler = createHandler({ env: envFor(r), dynamodb: r.ddb, kinesis: r.kinesis, sqs: r.sqs, retry: FAST_RETRY });
+    const handler = createHandler({
+      env: envFor(r),
+      dynamodb: r.ddb,
+      kinesis: r.kinesis,
+      sqs: r.sqs,
+      retry: FAST_RETRY,
+    });
 
     // 1,100 distinct customers (unknown to the table): the first record alone (the probe a
     // redelivery starts with), then only the 500-entry limit cuts.
@@ -134,13 +161,17 @@ describe('enrichment handler (moto)', () => {
     const rr = Array.from({ length: 50 }, (_, i) => ({ data: rawEvent(2_000 + i, `cust-${i % CUSTOMERS}`) }));
     expect((await handler(kinesisEvent(rr))).batchItemFailures).toEqual([]);
     expect(puts.map((p) => p.Records.length)).toEqual([1, 20, 20, 9]);
-    expect(puts.flatMap((p) => p.Records.map((e: { Data: Uint8Array }) => JSON.parse(Buffer.from(e.Data).toString()).event_id))).toEqual(
-      rr.map((x) => x.data.event_id),
-    );
+    expect(
+      puts.flatMap((p) =>
+        p.Records.map((e: { Data: Uint8Array }) => JSON.parse(Buffer.from(e.Data).toString()).event_id),
+      ),
+    ).toEqual(rr.map((x) => x.data.event_id));
 
     puts.length = 0;
     const blob = 'x'.repeat(300 * 1024);
-    const big = Array.from({ length: 40 }, (_, i) => ({ data: rawEvent(5_000 + i, `cust-${i % CUSTOMERS}`, { payload: { blob } }) }));
+    const big = Array.from({ length: 40 }, (_, i) => ({
+      data: rawEvent(5_000 + i, `cust-${i % CUSTOMERS}`, { payload: { blob } }),
+    }));
     expect((await handler(kinesisEvent(big))).batchItemFailures).toEqual([]);
     expect(puts.length).toBeGreaterThanOrEqual(3);
     for (const p of puts) {
@@ -224,7 +255,13 @@ describe('enrichment handler (moto)', () => {
 
   it('truncates the copy of a record too large for an SQS message but keeps its locator and hash', async () => {
     const r = await setUp(moto, items);
-    const handler = createHandler({ env: envFor(r), dynamodb: r.ddb, kinesis: r.kinesis, sqs: r.sqs, retry: FAST_RETRY });
+    const handler = createHandler({
+      env: envFor(r),
+      dynamodb: r.ddb,
+      kinesis: r.kinesis,
+      sqs: r.sqs,
+      retry: FAST_RETRY,
+    });
     const huge = Buffer.alloc(1_048_577, 0x61); // 1 MiB + 1 byte of 'a', over the default limit
     const event = kinesisEvent([{ data: huge, partitionKey: 'cust-1' }, { data: rawEvent(1, 'cust-1') }]);
     expect((await handler(event)).batchItemFailures).toEqual([]);

@@ -43,7 +43,10 @@ export interface RecordSpec {
 const SEQ_BASE = 49_590_338_271_490_256_608_559_692_538_361_571_095_921_575_989_136_588_898n;
 
 /** Builds a KinesisStreamEvent as an event source mapping delivers it (one shard, rising sequence numbers). */
-export function kinesisEvent(specs: RecordSpec[], opts: { shardId?: string; seqStart?: bigint; step?: bigint } = {}): KinesisStreamEvent {
+export function kinesisEvent(
+  specs: RecordSpec[],
+  opts: { shardId?: string; seqStart?: bigint; step?: bigint } = {},
+): KinesisStreamEvent {
   const shardId = opts.shardId ?? 'shardId-000000000000';
   const start = opts.seqStart ?? SEQ_BASE;
   const step = opts.step ?? 1n;
@@ -124,7 +127,11 @@ export async function createTable(ddb: DynamoDBClient, table: string): Promise<v
   );
 }
 
-export async function seedTable(ddb: DynamoDBClient, table: string, items: Record<string, AttributeValue>[]): Promise<void> {
+export async function seedTable(
+  ddb: DynamoDBClient,
+  table: string,
+  items: Record<string, AttributeValue>[],
+): Promise<void> {
   for (let i = 0; i < items.length; i += 25) {
     await ddb.send(
       new BatchWriteItemCommand({
@@ -150,11 +157,7 @@ export async function createQueue(sqs: SQSClient, name: string): Promise<string>
 }
 
 /** Fresh table (seeded), output stream and DLQ for one test. */
-export async function setUp(
-  moto: MotoServer,
-  items: Record<string, AttributeValue>[],
-  shards = 2,
-): Promise<Resources> {
+export async function setUp(moto: MotoServer, items: Record<string, AttributeValue>[], shards = 2): Promise<Resources> {
   const c = clients(moto);
   const table = unique('lookup');
   const stream = unique('output');
@@ -224,12 +227,20 @@ export async function drainQueue(sqs: SQSClient, queueUrl: string): Promise<DlqM
   const out: DlqMessage[] = [];
   for (;;) {
     const res = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], WaitTimeSeconds: 0 }),
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+        WaitTimeSeconds: 0,
+      }),
     );
     const msgs = res.Messages ?? [];
     if (msgs.length === 0) return out;
     for (const m of msgs) {
-      out.push({ body: JSON.parse(m.Body!) as DlqMessage['body'], reasonAttribute: m.MessageAttributes?.reason?.StringValue });
+      out.push({
+        body: JSON.parse(m.Body!) as DlqMessage['body'],
+        reasonAttribute: m.MessageAttributes?.reason?.StringValue,
+      });
     }
     await sqs.send(
       new DeleteMessageBatchCommand({

@@ -27,7 +27,13 @@ describe('scanMembers', () => {
     JSON.parse(text);
     const s = scanMembers(text);
     expect(s.members.map((m) => m.key)).toEqual(['a', 'b"}', 'c', 'f', 'g']);
-    expect(s.members.map((m) => text.slice(m.valueStart, m.end))).toEqual(['1', '"x}\\\\"', '{"d":[1,{"e":"]"}]}', 'null', '[]']);
+    expect(s.members.map((m) => text.slice(m.valueStart, m.end))).toEqual([
+      '1',
+      '"x}\\\\"',
+      '{"d":[1,{"e":"]"}]}',
+      'null',
+      '[]',
+    ]);
     expect(text[s.open]).toBe('{');
     expect(text[s.close]).toBe('}');
     expect(scanMembers('{}').members).toEqual([]);
@@ -43,8 +49,12 @@ describe('scanMembers', () => {
   it('splices: byte-exact prefix when nothing is dropped, verbatim members otherwise', () => {
     const text = '{"x": 1.10 ,"record_type":"raw","y":12345678901234567890}';
     const spans = scanMembers(text);
-    expect(spliceMembers(text, spans, new Set(), '"z":true')).toBe('{"x": 1.10 ,"record_type":"raw","y":12345678901234567890,"z":true}');
-    expect(spliceMembers(text, spans, new Set(['record_type']), '"z":true')).toBe('{"x": 1.10,"y":12345678901234567890,"z":true}');
+    expect(spliceMembers(text, spans, new Set(), '"z":true')).toBe(
+      '{"x": 1.10 ,"record_type":"raw","y":12345678901234567890,"z":true}',
+    );
+    expect(spliceMembers(text, spans, new Set(['record_type']), '"z":true')).toBe(
+      '{"x": 1.10,"y":12345678901234567890,"z":true}',
+    );
     expect(spliceMembers('{ }', scanMembers('{ }'), new Set(), '"z":1')).toBe('{ "z":1}');
   });
 });
@@ -61,9 +71,12 @@ describe('enrichText', () => {
   });
 
   it('replaces raw fields the handler owns, wherever and however often they occur', () => {
-    const raw = '{"record_type":"spoofed","event_id":"e","customer_id":"c1","customer":{"x":1},"v":1.50,"record_type":2}';
+    const raw =
+      '{"record_type":"spoofed","event_id":"e","customer_id":"c1","customer":{"x":1},"v":1.50,"record_type":2}';
     const out = enriched(raw, profileFragment({ pk: 'c1', name: 'Acme', tier: 'gold' }));
-    expect(out).toBe('{"event_id":"e","customer_id":"c1","v":1.50,"record_type":"event","customer_name":"Acme","customer":{"tier":"gold"}}');
+    expect(out).toBe(
+      '{"event_id":"e","customer_id":"c1","v":1.50,"record_type":"event","customer_name":"Acme","customer":{"tier":"gold"}}',
+    );
   });
 
   it('derives event_id from the ingest record when absent, null, empty or not a string; numbers keep their text', () => {
@@ -86,9 +99,13 @@ describe('enrichText', () => {
     expect(deriveEventId(one('{}', { seqStart: 100n }))).toBe(deriveEventId(a));
     expect(deriveEventId(one('{}', { seqStart: 101n }))).not.toBe(deriveEventId(a));
     expect(deriveEventId(one('{}', { seqStart: 100n, shardId: 'shardId-000000000001' }))).not.toBe(deriveEventId(a));
-    expect(deriveEventId({ ...a, eventSourceARN: 'arn:aws:kinesis:us-east-1:123456789012:stream/other' })).not.toBe(deriveEventId(a));
+    expect(deriveEventId({ ...a, eventSourceARN: 'arn:aws:kinesis:us-east-1:123456789012:stream/other' })).not.toBe(
+      deriveEventId(a),
+    );
     // an enhanced fan-out consumer ARN names the same stream
-    expect(deriveEventId({ ...a, eventSourceARN: `${a.eventSourceARN}/consumer/enrichment:1767225600` })).toBe(deriveEventId(a));
+    expect(deriveEventId({ ...a, eventSourceARN: `${a.eventSourceARN}/consumer/enrichment:1767225600` })).toBe(
+      deriveEventId(a),
+    );
     // documented formula
     const { createHash } = require('node:crypto') as typeof import('node:crypto');
     const material = `${a.eventSourceARN}/shardId-000000000000/100`;
@@ -150,13 +167,25 @@ describe('profile numbers', () => {
       M: { pk: { S: 'c1' }, big: { N: '12345678901234567890' }, dec: { N: '1.10' }, huge: { N: '9007199254740993.1' } },
     });
 
-    const response = { Responses: { t: [av.M, { pk: { S: 'c2' }, n: { N: '7' } }] }, UnprocessedKeys: { t: { Keys: [{ pk: { S: 'c3' } }] } } };
+    const response = {
+      Responses: { t: [av.M, { pk: { S: 'c2' }, n: { N: '7' } }] },
+      UnprocessedKeys: { t: { Keys: [{ pk: { S: 'c3' } }] } },
+    };
     // lib-dax 3.1.0's DaxDocument.batchGet unmarshalls like this (fixed options, no wrapNumbers):
     // a decimal beyond 2^53 fails the whole response, other decimals are rounded.
-    const libDax = (r: unknown) => LibDaxUtil.unmarshallOutput(structuredClone(r), LibDaxUtil.outputKeyNodes('batchGet'), LibDaxUtil.unmarshallOptions());
+    const libDax = (r: unknown) =>
+      LibDaxUtil.unmarshallOutput(
+        structuredClone(r),
+        LibDaxUtil.outputKeyNodes('batchGet'),
+        LibDaxUtil.unmarshallOptions(),
+      );
     expect(() => libDax(response)).toThrow(/can't be converted to BigInt/);
     const { huge: _huge, ...withoutHuge } = av.M;
-    expect(libDax({ Responses: { t: [withoutHuge] } }).Responses.t[0]).toEqual({ pk: 'c1', big: 12345678901234567890n, dec: 1.1 });
+    expect(libDax({ Responses: { t: [withoutHuge] } }).Responses.t[0]).toEqual({
+      pk: 'c1',
+      big: 12345678901234567890n,
+      dec: 1.1,
+    });
     // the backend's path keeps every profile, losslessly, same shape as the DynamoDB path
     const result = convertDaxResponse('t', response);
     expect(result.unprocessed).toEqual(['c3']);
@@ -170,7 +199,13 @@ describe('profile numbers', () => {
 
 describe('byte-bounded cache', () => {
   const cache = (maxEntries: number, maxBytes: number) =>
-    new LruTtlCache<string, string>(maxEntries, 60_000, () => 0, maxBytes, (k, v) => Buffer.byteLength(k) + Buffer.byteLength(v) + ENTRY_OVERHEAD_BYTES);
+    new LruTtlCache<string, string>(
+      maxEntries,
+      60_000,
+      () => 0,
+      maxBytes,
+      (k, v) => Buffer.byteLength(k) + Buffer.byteLength(v) + ENTRY_OVERHEAD_BYTES,
+    );
 
   it('evicts least recently used entries until the bytes fit; counts UTF-8 bytes', () => {
     const c = cache(100, 3 * (2 + 100 + ENTRY_OVERHEAD_BYTES));
@@ -202,7 +237,13 @@ describe('byte-bounded cache', () => {
 
   it('keeps the byte count exact through overwrites and expiry', () => {
     let now = 0;
-    const c = new LruTtlCache<string, string>(10, 1_000, () => now, 10_000, (k, v) => k.length + v.length);
+    const c = new LruTtlCache<string, string>(
+      10,
+      1_000,
+      () => now,
+      10_000,
+      (k, v) => k.length + v.length,
+    );
     c.set('a', 'xx');
     c.set('a', 'xxxx');
     expect(c.bytes).toBe(5);
@@ -213,7 +254,10 @@ describe('byte-bounded cache', () => {
 });
 
 describe('ordered writer scheduling (nextCall)', () => {
-  const put = (ref: number, key: string) => ({ kind: 'put' as const, entry: { ref, data: new Uint8Array(0), partitionKey: key, size: 10 } });
+  const put = (ref: number, key: string) => ({
+    kind: 'put' as const,
+    entry: { ref, data: new Uint8Array(0), partitionKey: key, size: 10 },
+  });
   const dlq = (ref: number) => ({ kind: 'dlq' as const, entry: { ref, reason: 'invalid_json', body: '{}' } });
 
   it('first record alone; then every free customer, skipping those waiting for an earlier event of theirs', () => {
@@ -227,12 +271,26 @@ describe('ordered writer scheduling (nextCall)', () => {
     for (const i of [1, 2, 4, 6]) done[i] = true;
     expect(nextCall(items, done, 3, items.length, false)).toEqual([3, 5]);
     // a limit (a record that failed for good) is never passed
-    expect(nextCall(items, items.map(() => false), 1, 4, false)).toEqual([1, 2]);
+    expect(
+      nextCall(
+        items,
+        items.map(() => false),
+        1,
+        4,
+        false,
+      ),
+    ).toEqual([1, 2]);
   });
 
   it('reaches at most LOOKAHEAD records past the first waiting one, and never past a pending DLQ record', () => {
     const items = [put(0, 'hot'), put(1, 'hot'), ...Array.from({ length: 200 }, (_, i) => put(i + 2, `k${i}`))];
-    const call = nextCall(items, items.map(() => false), 0, items.length, false);
+    const call = nextCall(
+      items,
+      items.map(() => false),
+      0,
+      items.length,
+      false,
+    );
     expect(call[0]).toBe(0);
     expect(call[call.length - 1]).toBe(1 + LOOKAHEAD - 1);
     expect(call).not.toContain(1);
@@ -245,6 +303,14 @@ describe('ordered writer scheduling (nextCall)', () => {
 
   it('cuts a call at 500 entries', () => {
     const items = Array.from({ length: 1_200 }, (_, i) => put(i, `k${i}`));
-    expect(nextCall(items, items.map(() => false), 0, items.length, false)).toHaveLength(500);
+    expect(
+      nextCall(
+        items,
+        items.map(() => false),
+        0,
+        items.length,
+        false,
+      ),
+    ).toHaveLength(500);
   });
 });

@@ -7,7 +7,12 @@
  * the handler's clients. Each case asserts the exact multiset of records in the output stream,
  * the DLQ and the on-failure queue, and the test prints the fault table.
  */
-import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import {
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  KinesisClient,
+  PutRecordsCommand,
+} from '@aws-sdk/client-kinesis';
 import { SQSClient, ReceiveMessageCommand, DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,12 +21,27 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
-import { KinesisEventSourceMapping, type EventSourceMappingOptions, type OnFailureRecord } from '../../local-aws/event-source-mapping';
+import {
+  KinesisEventSourceMapping,
+  type EventSourceMappingOptions,
+  type OnFailureRecord,
+} from '../../local-aws/event-source-mapping';
 import { buildLambda } from '../../scripts/build-lambda';
 import { useMotoServer } from '../../test/support/moto';
 import { deriveEventId } from '../src/records';
 import { createHandler } from '../src/runtime';
-import { bundleProcessEnv, createQueue, drainQueue, envFor, injectPutRecordsFailures, injectThrottling, profileItem, readStream, setUp, unique } from './helpers';
+import {
+  bundleProcessEnv,
+  createQueue,
+  drainQueue,
+  envFor,
+  injectPutRecordsFailures,
+  injectThrottling,
+  profileItem,
+  readStream,
+  setUp,
+  unique,
+} from './helpers';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 
@@ -62,14 +82,33 @@ interface Outcome {
   invocations: KinesisEventSourceMapping['invocations'];
 }
 
-type Faults = (io: { kinesis: KinesisClient; ddb: Parameters<typeof injectThrottling>[0]; sqs: SQSClient; crash: () => void }) => void;
+type Faults = (io: {
+  kinesis: KinesisClient;
+  ddb: Parameters<typeof injectThrottling>[0];
+  sqs: SQSClient;
+  crash: () => void;
+}) => void;
 
 /** The function under test, built from the environment the component would set. */
-type FunctionFactory = (env: Record<string, string>) => Promise<{ invoke: EventSourceMappingOptions['function']; close: () => void }>;
+type FunctionFactory = (
+  env: Record<string, string>,
+) => Promise<{ invoke: EventSourceMappingOptions['function']; close: () => void }>;
 
-async function run(name: string, faults: Faults, make?: FunctionFactory, envOverride: (env: Record<string, string>) => Record<string, string> = (e) => e): Promise<Outcome> {
-  const r = await setUp(moto, Array.from({ length: 8 }, (_, i) => profileItem(i)), 2);
-  const admin = { kinesis: new KinesisClient({ ...moto.clientConfig(), maxAttempts: 3 }), sqs: new SQSClient({ ...moto.clientConfig(), maxAttempts: 3 }) };
+async function run(
+  name: string,
+  faults: Faults,
+  make?: FunctionFactory,
+  envOverride: (env: Record<string, string>) => Record<string, string> = (e) => e,
+): Promise<Outcome> {
+  const r = await setUp(
+    moto,
+    Array.from({ length: 8 }, (_, i) => profileItem(i)),
+    2,
+  );
+  const admin = {
+    kinesis: new KinesisClient({ ...moto.clientConfig(), maxAttempts: 3 }),
+    sqs: new SQSClient({ ...moto.clientConfig(), maxAttempts: 3 }),
+  };
   const ingest = unique('ingest');
   await admin.kinesis.send(new CreateStreamCommand({ StreamName: ingest, ShardCount: 1 }));
   let arn = '';
@@ -92,7 +131,12 @@ async function run(name: string, faults: Faults, make?: FunctionFactory, envOver
   const onFailureUrl = await createQueue(admin.sqs, unique('on-failure'));
 
   let crashInvocation: ((err: Error) => void) | undefined;
-  faults({ kinesis: r.kinesis, ddb: r.ddb, sqs: r.sqs, crash: () => crashInvocation?.(new Error('Runtime exited: crash injected mid-batch')) });
+  faults({
+    kinesis: r.kinesis,
+    ddb: r.ddb,
+    sqs: r.sqs,
+    crash: () => crashInvocation?.(new Error('Runtime exited: crash injected mid-batch')),
+  });
   const env = envOverride(envFor(r));
   const handler = createHandler({ env, dynamodb: r.ddb, kinesis: r.kinesis, sqs: r.sqs });
   const external = make ? await make(env) : undefined;
@@ -123,33 +167,57 @@ async function run(name: string, faults: Faults, make?: FunctionFactory, envOver
 
   // Read back everything
   const idOf = (i: number) =>
-    NO_EVENT_ID(i) ? deriveEventId({ eventID: `${shardId}:${seqs[i]}`, eventSourceARN: arn, kinesis: { sequenceNumber: seqs[i]! } } as never) : `evt-${i}`;
+    NO_EVENT_ID(i)
+      ? deriveEventId({
+          eventID: `${shardId}:${seqs[i]}`,
+          eventSourceARN: arn,
+          kinesis: { sequenceNumber: seqs[i]! },
+        } as never)
+      : `evt-${i}`;
   const out = await readStream(admin.kinesis, r.stream);
   const byId = new Map<string, number>();
   for (const o of out) byId.set(o.body.event_id as string, (byId.get(o.body.event_id as string) ?? 0) + 1);
   const dlq = await drainQueue(admin.sqs, r.queueUrl);
   const dlqBySeq = new Map<string, number>();
-  for (const m of dlq) dlqBySeq.set(m.body.kinesis.sequence_number as string, (dlqBySeq.get(m.body.kinesis.sequence_number as string) ?? 0) + 1);
+  for (const m of dlq)
+    dlqBySeq.set(
+      m.body.kinesis.sequence_number as string,
+      (dlqBySeq.get(m.body.kinesis.sequence_number as string) ?? 0) + 1,
+    );
   const onFailure: OnFailureRecord[] = [];
   for (;;) {
     const res = await admin.sqs.send(new ReceiveMessageCommand({ QueueUrl: onFailureUrl, MaxNumberOfMessages: 10 }));
     if (!res.Messages?.length) break;
     onFailure.push(...res.Messages.map((m) => JSON.parse(m.Body!) as OnFailureRecord));
-    await admin.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: onFailureUrl, Entries: res.Messages.map((m, k) => ({ Id: String(k), ReceiptHandle: m.ReceiptHandle! })) }));
+    await admin.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: onFailureUrl,
+        Entries: res.Messages.map((m, k) => ({ Id: String(k), ReceiptHandle: m.ReceiptHandle! })),
+      }),
+    );
   }
   const index = new Map(seqs.map((s, i) => [s, i]));
   const covered = new Set<number>();
   for (const f of onFailure) {
     expect(f.KinesisBatchInfo.streamArn).toBe(arn);
-    for (let i = index.get(f.KinesisBatchInfo.startSequenceNumber)!; i <= index.get(f.KinesisBatchInfo.endSequenceNumber)!; i++) covered.add(i);
+    for (
+      let i = index.get(f.KinesisBatchInfo.startSequenceNumber)!;
+      i <= index.get(f.KinesisBatchInfo.endSequenceNumber)!;
+      i++
+    )
+      covered.add(i);
   }
-  const copies = Array.from({ length: N }, (_, i) => (MALFORMED.has(i) ? (dlqBySeq.get(seqs[i]!) ?? 0) : (byId.get(idOf(i)) ?? 0)));
+  const copies = Array.from({ length: N }, (_, i) =>
+    MALFORMED.has(i) ? (dlqBySeq.get(seqs[i]!) ?? 0) : (byId.get(idOf(i)) ?? 0),
+  );
   // nothing in the output that is not one of the inputs; lossless pass-through; order per customer
   expect([...byId.keys()].every((id) => Array.from({ length: N }, (_, i) => idOf(i)).includes(id))).toBe(true);
   const last = new Map<string, number>();
   for (const o of out) {
     expect(o.body.record_type).toBe('event');
-    expect(o.raw).toContain(`"customer_id":"cust-${(o.body.n as number) % 8}","event_type":"click","amount":1.10,"big":12345678901234567890,`);
+    expect(o.raw).toContain(
+      `"customer_id":"cust-${(o.body.n as number) % 8}","event_type":"click","amount":1.10,"big":12345678901234567890,`,
+    );
     const n = o.body.n as number;
     // a duplicate may repeat an earlier event; a first copy never comes before an earlier event of its customer
     if (byId.get(o.body.event_id as string) === 1) {
@@ -180,7 +248,16 @@ const once = (idx: number[]) => Array.from({ length: N }, (_, i) => (idx.include
 const all = range(0, N - 1);
 
 afterAll(() => {
-  const head = ['case', 'records in', 'out distinct/total', 'DLQ msgs', 'on-failure msgs (records)', 'duplicates', 'lost', 'written, also in on-failure range'];
+  const head = [
+    'case',
+    'records in',
+    'out distinct/total',
+    'DLQ msgs',
+    'on-failure msgs (records)',
+    'duplicates',
+    'lost',
+    'written, also in on-failure range',
+  ];
   const rows = table.map((t) => [
     t.case,
     String(t.in),
@@ -193,7 +270,14 @@ afterAll(() => {
   ]);
   const width = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (cells: string[]) => `| ${cells.map((x, c) => x.padEnd(width[c]!)).join(' | ')} |`;
-  console.log(['fault table (lambda-src/test/pipeline-faults.test.ts)', line(head), line(width.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));
+  console.log(
+    [
+      'fault table (lambda-src/test/pipeline-faults.test.ts)',
+      line(head),
+      line(width.map((w) => '-'.repeat(w))),
+      ...rows.map(line),
+    ].join('\n'),
+  );
 });
 
 describe('enrichment pipeline under faults (moto, local event source mapping, component defaults)', () => {
@@ -223,7 +307,9 @@ describe('enrichment pipeline under faults (moto, local event source mapping, co
     // written once: 0..11 and the rest of 12's call (13..16); 12..39 discarded to the on-failure queue
     expect(o.copies).toEqual(once([...range(0, 11), ...range(13, 16)]));
     expect([...o.covered].sort((a, b) => a - b)).toEqual(range(12, 39));
-    expect(o.onFailure.map((f) => [f.requestContext.condition, f.KinesisBatchInfo.batchSize])).toEqual([['RetryAttemptsExhausted', 28]]);
+    expect(o.onFailure.map((f) => [f.requestContext.condition, f.KinesisBatchInfo.batchSize])).toEqual([
+      ['RetryAttemptsExhausted', 28],
+    ]);
     expect(o.invocations.map((i) => [i.outcome, i.sequenceNumbers.length])).toEqual([
       ['partial', 40],
       ['partial', 28],
@@ -282,7 +368,10 @@ describe('enrichment pipeline under faults (moto, local event source mapping, co
         (next: (a: unknown) => Promise<unknown>, context: { commandName: string }) => async (args: unknown) => {
           if (context.commandName === 'SendMessageBatchCommand' && failing) {
             failing = false;
-            throw Object.assign(new Error('injected: queue unavailable'), { name: 'QueueDoesNotExist', $metadata: { httpStatusCode: 400 } });
+            throw Object.assign(new Error('injected: queue unavailable'), {
+              name: 'QueueDoesNotExist',
+              $metadata: { httpStatusCode: 400 },
+            });
           }
           return next(args);
         },
@@ -301,7 +390,10 @@ describe('enrichment pipeline under faults (moto, local event source mapping, co
       (sqs as unknown as { middlewareStack: { add(mw: unknown, o: unknown): void } }).middlewareStack.add(
         (next: (a: unknown) => Promise<unknown>, context: { commandName: string }) => async (args: unknown) => {
           if (context.commandName === 'SendMessageBatchCommand') {
-            throw Object.assign(new Error('injected: queue unavailable'), { name: 'QueueDoesNotExist', $metadata: { httpStatusCode: 400 } });
+            throw Object.assign(new Error('injected: queue unavailable'), {
+              name: 'QueueDoesNotExist',
+              $metadata: { httpStatusCode: 400 },
+            });
           }
           return next(args);
         },
@@ -312,7 +404,6 @@ describe('enrichment pipeline under faults (moto, local event source mapping, co
     expect([...o.covered].sort((a, b) => a - b)).toEqual(range(20, 39));
   });
 });
-
 
 /**
  * The esbuild bundle (dist/index.js) in its own `node` process, as the Lambda runtime would run
@@ -383,7 +474,12 @@ rl.on('line', async (line) => {
   }, 120_000);
 
   it('DLQ missing (a real fault: the queue does not exist): nothing after the malformed record written, the rest to the on-failure queue', async () => {
-    const o = await run('bundle: DLQ queue missing', () => undefined, bundle, (env) => ({ ...env, DLQ_URL: env.DLQ_URL!.replace(/[^/]+$/, unique('missing')) }));
+    const o = await run(
+      'bundle: DLQ queue missing',
+      () => undefined,
+      bundle,
+      (env) => ({ ...env, DLQ_URL: env.DLQ_URL!.replace(/[^/]+$/, unique('missing')) }),
+    );
     expect(o.copies).toEqual(once(range(0, 19)));
     expect([...o.covered].sort((a, b) => a - b)).toEqual(range(20, 39));
     rmSync(dir, { recursive: true, force: true });

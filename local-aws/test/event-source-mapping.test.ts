@@ -13,7 +13,11 @@ import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SQSCli
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useMotoServer } from '../../test/support/moto';
-import { KinesisEventSourceMapping, type EventSourceMappingOptions, type OnFailureRecord } from '../event-source-mapping';
+import {
+  KinesisEventSourceMapping,
+  type EventSourceMappingOptions,
+  type OnFailureRecord,
+} from '../event-source-mapping';
 
 const moto = useMotoServer();
 let kinesis: KinesisClient;
@@ -30,15 +34,23 @@ async function stream(shards = 1): Promise<{ name: string; arn: string }> {
   await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
   for (;;) {
     const s = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }));
-    if (s.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return { name, arn: s.StreamDescriptionSummary.StreamARN! };
+    if (s.StreamDescriptionSummary?.StreamStatus === 'ACTIVE')
+      return { name, arn: s.StreamDescriptionSummary.StreamARN! };
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
 /** Puts records `r0..` (data = its label) with the given partition keys; returns sequence numbers by label. */
-async function put(name: string, labels: string[], key: (label: string) => string = () => 'k'): Promise<Map<string, string>> {
+async function put(
+  name: string,
+  labels: string[],
+  key: (label: string) => string = () => 'k',
+): Promise<Map<string, string>> {
   const res = await kinesis.send(
-    new PutRecordsCommand({ StreamName: name, Records: labels.map((l) => ({ Data: Buffer.from(l), PartitionKey: key(l) })) }),
+    new PutRecordsCommand({
+      StreamName: name,
+      Records: labels.map((l) => ({ Data: Buffer.from(l), PartitionKey: key(l) })),
+    }),
   );
   expect(res.FailedRecordCount ?? 0).toBe(0);
   return new Map(labels.map((l, i) => [l, res.Records![i]!.SequenceNumber!]));
@@ -59,7 +71,13 @@ function fn(respond: (batch: string[], event: KinesisStreamEvent, call: number) 
 }
 
 function esm(arn: string, f: EventSourceMappingOptions['function'], opts: Partial<EventSourceMappingOptions> = {}) {
-  return new KinesisEventSourceMapping({ kinesis, streamArn: arn, function: f, startingPosition: 'TRIM_HORIZON', ...opts });
+  return new KinesisEventSourceMapping({
+    kinesis,
+    streamArn: arn,
+    function: f,
+    startingPosition: 'TRIM_HORIZON',
+    ...opts,
+  });
 }
 
 const failAt = (event: KinesisStreamEvent, ...i: number[]) => ({
@@ -75,7 +93,16 @@ describe('local Kinesis event source mapping (moto)', () => {
     await m.drain();
     expect(events.map(dataOf)).toEqual([labels(0, 3), labels(3, 6), labels(6, 7)]);
     const r = events[0]!.Records[1]!;
-    expect(Object.keys(r).sort()).toEqual(['awsRegion', 'eventID', 'eventName', 'eventSource', 'eventSourceARN', 'eventVersion', 'invokeIdentityArn', 'kinesis']);
+    expect(Object.keys(r).sort()).toEqual([
+      'awsRegion',
+      'eventID',
+      'eventName',
+      'eventSource',
+      'eventSourceARN',
+      'eventVersion',
+      'invokeIdentityArn',
+      'kinesis',
+    ]);
     expect(r).toMatchObject({
       eventSource: 'aws:kinesis',
       eventVersion: '1.0',
@@ -115,7 +142,15 @@ describe('local Kinesis event source mapping (moto)', () => {
   it('ReportBatchItemFailures: resumes from the lowest reported record; empty list, null list, null response = done', async () => {
     const s = await stream();
     await put(s.name, labels(0, 10));
-    const t = fn((_batch, e, call) => (call === 1 ? failAt(e, 4, 2, 3) : call === 2 ? { batchItemFailures: [] } : call === 3 ? { batchItemFailures: null } : null));
+    const t = fn((_batch, e, call) =>
+      call === 1
+        ? failAt(e, 4, 2, 3)
+        : call === 2
+          ? { batchItemFailures: [] }
+          : call === 3
+            ? { batchItemFailures: null }
+            : null,
+    );
     const m = esm(s.arn, t.f, { batchSize: 5, reportBatchItemFailures: true, maximumRetryAttempts: 3 });
     await m.drain();
     expect(t.calls).toEqual([labels(0, 5), labels(2, 5), labels(5, 10)]);
@@ -139,7 +174,12 @@ describe('local Kinesis event source mapping (moto)', () => {
     const m = esm(s.arn, t.f, { batchSize: 10, reportBatchItemFailures: true, maximumRetryAttempts: 5 });
     await m.drain();
     expect(t.calls).toEqual([labels(0, 3), labels(0, 3), labels(0, 3), labels(0, 3)]);
-    expect(m.invocations.map((i) => i.outcome)).toEqual(['invalid_response', 'invalid_response', 'invalid_response', 'success']);
+    expect(m.invocations.map((i) => i.outcome)).toEqual([
+      'invalid_response',
+      'invalid_response',
+      'invalid_response',
+      'success',
+    ]);
   });
 
   it('without ReportBatchItemFailures a reported failure is ignored (whole batch done)', async () => {
@@ -167,11 +207,26 @@ describe('local Kinesis event source mapping (moto)', () => {
       functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:test-fn',
     });
     await m.drain();
-    expect(t.calls).toEqual([labels(0, 8), labels(0, 4), labels(4, 8), ['r4', 'r5'], ['r4'], ['r5'], ['r5'], ['r6', 'r7']]);
+    expect(t.calls).toEqual([
+      labels(0, 8),
+      labels(0, 4),
+      labels(4, 8),
+      ['r4', 'r5'],
+      ['r4'],
+      ['r5'],
+      ['r5'],
+      ['r6', 'r7'],
+    ]);
     const msgs = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
     expect(msgs.Messages).toHaveLength(1);
     const body = JSON.parse(msgs.Messages![0]!.Body!) as OnFailureRecord;
-    expect(Object.keys(body).sort()).toEqual(['KinesisBatchInfo', 'requestContext', 'responseContext', 'timestamp', 'version']);
+    expect(Object.keys(body).sort()).toEqual([
+      'KinesisBatchInfo',
+      'requestContext',
+      'responseContext',
+      'timestamp',
+      'version',
+    ]);
     expect(body).toEqual({
       requestContext: {
         requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
@@ -204,17 +259,29 @@ describe('local Kinesis event source mapping (moto)', () => {
     const m = esm(s.arn, t.f, { batchSize: 10, maximumRetryAttempts: 2 });
     await m.drain();
     expect(t.calls).toEqual([labels(0, 4), labels(0, 4), labels(0, 4)]);
-    expect(m.onFailureRecords.map((r) => [r.requestContext.condition, r.requestContext.approximateInvokeCount, r.KinesisBatchInfo.batchSize])).toEqual([
-      ['RetryAttemptsExhausted', 3, 4],
-    ]);
-    expect(m.onFailureRecords[0]!.KinesisBatchInfo).toMatchObject({ startSequenceNumber: seqs.get('r0'), endSequenceNumber: seqs.get('r3') });
+    expect(
+      m.onFailureRecords.map((r) => [
+        r.requestContext.condition,
+        r.requestContext.approximateInvokeCount,
+        r.KinesisBatchInfo.batchSize,
+      ]),
+    ).toEqual([['RetryAttemptsExhausted', 3, 4]]);
+    expect(m.onFailureRecords[0]!.KinesisBatchInfo).toMatchObject({
+      startSequenceNumber: seqs.get('r0'),
+      endSequenceNumber: seqs.get('r3'),
+    });
   });
 
   it('a partial failure that persists uses up the retries on the remaining records, then discards only those', async () => {
     const s = await stream();
     const seqs = await put(s.name, labels(0, 6));
     const t = fn((batch, e) => (batch.includes('r2') ? failAt(e, batch.indexOf('r2')) : undefined));
-    const m = esm(s.arn, t.f, { batchSize: 6, reportBatchItemFailures: true, bisectBatchOnFunctionError: true, maximumRetryAttempts: 2 });
+    const m = esm(s.arn, t.f, {
+      batchSize: 6,
+      reportBatchItemFailures: true,
+      bisectBatchOnFunctionError: true,
+      maximumRetryAttempts: 2,
+    });
     await m.drain();
     expect(t.calls).toEqual([labels(0, 6), labels(2, 6), labels(2, 6)]);
     expect(m.onFailureRecords.map((r) => r.KinesisBatchInfo)).toMatchObject([
@@ -243,9 +310,13 @@ describe('local Kinesis event source mapping (moto)', () => {
     const m = esm(s.arn, t.f, { batchSize: 10, maximumRecordAgeInSeconds: 3_600, now: () => now });
     await m.drain();
     expect(t.calls).toEqual([['new0', 'new1', 'new2']]);
-    expect(m.onFailureRecords.map((r) => [r.requestContext.condition, r.requestContext.approximateInvokeCount, r.KinesisBatchInfo.batchSize])).toEqual([
-      ['RecordAgeExceeded', 0, 2],
-    ]);
+    expect(
+      m.onFailureRecords.map((r) => [
+        r.requestContext.condition,
+        r.requestContext.approximateInvokeCount,
+        r.KinesisBatchInfo.batchSize,
+      ]),
+    ).toEqual([['RecordAgeExceeded', 0, 2]]);
   });
 
   it('batching window: gathers records until the window passes; without one, invokes with what one read returns', async () => {
@@ -283,7 +354,10 @@ describe('local Kinesis event source mapping (moto)', () => {
         const shard = e.Records[0]!.eventID.split(':')[0]!;
         active.set(shard, (active.get(shard) ?? 0) + 1);
         maxPerShard = Math.max(maxPerShard, active.get(shard)!);
-        maxOverall = Math.max(maxOverall, [...active.values()].reduce((a, b) => a + b, 0));
+        maxOverall = Math.max(
+          maxOverall,
+          [...active.values()].reduce((a, b) => a + b, 0),
+        );
         perShard.set(shard, [...(perShard.get(shard) ?? []), ...e.Records.map((r) => r.kinesis.sequenceNumber)]);
         await new Promise((r) => setTimeout(r, 30));
         active.set(shard, active.get(shard)! - 1);
@@ -294,7 +368,8 @@ describe('local Kinesis event source mapping (moto)', () => {
     expect(perShard.size).toBe(2);
     expect(maxPerShard).toBe(1);
     expect(maxOverall).toBe(2);
-    for (const seqs of perShard.values()) expect(seqs).toEqual([...seqs].sort((a, b) => (a.length - b.length) || (a < b ? -1 : 1)));
+    for (const seqs of perShard.values())
+      expect(seqs).toEqual([...seqs].sort((a, b) => a.length - b.length || (a < b ? -1 : 1)));
     expect([...perShard.values()].flat()).toHaveLength(40);
   });
 
@@ -321,7 +396,10 @@ describe('local Kinesis event source mapping (moto)', () => {
     const big = 'x'.repeat(900 * 1024);
     for (let i = 0; i < 3; i++) {
       await kinesis.send(
-        new PutRecordsCommand({ StreamName: s.name, Records: [0, 1, 2].map((j) => ({ Data: Buffer.from(`${i * 3 + j}${big}`), PartitionKey: 'k' })) }),
+        new PutRecordsCommand({
+          StreamName: s.name,
+          Records: [0, 1, 2].map((j) => ({ Data: Buffer.from(`${i * 3 + j}${big}`), PartitionKey: 'k' })),
+        }),
       );
     }
     const sizes: number[] = [];
@@ -331,9 +409,17 @@ describe('local Kinesis event source mapping (moto)', () => {
   });
 
   it('rejects out-of-range settings with a message naming them', () => {
-    const base = { kinesis, streamArn: 'arn:aws:kinesis:us-east-1:123456789012:stream/x', function: async () => undefined };
-    expect(() => new KinesisEventSourceMapping({ ...base, batchSize: 0 })).toThrow('batchSize=0 is invalid: must be an integer between 1 and 10000');
-    expect(() => new KinesisEventSourceMapping({ ...base, maximumRecordAgeInSeconds: 30 })).toThrow(/maximumRecordAgeInSeconds=30 .* between 60 and 604800 or -1/);
+    const base = {
+      kinesis,
+      streamArn: 'arn:aws:kinesis:us-east-1:123456789012:stream/x',
+      function: async () => undefined,
+    };
+    expect(() => new KinesisEventSourceMapping({ ...base, batchSize: 0 })).toThrow(
+      'batchSize=0 is invalid: must be an integer between 1 and 10000',
+    );
+    expect(() => new KinesisEventSourceMapping({ ...base, maximumRecordAgeInSeconds: 30 })).toThrow(
+      /maximumRecordAgeInSeconds=30 .* between 60 and 604800 or -1/,
+    );
     expect(() => new KinesisEventSourceMapping({ ...base, streamArn: 'x' })).toThrow(/streamArn="x" is invalid/);
   });
 });

@@ -18,7 +18,12 @@ import {
   type CreateDeliveryStreamCommandInput,
   type DeliveryStreamDescription,
 } from '@aws-sdk/client-firehose';
-import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import {
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  KinesisClient,
+  PutRecordsCommand,
+} from '@aws-sdk/client-kinesis';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PARTITION_QUERY } from '../../components/firehose-s3/index';
@@ -48,7 +53,9 @@ beforeAll(() => {
 type Tf = Record<string, unknown>;
 function synthesized(component: 'firehose-s3' | 'firehose-opensearch'): Tf {
   const file = join(REPO_ROOT, 'components', component, 'main.tf.json');
-  const tf = JSON.parse(readFileSync(file, 'utf8')) as { resource: { aws_kinesis_firehose_delivery_stream: { delivery: Tf } } };
+  const tf = JSON.parse(readFileSync(file, 'utf8')) as {
+    resource: { aws_kinesis_firehose_delivery_stream: { delivery: Tf } };
+  };
   return tf.resource.aws_kinesis_firehose_delivery_stream.delivery;
 }
 
@@ -79,20 +86,35 @@ function processing(p: Tf | undefined, r: (v: unknown) => unknown) {
     Enabled: r(p.enabled) as boolean,
     Processors: (p.processors as Tf[]).map((x) => ({
       Type: x.type as 'MetadataExtraction',
-      Parameters: (x.parameters as Tf[]).map((y) => ({ ParameterName: y.parameter_name as 'Delimiter', ParameterValue: r(y.parameter_value) as string })),
+      Parameters: (x.parameters as Tf[]).map((y) => ({
+        ParameterName: y.parameter_name as 'Delimiter',
+        ParameterValue: r(y.parameter_value) as string,
+      })),
     })),
   };
 }
 
-function s3Input(name: string, streamArn: string, bucket: string, vars: Record<string, unknown>): CreateDeliveryStreamCommandInput {
+function s3Input(
+  name: string,
+  streamArn: string,
+  bucket: string,
+  vars: Record<string, unknown>,
+): CreateDeliveryStreamCommandInput {
   const tf = synthesized('firehose-s3');
-  const r = resolver(vars, { 'local.archive_bucket_arn': `arn:aws:s3:::${bucket}`, 'aws_iam_role.role.arn': ROLE, 'local.source_stream_arn': streamArn });
+  const r = resolver(vars, {
+    'local.archive_bucket_arn': `arn:aws:s3:::${bucket}`,
+    'aws_iam_role.role.arn': ROLE,
+    'local.source_stream_arn': streamArn,
+  });
   const c = tf.extended_s3_configuration as Tf;
   const dyn = c.dynamic_partitioning_configuration as Tf;
   return {
     DeliveryStreamName: name,
     DeliveryStreamType: 'KinesisStreamAsSource',
-    KinesisStreamSourceConfiguration: { KinesisStreamARN: r((tf.kinesis_source_configuration as Tf).kinesis_stream_arn) as string, RoleARN: ROLE },
+    KinesisStreamSourceConfiguration: {
+      KinesisStreamARN: r((tf.kinesis_source_configuration as Tf).kinesis_stream_arn) as string,
+      RoleARN: ROLE,
+    },
     ExtendedS3DestinationConfiguration: {
       RoleARN: r(c.role_arn) as string,
       BucketARN: r(c.bucket_arn) as string,
@@ -100,13 +122,21 @@ function s3Input(name: string, streamArn: string, bucket: string, vars: Record<s
       ErrorOutputPrefix: r(c.error_output_prefix) as string,
       BufferingHints: { SizeInMBs: Number(r(c.buffering_size)), IntervalInSeconds: Number(r(c.buffering_interval)) },
       CompressionFormat: c.compression_format as 'GZIP',
-      DynamicPartitioningConfiguration: { Enabled: r(dyn.enabled) as boolean, RetryOptions: { DurationInSeconds: Number(dyn.retry_duration) } },
+      DynamicPartitioningConfiguration: {
+        Enabled: r(dyn.enabled) as boolean,
+        RetryOptions: { DurationInSeconds: Number(dyn.retry_duration) },
+      },
       ProcessingConfiguration: processing(c.processing_configuration as Tf, r),
     },
   };
 }
 
-function openSearchInput(name: string, streamArn: string, bucket: string, vars: Record<string, unknown>): CreateDeliveryStreamCommandInput {
+function openSearchInput(
+  name: string,
+  streamArn: string,
+  bucket: string,
+  vars: Record<string, unknown>,
+): CreateDeliveryStreamCommandInput {
   const tf = synthesized('firehose-opensearch');
   const r = resolver(vars, {
     'aws_s3_bucket.backup.arn': `arn:aws:s3:::${bucket}`,
@@ -120,7 +150,10 @@ function openSearchInput(name: string, streamArn: string, bucket: string, vars: 
   return {
     DeliveryStreamName: name,
     DeliveryStreamType: 'KinesisStreamAsSource',
-    KinesisStreamSourceConfiguration: { KinesisStreamARN: r((tf.kinesis_source_configuration as Tf).kinesis_stream_arn) as string, RoleARN: ROLE },
+    KinesisStreamSourceConfiguration: {
+      KinesisStreamARN: r((tf.kinesis_source_configuration as Tf).kinesis_stream_arn) as string,
+      RoleARN: ROLE,
+    },
     AmazonopensearchserviceDestinationConfiguration: {
       RoleARN: r(c.role_arn) as string,
       DomainARN: r(c.domain_arn) as string,
@@ -129,7 +162,9 @@ function openSearchInput(name: string, streamArn: string, bucket: string, vars: 
       RetryOptions: { DurationInSeconds: Number(r(c.retry_duration)) },
       BufferingHints: { SizeInMBs: Number(r(c.buffering_size)), IntervalInSeconds: Number(r(c.buffering_interval)) },
       S3BackupMode: c.s3_backup_mode as 'FailedDocumentsOnly',
-      DocumentIdOptions: { DefaultDocumentIdFormat: (c.document_id_options as Tf).default_document_id_format as 'NO_DOCUMENT_ID' },
+      DocumentIdOptions: {
+        DefaultDocumentIdFormat: (c.document_id_options as Tf).default_document_id_format as 'NO_DOCUMENT_ID',
+      },
       S3Configuration: {
         RoleARN: r(b.role_arn) as string,
         BucketARN: r(b.bucket_arn) as string,
@@ -164,7 +199,12 @@ async function describeCreated(input: CreateDeliveryStreamCommandInput): Promise
       DeliveryStreamType: input.DeliveryStreamType,
       VersionId: '1',
       HasMoreDestinations: false,
-      Source: { KinesisStreamSourceDescription: { KinesisStreamARN: input.KinesisStreamSourceConfiguration!.KinesisStreamARN, RoleARN: input.KinesisStreamSourceConfiguration!.RoleARN } },
+      Source: {
+        KinesisStreamSourceDescription: {
+          KinesisStreamARN: input.KinesisStreamSourceConfiguration!.KinesisStreamARN,
+          RoleARN: input.KinesisStreamSourceConfiguration!.RoleARN,
+        },
+      },
       Destinations: [
         {
           DestinationId: 'destinationId-000000000001',
@@ -175,7 +215,9 @@ async function describeCreated(input: CreateDeliveryStreamCommandInput): Promise
               ...S3Configuration,
               BufferingHints: S3Configuration.BufferingHints ?? { SizeInMBs: 5, IntervalInSeconds: 300 },
               CompressionFormat: S3Configuration.CompressionFormat ?? 'UNCOMPRESSED',
-              EncryptionConfiguration: S3Configuration.EncryptionConfiguration ?? { NoEncryptionConfig: 'NoEncryption' },
+              EncryptionConfiguration: S3Configuration.EncryptionConfiguration ?? {
+                NoEncryptionConfig: 'NoEncryption',
+              },
             },
           },
         },
@@ -193,7 +235,8 @@ async function stream(shards = 1): Promise<{ name: string; arn: string }> {
   await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
   for (;;) {
     const s = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }));
-    if (s.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return { name, arn: s.StreamDescriptionSummary.StreamARN! };
+    if (s.StreamDescriptionSummary?.StreamStatus === 'ACTIVE')
+      return { name, arn: s.StreamDescriptionSummary.StreamARN! };
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -208,7 +251,10 @@ async function bucket(): Promise<string> {
 async function put(streamName: string, records: Array<string | Buffer>): Promise<void> {
   for (let i = 0; i < records.length; i += 500) {
     const res = await kinesis.send(
-      new PutRecordsCommand({ StreamName: streamName, Records: records.slice(i, i + 500).map((d, j) => ({ Data: Buffer.from(d), PartitionKey: `pk-${i + j}` })) }),
+      new PutRecordsCommand({
+        StreamName: streamName,
+        Records: records.slice(i, i + 500).map((d, j) => ({ Data: Buffer.from(d), PartitionKey: `pk-${i + j}` })),
+      }),
     );
     expect(res.FailedRecordCount ?? 0).toBe(0);
   }
@@ -232,10 +278,16 @@ const sorted = <T>(xs: T[]) => [...xs].sort();
 const utcHourPath = (ms: number, hour = true) => {
   const d = new Date(ms);
   const p = (x: number) => String(x).padStart(2, '0');
-  return `year=${d.getUTCFullYear()}/month=${p(d.getUTCMonth() + 1)}/day=${p(d.getUTCDate())}/` + (hour ? `hour=${p(d.getUTCHours())}/` : '');
+  return (
+    `year=${d.getUTCFullYear()}/month=${p(d.getUTCMonth() + 1)}/day=${p(d.getUTCDate())}/` +
+    (hour ? `hour=${p(d.getUTCHours())}/` : '')
+  );
 };
 /** <name>-<version>-yyyy-MM-dd-HH-mm-ss-<uuid>.gz */
-const objectName = (name: string) => new RegExp(`^${name}-1-\\d{4}-\\d{2}-\\d{2}-\\d{2}-\\d{2}-\\d{2}-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\\.gz$`);
+const objectName = (name: string) =>
+  new RegExp(
+    `^${name}-1-\\d{4}-\\d{2}-\\d{2}-\\d{2}-\\d{2}-\\d{2}-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\\.gz$`,
+  );
 
 function delivery(description: DeliveryStreamDescription, extra: Partial<FirehoseDeliveryOptions> = {}) {
   const events: FirehoseEvent[] = [];
@@ -248,7 +300,9 @@ const event = (id: string, timestamp: string, extra: Record<string, unknown> = {
 
 describe('local Firehose delivery: S3 (firehose-s3 component, moto)', () => {
   it('the component query is the one implemented', () => {
-    expect(PARTITION_QUERY).toBe('{year: .timestamp[0:4], month: .timestamp[5:7], day: .timestamp[8:10], hour: .timestamp[11:13]}');
+    expect(PARTITION_QUERY).toBe(
+      '{year: .timestamp[0:4], month: .timestamp[5:7], day: .timestamp[8:10], hour: .timestamp[11:13]}',
+    );
   });
 
   it('dynamic partitioning: one GZIP object per event hour, newline-delimited, Firehose object names; failures to errors/partitioning-failed/', async () => {
@@ -256,13 +310,22 @@ describe('local Firehose delivery: S3 (firehose-s3 component, moto)', () => {
     const b = await bucket();
     const name = `archive-${++n}`;
     const description = await describeCreated(
-      s3Input(name, src.arn, b, { dynamic_partitioning_enabled: true, buffering_size_mb: 64, buffering_interval_seconds: 300 }),
+      s3Input(name, src.arn, b, {
+        dynamic_partitioning_enabled: true,
+        buffering_size_mb: 64,
+        buffering_interval_seconds: 300,
+      }),
     );
     const { fh, events } = delivery(description);
     await fh.init();
     const h10 = ['e1', 'e2', 'e3'].map((id, i) => event(id, `2026-11-30T10:0${i}:00Z`));
     const h23 = ['e4', 'e5'].map((id, i) => event(id, `2026-11-30T23:5${i}:59.123Z`));
-    const bad = ['not json {', JSON.stringify({ record_type: 'event', event_id: 'e6' }), JSON.stringify({ timestamp: 20261130 }), JSON.stringify({ timestamp: '' })];
+    const bad = [
+      'not json {',
+      JSON.stringify({ record_type: 'event', event_id: 'e6' }),
+      JSON.stringify({ timestamp: 20261130 }),
+      JSON.stringify({ timestamp: '' }),
+    ];
     const before = Date.now();
     await put(src.name, [...h10, ...bad.slice(0, 2), ...h23, ...bad.slice(2)]);
     await fh.flush();
@@ -282,21 +345,42 @@ describe('local Firehose delivery: S3 (firehose-s3 component, moto)', () => {
     const errs = objs.filter((o) => o.key.startsWith('errors/'));
     expect(errs).toHaveLength(1);
     const errPrefix = errs[0]!.key.slice(0, errs[0]!.key.lastIndexOf('/') + 1);
-    expect([utcHourPath(before), utcHourPath(after)].map((p) => `errors/partitioning-failed/${p}`)).toContain(errPrefix);
-    const docs = gunzipSync(errs[0]!.body).toString().trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect([utcHourPath(before), utcHourPath(after)].map((p) => `errors/partitioning-failed/${p}`)).toContain(
+      errPrefix,
+    );
+    const docs = gunzipSync(errs[0]!.body)
+      .toString()
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(sorted(docs.map((d) => Buffer.from(d.rawData as string, 'base64').toString()))).toEqual(sorted(bad));
     for (const d of docs) {
-      expect(Object.keys(d)).toEqual(['attemptsMade', 'arrivalTimestamp', 'errorCode', 'errorMessage', 'attemptEndingTimestamp', 'rawData']);
+      expect(Object.keys(d)).toEqual([
+        'attemptsMade',
+        'arrivalTimestamp',
+        'errorCode',
+        'errorMessage',
+        'attemptEndingTimestamp',
+        'rawData',
+      ]);
       expect(d.errorCode).toBe('DynamicPartitioning.MetadataExtractionFailed');
       expect(d.arrivalTimestamp).toBeGreaterThanOrEqual(before - 2000);
       expect(d.arrivalTimestamp).toBeLessThanOrEqual(after + 2000);
     }
-    const msg = Object.fromEntries(docs.map((d) => [Buffer.from(d.rawData as string, 'base64').toString(), d.errorMessage]));
+    const msg = Object.fromEntries(
+      docs.map((d) => [Buffer.from(d.rawData as string, 'base64').toString(), d.errorMessage]),
+    );
     expect(msg['not json {']).toMatch(/^Non JSON record provided/);
     expect(msg[bad[1]!]).toBe(`partition key "year" evaluated to null (query ${PARTITION_QUERY})`);
     expect(msg[bad[2]!]).toBe('Cannot index number with object');
     expect(msg[bad[3]!]).toBe(`partition key "year" evaluated to an empty string (query ${PARTITION_QUERY})`);
-    expect(fh.stats).toMatchObject({ recordsIn: 9, recordsDelivered: 5, s3Objects: 2, errorObjects: 1, processingFailures: 4 });
+    expect(fh.stats).toMatchObject({
+      recordsIn: 9,
+      recordsDelivered: 5,
+      s3Objects: 2,
+      errorObjects: 1,
+      processingFailures: 4,
+    });
     expect(events.filter((e) => e.type === 's3-object')).toHaveLength(3);
     await fh.stop();
   });
@@ -306,9 +390,15 @@ describe('local Firehose delivery: S3 (firehose-s3 component, moto)', () => {
     const b = await bucket();
     const name = `archive-${++n}`;
     const description = await describeCreated(
-      s3Input(name, src.arn, b, { dynamic_partitioning_enabled: false, buffering_size_mb: 1, buffering_interval_seconds: 300 }),
+      s3Input(name, src.arn, b, {
+        dynamic_partitioning_enabled: false,
+        buffering_size_mb: 1,
+        buffering_interval_seconds: 300,
+      }),
     );
-    expect(description.Destinations![0]!.ExtendedS3DestinationDescription!.ProcessingConfiguration!.Enabled).toBe(false);
+    expect(description.Destinations![0]!.ExtendedS3DestinationDescription!.ProcessingConfiguration!.Enabled).toBe(
+      false,
+    );
     const { fh } = delivery(description);
     await fh.init();
     const recs = ['{"a":1}', '{"a":2}', '{"a":3}'];
@@ -318,14 +408,22 @@ describe('local Firehose delivery: S3 (firehose-s3 component, moto)', () => {
     const after = Date.now();
     const objs = await objects(b);
     expect(objs).toHaveLength(1);
-    expect([utcHourPath(before), utcHourPath(after)].map((p) => `raw/${p}`)).toContain(objs[0]!.key.slice(0, objs[0]!.key.lastIndexOf('/') + 1));
+    expect([utcHourPath(before), utcHourPath(after)].map((p) => `raw/${p}`)).toContain(
+      objs[0]!.key.slice(0, objs[0]!.key.lastIndexOf('/') + 1),
+    );
     expect(gunzipSync(objs[0]!.body).toString()).toBe(recs.join(''));
   });
 
   it('LATEST: records put before init() are not delivered', async () => {
     const src = await stream();
     const b = await bucket();
-    const description = await describeCreated(s3Input(`archive-${++n}`, src.arn, b, { dynamic_partitioning_enabled: true, buffering_size_mb: 64, buffering_interval_seconds: 300 }));
+    const description = await describeCreated(
+      s3Input(`archive-${++n}`, src.arn, b, {
+        dynamic_partitioning_enabled: true,
+        buffering_size_mb: 64,
+        buffering_interval_seconds: 300,
+      }),
+    );
     await put(src.name, [event('old', '2026-11-30T10:00:00Z')]);
     const { fh } = delivery(description);
     await fh.init();
@@ -338,7 +436,13 @@ describe('local Firehose delivery: S3 (firehose-s3 component, moto)', () => {
   it('DeliveryStartTimestamp in the description: reading starts AT_TIMESTAMP of it', async () => {
     const src = await stream();
     const b = await bucket();
-    const description = await describeCreated(s3Input(`archive-${++n}`, src.arn, b, { dynamic_partitioning_enabled: false, buffering_size_mb: 1, buffering_interval_seconds: 300 }));
+    const description = await describeCreated(
+      s3Input(`archive-${++n}`, src.arn, b, {
+        dynamic_partitioning_enabled: false,
+        buffering_size_mb: 1,
+        buffering_interval_seconds: 300,
+      }),
+    );
     await put(src.name, ['old;']);
     await new Promise((r) => setTimeout(r, 1500));
     const start = new Date();
@@ -346,7 +450,12 @@ describe('local Firehose delivery: S3 (firehose-s3 component, moto)', () => {
     await put(src.name, ['new;']);
     const withStart: DeliveryStreamDescription = {
       ...description,
-      Source: { KinesisStreamSourceDescription: { ...description.Source!.KinesisStreamSourceDescription!, DeliveryStartTimestamp: start } },
+      Source: {
+        KinesisStreamSourceDescription: {
+          ...description.Source!.KinesisStreamSourceDescription!,
+          DeliveryStartTimestamp: start,
+        },
+      },
     };
     const { fh } = delivery(withStart);
     await fh.init();
@@ -357,7 +466,13 @@ describe('local Firehose delivery: S3 (firehose-s3 component, moto)', () => {
   it('buffering size: an object is written when the next record would pass SizeInMBs; the rest waits for the interval (or flush)', async () => {
     const src = await stream();
     const b = await bucket();
-    const description = await describeCreated(s3Input(`archive-${++n}`, src.arn, b, { dynamic_partitioning_enabled: false, buffering_size_mb: 1, buffering_interval_seconds: 900 }));
+    const description = await describeCreated(
+      s3Input(`archive-${++n}`, src.arn, b, {
+        dynamic_partitioning_enabled: false,
+        buffering_size_mb: 1,
+        buffering_interval_seconds: 900,
+      }),
+    );
     const { fh } = delivery(description, { pollIntervalMs: 200 });
     await fh.init();
     const big = (c: string) => c.repeat(400 * 1024);
@@ -378,7 +493,13 @@ describe('local Firehose delivery: S3 (firehose-s3 component, moto)', () => {
   it('buffering interval: a buffer is delivered IntervalInSeconds after its first record, not before', async () => {
     const src = await stream();
     const b = await bucket();
-    const description = await describeCreated(s3Input(`archive-${++n}`, src.arn, b, { dynamic_partitioning_enabled: false, buffering_size_mb: 64, buffering_interval_seconds: 3 }));
+    const description = await describeCreated(
+      s3Input(`archive-${++n}`, src.arn, b, {
+        dynamic_partitioning_enabled: false,
+        buffering_size_mb: 64,
+        buffering_interval_seconds: 3,
+      }),
+    );
     const times: number[] = [];
     const { fh } = delivery(description, { onEvent: (e) => e.type === 's3-object' && times.push(Date.now()) });
     await fh.init();
@@ -400,7 +521,13 @@ describe('local Firehose delivery: S3 (firehose-s3 component, moto)', () => {
   it('reads each shard once per second (GetRecords per shard)', async () => {
     const src = await stream(2);
     const b = await bucket();
-    const description = await describeCreated(s3Input(`archive-${++n}`, src.arn, b, { dynamic_partitioning_enabled: false, buffering_size_mb: 64, buffering_interval_seconds: 300 }));
+    const description = await describeCreated(
+      s3Input(`archive-${++n}`, src.arn, b, {
+        dynamic_partitioning_enabled: false,
+        buffering_size_mb: 64,
+        buffering_interval_seconds: 300,
+      }),
+    );
     const counted = new KinesisClient({ ...moto.clientConfig(), maxAttempts: 3 });
     const calls: string[] = [];
     counted.middlewareStack.add(
@@ -426,24 +553,54 @@ describe('local Firehose delivery: S3 (firehose-s3 component, moto)', () => {
   it('bad configuration: an unimplemented processor or JQ names itself', async () => {
     const src = await stream();
     const b = await bucket();
-    const input = s3Input(`archive-${++n}`, src.arn, b, { dynamic_partitioning_enabled: true, buffering_size_mb: 64, buffering_interval_seconds: 300 });
+    const input = s3Input(`archive-${++n}`, src.arn, b, {
+      dynamic_partitioning_enabled: true,
+      buffering_size_mb: 64,
+      buffering_interval_seconds: 300,
+    });
     const description = await describeCreated(input);
     const dest = description.Destinations![0]!.ExtendedS3DestinationDescription!;
     const withQuery = (q: string): DeliveryStreamDescription => ({
       ...description,
-      Destinations: [{ ...description.Destinations![0]!, ExtendedS3DestinationDescription: { ...dest, ProcessingConfiguration: { Enabled: true, Processors: [{ Type: 'MetadataExtraction', Parameters: [{ ParameterName: 'MetadataExtractionQuery', ParameterValue: q }] }] } } }],
+      Destinations: [
+        {
+          ...description.Destinations![0]!,
+          ExtendedS3DestinationDescription: {
+            ...dest,
+            ProcessingConfiguration: {
+              Enabled: true,
+              Processors: [
+                {
+                  Type: 'MetadataExtraction',
+                  Parameters: [{ ParameterName: 'MetadataExtractionQuery', ParameterValue: q }],
+                },
+              ],
+            },
+          },
+        },
+      ],
     });
-    expect(() => new FirehoseDelivery({ description: withQuery('{year: .timestamp | strftime("%Y")}'), kinesis, s3 })).toThrow(
-      'firehose-delivery: not implemented: JQ expression "{year: .timestamp | strftime("%Y")}"',
-    );
+    expect(
+      () => new FirehoseDelivery({ description: withQuery('{year: .timestamp | strftime("%Y")}'), kinesis, s3 }),
+    ).toThrow('firehose-delivery: not implemented: JQ expression "{year: .timestamp | strftime("%Y")}"');
     expect(() => new FirehoseDelivery({ description: withQuery('{yr: .timestamp[0:4]}'), kinesis, s3 })).toThrow(
       'Prefix: !{partitionKeyFromQuery:year} is not a key of the MetadataExtractionQuery {yr: .timestamp[0:4]}',
     );
     const lambda: DeliveryStreamDescription = {
       ...description,
-      Destinations: [{ ...description.Destinations![0]!, ExtendedS3DestinationDescription: { ...dest, ProcessingConfiguration: { Enabled: true, Processors: [{ Type: 'Lambda', Parameters: [] }] } } }],
+      Destinations: [
+        {
+          ...description.Destinations![0]!,
+          ExtendedS3DestinationDescription: {
+            ...dest,
+            ProcessingConfiguration: { Enabled: true, Processors: [{ Type: 'Lambda', Parameters: [] }] },
+          },
+        },
+      ],
     };
-    expect(() => new FirehoseDelivery({ description: lambda, kinesis, s3 })).toThrow('not implemented: ExtendedS3DestinationDescription.ProcessingConfiguration: processor type Lambda');
+    expect(() => new FirehoseDelivery({ description: lambda, kinesis, s3 })).toThrow(
+      'not implemented: ExtendedS3DestinationDescription.ProcessingConfiguration: processor type Lambda',
+    );
   });
 });
 
@@ -468,16 +625,37 @@ describe('local Firehose delivery: the other Kinesis emulator (kinesis-mock) as 
       else await new Promise((r) => setTimeout(r, 50));
     }
     const b = await bucket();
-    const description = await describeCreated(s3Input(`archive-${++n}`, arn, b, { dynamic_partitioning_enabled: true, buffering_size_mb: 64, buffering_interval_seconds: 300 }));
-    await km.send(new PutRecordsCommand({ StreamName: name, Records: [{ Data: Buffer.from(event('before', '2026-11-30T08:00:00Z')), PartitionKey: 'a' }] }));
+    const description = await describeCreated(
+      s3Input(`archive-${++n}`, arn, b, {
+        dynamic_partitioning_enabled: true,
+        buffering_size_mb: 64,
+        buffering_interval_seconds: 300,
+      }),
+    );
+    await km.send(
+      new PutRecordsCommand({
+        StreamName: name,
+        Records: [{ Data: Buffer.from(event('before', '2026-11-30T08:00:00Z')), PartitionKey: 'a' }],
+      }),
+    );
     const fh = new FirehoseDelivery({ description, kinesis: km, s3 });
     await fh.init();
     const recs = Array.from({ length: 20 }, (_, i) => event(`km${i}`, `2026-11-30T0${8 + (i % 2)}:00:00Z`));
-    await km.send(new PutRecordsCommand({ StreamName: name, Records: recs.map((d, i) => ({ Data: Buffer.from(d), PartitionKey: `pk-${i}` })) }));
+    await km.send(
+      new PutRecordsCommand({
+        StreamName: name,
+        Records: recs.map((d, i) => ({ Data: Buffer.from(d), PartitionKey: `pk-${i}` })),
+      }),
+    );
     await fh.flush();
     const objs = await objects(b);
-    expect(objs.map((o) => o.key.slice(0, o.key.lastIndexOf('/') + 1))).toEqual(['raw/year=2026/month=11/day=30/hour=08/', 'raw/year=2026/month=11/day=30/hour=09/']);
-    expect(sorted(objs.flatMap((o) => gunzipSync(o.body).toString().split('\n').filter(Boolean)))).toEqual(sorted(recs));
+    expect(objs.map((o) => o.key.slice(0, o.key.lastIndexOf('/') + 1))).toEqual([
+      'raw/year=2026/month=11/day=30/hour=08/',
+      'raw/year=2026/month=11/day=30/hour=09/',
+    ]);
+    expect(sorted(objs.flatMap((o) => gunzipSync(o.body).toString().split('\n').filter(Boolean)))).toEqual(
+      sorted(recs),
+    );
   });
 });
 
@@ -501,10 +679,16 @@ class RecordingProxy {
           this.reject429--;
           this.requests.push({ method: req.method!, url: req.url!, body, status: 429 });
           res.writeHead(429, { 'content-type': 'application/json' });
-          res.end('{"error":{"type":"es_rejected_execution_exception","reason":"rejected execution (test)"},"status":429}');
+          res.end(
+            '{"error":{"type":"es_rejected_execution_exception","reason":"rejected execution (test)"},"status":429}',
+          );
           return;
         }
-        const upstream = await fetch(this.target + req.url!, { method: req.method, headers: { 'content-type': String(req.headers['content-type'] ?? 'application/json') }, body: req.method === 'GET' ? undefined : body });
+        const upstream = await fetch(this.target + req.url!, {
+          method: req.method,
+          headers: { 'content-type': String(req.headers['content-type'] ?? 'application/json') },
+          body: req.method === 'GET' ? undefined : body,
+        });
         const text = await upstream.text();
         this.requests.push({ method: req.method!, url: req.url!, body, status: upstream.status });
         res.writeHead(upstream.status, { 'content-type': 'application/json' });
@@ -525,7 +709,19 @@ describe('local Firehose delivery: OpenSearch (firehose-opensearch component, mo
   let proxy: RecordingProxy;
   beforeAll(async () => {
     node = await startOpenSearchNode();
-    const setup = spawnSync('npx', ['--no-install', 'tsx', 'scripts/opensearch-setup.ts', '--endpoint', node.endpoint, '--no-sign', '--skip-security'], { cwd: REPO_ROOT, encoding: 'utf8' });
+    const setup = spawnSync(
+      'npx',
+      [
+        '--no-install',
+        'tsx',
+        'scripts/opensearch-setup.ts',
+        '--endpoint',
+        node.endpoint,
+        '--no-sign',
+        '--skip-security',
+      ],
+      { cwd: REPO_ROOT, encoding: 'utf8' },
+    );
     if (setup.status !== 0) throw new Error(`opensearch-setup failed:\n${setup.stdout}${setup.stderr}`);
     proxy = new RecordingProxy(node.endpoint);
     await proxy.start();
@@ -535,7 +731,8 @@ describe('local Firehose delivery: OpenSearch (firehose-opensearch component, mo
     await node?.stop();
   });
 
-  const os = async (path: string, init?: RequestInit) => (await (await fetch(node.endpoint + path, init)).json()) as Record<string, unknown>;
+  const os = async (path: string, init?: RequestInit) =>
+    (await (await fetch(node.endpoint + path, init)).json()) as Record<string, unknown>;
   const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
   async function setup(vars: Partial<Record<string, unknown>> = {}) {
@@ -543,7 +740,15 @@ describe('local Firehose delivery: OpenSearch (firehose-opensearch component, mo
     const b = await bucket();
     const name = `search-${++n}`;
     const description = await describeCreated(
-      openSearchInput(name, src.arn, b, { domain_name: 'search', region: 'us-east-1', index_rotation_period: 'OneDay', retry_duration_seconds: 300, buffering_size_mb: 5, buffering_interval_seconds: 60, ...vars }),
+      openSearchInput(name, src.arn, b, {
+        domain_name: 'search',
+        region: 'us-east-1',
+        index_rotation_period: 'OneDay',
+        retry_duration_seconds: 300,
+        buffering_size_mb: 5,
+        buffering_interval_seconds: 60,
+        ...vars,
+      }),
     );
     return { src, b, name, description };
   }
@@ -551,7 +756,7 @@ describe('local Firehose delivery: OpenSearch (firehose-opensearch component, mo
   /** Unique event ids per test, so documents of different tests never meet. */
   const ids = (prefix: string, k: number) => Array.from({ length: k }, (_, i) => `${prefix}-${process.pid}-${n}-${i}`);
 
-  it('moto holds the component\'s OpenSearch configuration', async () => {
+  it("moto holds the component's OpenSearch configuration", async () => {
     const { description, b } = await setup();
     const d = description.Destinations![0]!.AmazonopensearchserviceDestinationDescription!;
     expect(d).toMatchObject({
@@ -584,9 +789,19 @@ describe('local Firehose delivery: OpenSearch (firehose-opensearch component, mo
     expect([day(before), day(after)].map((d) => JSON.stringify({ index: { _index: `events-${d}` } }))).toContain(index);
     expect(lines).toEqual([...recs.flatMap((r) => [index, r]), '']);
     await os('/events-*/_refresh', { method: 'POST' });
-    const hits = (await os(`/events-*/_search?size=100&q=event_id:nid-${process.pid}-${n}-*`)) as { hits: { hits: Array<{ _id: string; _index: string }> } };
-    expect(sorted(hits.hits.hits.map((h) => `${h._index}/${h._id}`))).toEqual(sorted(evIds.map((id, i) => `events-2026-11-2${i}/${id}`)));
-    expect(fh.stats).toMatchObject({ recordsIn: 4, recordsDelivered: 4, bulkRequests: 1, retriedRequests: 0, documentsToBackup: 0 });
+    const hits = (await os(`/events-*/_search?size=100&q=event_id:nid-${process.pid}-${n}-*`)) as {
+      hits: { hits: Array<{ _id: string; _index: string }> };
+    };
+    expect(sorted(hits.hits.hits.map((h) => `${h._index}/${h._id}`))).toEqual(
+      sorted(evIds.map((id, i) => `events-2026-11-2${i}/${id}`)),
+    );
+    expect(fh.stats).toMatchObject({
+      recordsIn: 4,
+      recordsDelivered: 4,
+      bulkRequests: 1,
+      retriedRequests: 0,
+      documentsToBackup: 0,
+    });
   });
 
   it('FIREHOSE_DEFAULT: every action carries a Firehose _id (the pipeline still sets its own)', async () => {
@@ -594,13 +809,24 @@ describe('local Firehose delivery: OpenSearch (firehose-opensearch component, mo
     const d = description.Destinations![0]!;
     const fhDefault: DeliveryStreamDescription = {
       ...description,
-      Destinations: [{ ...d, AmazonopensearchserviceDestinationDescription: { ...d.AmazonopensearchserviceDestinationDescription!, DocumentIdOptions: { DefaultDocumentIdFormat: 'FIREHOSE_DEFAULT' } } }],
+      Destinations: [
+        {
+          ...d,
+          AmazonopensearchserviceDestinationDescription: {
+            ...d.AmazonopensearchserviceDestinationDescription!,
+            DocumentIdOptions: { DefaultDocumentIdFormat: 'FIREHOSE_DEFAULT' },
+          },
+        },
+      ],
     };
     proxy.requests.length = 0;
     const { fh } = delivery(fhDefault, { opensearchEndpoint: proxy.endpoint });
     await fh.init();
     const evIds = ids('fid', 2);
-    await put(src.name, evIds.map((id) => event(id, '2026-11-25T00:00:00Z')));
+    await put(
+      src.name,
+      evIds.map((id) => event(id, '2026-11-25T00:00:00Z')),
+    );
     await fh.flush();
     const lines = proxy.requests.filter((r) => r.url === '/_bulk')[0]!.body.split('\n');
     const actions = [lines[0]!, lines[2]!].map((l) => JSON.parse(l) as { index: { _index: string; _id: string } });
@@ -610,7 +836,9 @@ describe('local Firehose delivery: OpenSearch (firehose-opensearch component, mo
     }
     expect(new Set(actions.map((a) => a.index._id)).size).toBe(2);
     await os('/events-*/_refresh', { method: 'POST' });
-    const hits = (await os(`/events-2026-11-25/_search?q=event_id:fid-${process.pid}-${n}-*`)) as { hits: { hits: Array<{ _id: string }> } };
+    const hits = (await os(`/events-2026-11-25/_search?q=event_id:fid-${process.pid}-${n}-*`)) as {
+      hits: { hits: Array<{ _id: string }> };
+    };
     expect(sorted(hits.hits.hits.map((h) => h._id))).toEqual(sorted(evIds));
   });
 
@@ -618,19 +846,36 @@ describe('local Firehose delivery: OpenSearch (firehose-opensearch component, mo
     const { src, b, description } = await setup({ retry_duration_seconds: 60 });
     proxy.requests.length = 0;
     proxy.reject429 = 3;
-    const { fh, events } = delivery(description, { opensearchEndpoint: proxy.endpoint, retryBackoffMs: { initial: 100, max: 400 } });
+    const { fh, events } = delivery(description, {
+      opensearchEndpoint: proxy.endpoint,
+      retryBackoffMs: { initial: 100, max: 400 },
+    });
     await fh.init();
     const evIds = ids('r429', 5);
-    await put(src.name, evIds.map((id) => event(id, '2026-11-26T00:00:00Z')));
+    await put(
+      src.name,
+      evIds.map((id) => event(id, '2026-11-26T00:00:00Z')),
+    );
     await fh.flush();
     const bulks = proxy.requests.filter((r) => r.url === '/_bulk');
     expect(bulks.map((r) => r.status)).toEqual([429, 429, 429, 200]);
     expect(new Set(bulks.map((r) => r.body)).size).toBe(1); // the same request each time
-    expect(events.filter((e) => e.type === 'bulk').map((e) => (e as { status: unknown }).status)).toEqual([429, 429, 429, 200]);
-    expect(fh.stats).toMatchObject({ recordsDelivered: 5, bulkRequests: 4, retriedRequests: 3, documentsRetried: 15, documentsToBackup: 0, backupObjects: 0 });
+    expect(events.filter((e) => e.type === 'bulk').map((e) => (e as { status: unknown }).status)).toEqual([
+      429, 429, 429, 200,
+    ]);
+    expect(fh.stats).toMatchObject({
+      recordsDelivered: 5,
+      bulkRequests: 4,
+      retriedRequests: 3,
+      documentsRetried: 15,
+      documentsToBackup: 0,
+      backupObjects: 0,
+    });
     expect(await objects(b)).toEqual([]);
     await os('/events-*/_refresh', { method: 'POST' });
-    const hits = (await os(`/events-2026-11-26/_search?q=event_id:r429-${process.pid}-${n}-*`)) as { hits: { hits: Array<{ _id: string }> } };
+    const hits = (await os(`/events-2026-11-26/_search?q=event_id:r429-${process.pid}-${n}-*`)) as {
+      hits: { hits: Array<{ _id: string }> };
+    };
     expect(sorted(hits.hits.hits.map((h) => h._id))).toEqual(sorted(evIds));
   });
 
@@ -638,7 +883,10 @@ describe('local Firehose delivery: OpenSearch (firehose-opensearch component, mo
     const { src, b, name, description } = await setup({ retry_duration_seconds: 2 });
     proxy.requests.length = 0;
     proxy.reject429 = Infinity;
-    const { fh } = delivery(description, { opensearchEndpoint: proxy.endpoint, retryBackoffMs: { initial: 200, max: 500 } });
+    const { fh } = delivery(description, {
+      opensearchEndpoint: proxy.endpoint,
+      retryBackoffMs: { initial: 200, max: 500 },
+    });
     await fh.init();
     const evIds = ids('b429', 3);
     const recs = evIds.map((id) => event(id, '2026-11-27T00:00:00Z'));
@@ -657,27 +905,56 @@ describe('local Firehose delivery: OpenSearch (firehose-opensearch component, mo
     const objs = await objects(b);
     expect(objs).toHaveLength(1);
     const key = objs[0]!.key;
-    expect([utcHourPath(before, false), utcHourPath(after, false)].map((p) => `errors/AmazonOpenSearchService-failed/${p}`)).toContain(key.slice(0, key.lastIndexOf('/') + 1));
+    expect(
+      [utcHourPath(before, false), utcHourPath(after, false)].map((p) => `errors/AmazonOpenSearchService-failed/${p}`),
+    ).toContain(key.slice(0, key.lastIndexOf('/') + 1));
     expect(key.slice(key.lastIndexOf('/') + 1)).toMatch(objectName(name));
-    const docs = gunzipSync(objs[0]!.body).toString().trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const docs = gunzipSync(objs[0]!.body)
+      .toString()
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(sorted(docs.map((d) => Buffer.from(d.rawData as string, 'base64').toString()))).toEqual(sorted(recs));
     for (const d of docs) {
-      expect(Object.keys(d)).toEqual(['attemptsMade', 'arrivalTimestamp', 'errorCode', 'errorMessage', 'attemptEndingTimestamp', 'esDocumentId', 'esIndexName', 'esTypeName', 'rawData']);
+      expect(Object.keys(d)).toEqual([
+        'attemptsMade',
+        'arrivalTimestamp',
+        'errorCode',
+        'errorMessage',
+        'attemptEndingTimestamp',
+        'esDocumentId',
+        'esIndexName',
+        'esTypeName',
+        'rawData',
+      ]);
       expect(d).toMatchObject({ attemptsMade: bulks.length, errorCode: '429', esDocumentId: null, esTypeName: '' });
       expect(d.errorMessage).toContain('es_rejected_execution_exception');
       expect([day(before), day(after)].map((x) => `events-${x}`)).toContain(d.esIndexName);
       expect(d.attemptEndingTimestamp as number).toBeGreaterThanOrEqual((d.arrivalTimestamp as number) + 2000);
     }
-    expect(fh.stats).toMatchObject({ recordsDelivered: 0, documentsToBackup: 3, backupObjects: 1, retriedRequests: bulks.length - 1 });
+    expect(fh.stats).toMatchObject({
+      recordsDelivered: 0,
+      documentsToBackup: 3,
+      backupObjects: 1,
+      retriedRequests: bulks.length - 1,
+    });
   });
 
-  it('a document the pipeline refuses is retried alone for the retry duration, then backed up with OpenSearch\'s reason; the others are indexed once', async () => {
+  it("a document the pipeline refuses is retried alone for the retry duration, then backed up with OpenSearch's reason; the others are indexed once", async () => {
     const { src, b, description } = await setup({ retry_duration_seconds: 5 });
     proxy.requests.length = 0;
-    const { fh } = delivery(description, { opensearchEndpoint: proxy.endpoint, retryBackoffMs: { initial: 300, max: 600 } });
+    const { fh } = delivery(description, {
+      opensearchEndpoint: proxy.endpoint,
+      retryBackoffMs: { initial: 300, max: 600 },
+    });
     await fh.init();
     const evIds = ids('item', 2);
-    const refused = JSON.stringify({ record_type: 'event', customer_id: 'c1', timestamp: '2026-11-28T00:00:00Z', note: `no-id-${n}` });
+    const refused = JSON.stringify({
+      record_type: 'event',
+      customer_id: 'c1',
+      timestamp: '2026-11-28T00:00:00Z',
+      note: `no-id-${n}`,
+    });
     const recs = [event(evIds[0]!, '2026-11-28T00:00:00Z'), refused, event(evIds[1]!, '2026-11-28T00:00:00Z')];
     await put(src.name, recs);
     await fh.flush();
@@ -687,16 +964,27 @@ describe('local Firehose delivery: OpenSearch (firehose-opensearch component, mo
     for (const r of bulks.slice(1)) expect(r.body.split('\n').filter((_, i) => i % 2 === 1)).toEqual([refused]);
     const objs = await objects(b);
     expect(objs).toHaveLength(1);
-    const docs = gunzipSync(objs[0]!.body).toString().trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const docs = gunzipSync(objs[0]!.body)
+      .toString()
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(docs).toHaveLength(1);
     expect(Buffer.from(docs[0]!.rawData as string, 'base64').toString()).toBe(refused);
     // OpenSearch answers a pipeline `fail` processor with 500 (fail_processor_exception), per item
     expect(docs[0]!.errorCode).toBe('500');
     expect(docs[0]!.errorMessage).toContain('events-idempotent: a record_type event record needs event_id');
     expect(docs[0]!.attemptsMade).toBe(bulks.length);
-    expect(fh.stats).toMatchObject({ recordsDelivered: 2, documentsToBackup: 1, documentsRetried: bulks.length - 1, retriedRequests: bulks.length - 1 });
+    expect(fh.stats).toMatchObject({
+      recordsDelivered: 2,
+      documentsToBackup: 1,
+      documentsRetried: bulks.length - 1,
+      retriedRequests: bulks.length - 1,
+    });
     await os('/events-*/_refresh', { method: 'POST' });
-    const hits = (await os(`/events-2026-11-28/_search?q=event_id:item-${process.pid}-${n}-*`)) as { hits: { hits: Array<{ _id: string }> } };
+    const hits = (await os(`/events-2026-11-28/_search?q=event_id:item-${process.pid}-${n}-*`)) as {
+      hits: { hits: Array<{ _id: string }> };
+    };
     expect(sorted(hits.hits.hits.map((h) => h._id))).toEqual(sorted(evIds));
   });
 });

@@ -3,7 +3,12 @@
  * `kinesis-local`, dev dependency), started here on 127.0.0.1: batches in order and the
  * ReportBatchItemFailures / bisect / retry sequence, as against moto.
  */
-import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import {
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  KinesisClient,
+  PutRecordsCommand,
+} from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKinesisMock, type KinesisMock } from '../../test/support/kinesis-mock';
@@ -27,7 +32,8 @@ async function stream(): Promise<{ name: string; arn: string }> {
   await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: 1 }));
   for (;;) {
     const s = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }));
-    if (s.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return { name, arn: s.StreamDescriptionSummary.StreamARN! };
+    if (s.StreamDescriptionSummary?.StreamStatus === 'ACTIVE')
+      return { name, arn: s.StreamDescriptionSummary.StreamARN! };
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -38,7 +44,12 @@ const dataOf = (e: KinesisStreamEvent) => e.Records.map((r) => Buffer.from(r.kin
 describe('local Kinesis event source mapping (kinesis-mock)', () => {
   it('batches in sequence order; ReportBatchItemFailures resumes from the lowest item; bisect isolates a crashing record', async () => {
     const s = await stream();
-    await kinesis.send(new PutRecordsCommand({ StreamName: s.name, Records: labels(0, 8).map((l) => ({ Data: Buffer.from(l), PartitionKey: 'k' })) }));
+    await kinesis.send(
+      new PutRecordsCommand({
+        StreamName: s.name,
+        Records: labels(0, 8).map((l) => ({ Data: Buffer.from(l), PartitionKey: 'k' })),
+      }),
+    );
     const calls: string[][] = [];
     let reported = false;
     const m = new KinesisEventSourceMapping({
@@ -62,7 +73,16 @@ describe('local Kinesis event source mapping (kinesis-mock)', () => {
     });
     await m.drain();
     // 0..7 crashes (holds r6) → halves; 0..3 reports r3 → resume at r3; 4..7 crashes → 4,5 | 6,7 → 6 | 7
-    expect(calls).toEqual([labels(0, 8), labels(0, 4), ['r3'], labels(4, 8), ['r4', 'r5'], ['r6', 'r7'], ['r6'], ['r7']]);
+    expect(calls).toEqual([
+      labels(0, 8),
+      labels(0, 4),
+      ['r3'],
+      labels(4, 8),
+      ['r4', 'r5'],
+      ['r6', 'r7'],
+      ['r6'],
+      ['r7'],
+    ]);
     expect(m.invocations.map((i) => i.outcome)).toEqual([
       'function_error',
       'partial',

@@ -33,7 +33,10 @@ describe('local OpenSearch node', () => {
     expect(node.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const info = (await (await fetch(node.endpoint)).json()) as { version: { number: string } };
     expect(info.version.number).toBe('2.19.6');
-    const health = (await (await fetch(`${node.endpoint}/_cluster/health`)).json()) as { status: string; number_of_nodes: number };
+    const health = (await (await fetch(`${node.endpoint}/_cluster/health`)).json()) as {
+      status: string;
+      number_of_nodes: number;
+    };
     expect(['green', 'yellow']).toContain(health.status);
     expect(health.number_of_nodes).toBe(1);
     expect(alive(node.pid)).toBe(true);
@@ -49,7 +52,10 @@ describe('local OpenSearch node', () => {
       startOpenSearchNode().then((n) => { console.log('PID=' + n.pid + ' ' + n.endpoint); setInterval(() => {}, 1000); });
     `;
     // one process (node with tsx's loader), so SIGKILL reaches the one that spawned the JVM
-    const parent = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const parent = spawn(process.execPath, ['--import', 'tsx', '-e', script], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const line = await new Promise<string>((resolve, reject) => {
       let out = '';
       parent.stdout!.on('data', (c: Buffer) => {

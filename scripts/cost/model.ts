@@ -156,7 +156,7 @@ const ceilTo = (bytes: number, unit: number): number => Math.ceil(bytes / unit) 
 
 /** Steady-state GB-months held when `gbPerMonth` arrives and each byte stays `days` days. */
 function heldGbMonths(gbPerMonth: number, days: number, hours: number): number {
-  return gbPerMonth * (days * 24) / hours;
+  return (gbPerMonth * (days * 24)) / hours;
 }
 
 const STORAGE_CLASS_PRICE: Readonly<Record<string, string>> = {
@@ -173,7 +173,13 @@ const STORAGE_CLASS_PRICE: Readonly<Record<string, string>> = {
  * it holds min(entries, keys) of them and refetches each held key once per TTL.
  *   hit = max(0, share held − held / records per TTL)
  */
-export function cacheHitRate(args: { customers: number; concurrency: number; entries: number; ttlSeconds: number; recordsPerSecond: number }): number {
+export function cacheHitRate(args: {
+  customers: number;
+  concurrency: number;
+  entries: number;
+  ttlSeconds: number;
+  recordsPerSecond: number;
+}): number {
   if (args.entries <= 0 || args.ttlSeconds <= 0 || args.recordsPerSecond <= 0) return 0;
   const keys = Math.max(1, args.customers / args.concurrency);
   const held = Math.min(args.entries, keys);
@@ -197,7 +203,14 @@ interface StreamShape {
 }
 
 /** Shards a stream runs with: the provisioned count, or the on-demand estimate. */
-function streamShape(component: string, tf: TerraformJson, vars: Vars, traffic: StreamTraffic, hours: number, warnings: string[]): StreamShape {
+function streamShape(
+  component: string,
+  tf: TerraformJson,
+  vars: Vars,
+  traffic: StreamTraffic,
+  hours: number,
+  warnings: string[],
+): StreamShape {
   const mode = varValue(tf, vars, 'stream_mode') as 'ON_DEMAND' | 'PROVISIONED';
   const seconds = hours * 3600;
   const bytesPerSecond = traffic.records.reduce((n, r) => n + r.count * r.bytes, 0) / seconds;
@@ -207,15 +220,27 @@ function streamShape(component: string, tf: TerraformJson, vars: Vars, traffic: 
   const shards = varValue(tf, vars, 'shard_count');
   if (typeof shards !== 'number') throw new Error(`${component}: stream_mode PROVISIONED needs shard_count`);
   if (shards < needed) {
-    warnings.push(`${component}: ${shards} shard(s) take ${(shards * SHARD_BYTES_PER_SECOND / 1e6).toFixed(2)} MB/s and ${shards * SHARD_RECORDS_PER_SECOND} records/s; the traffic needs ${Math.ceil(needed)} (writes would be throttled)`);
+    warnings.push(
+      `${component}: ${shards} shard(s) take ${((shards * SHARD_BYTES_PER_SECOND) / 1e6).toFixed(2)} MB/s and ${shards * SHARD_RECORDS_PER_SECOND} records/s; the traffic needs ${Math.ceil(needed)} (writes would be throttled)`,
+    );
   }
   if (traffic.pollingReaders * bytesPerSecond > shards * 2 * SHARD_BYTES_PER_SECOND) {
-    warnings.push(`${component}: ${traffic.pollingReaders} polling reader(s) need more than the 2 MiB/s per shard they share`);
+    warnings.push(
+      `${component}: ${traffic.pollingReaders} polling reader(s) need more than the 2 MiB/s per shard they share`,
+    );
   }
   return { mode, shards };
 }
 
-function streamItems(out: Items, tf: TerraformJson, vars: Vars, traffic: StreamTraffic, shape: StreamShape, instances: readonly ResourceInstance[], a: Assumptions): void {
+function streamItems(
+  out: Items,
+  tf: TerraformJson,
+  vars: Vars,
+  traffic: StreamTraffic,
+  shape: StreamShape,
+  instances: readonly ResourceInstance[],
+  a: Assumptions,
+): void {
   const retention = varValue(tf, vars, 'retention_period_hours') as number;
   // Data in and out are metered per record rounded up to 1 KB (kds-page, Key terms).
   const billedBytes = traffic.records.reduce((n, r) => n + r.count * ceilTo(r.bytes, 1024), 0);
@@ -229,33 +254,98 @@ function streamItems(out: Items, tf: TerraformJson, vars: Vars, traffic: StreamT
   if (shape.mode === 'ON_DEMAND') {
     out.add('Stream hours (on-demand)', a.hours, 'stream-hours', 'kinesis.on_demand.stream_hour');
     out.add('Data in (records rounded up to 1 KB)', gbIn, 'GB', 'kinesis.on_demand.data_in_gb');
-    out.add(`Data out, ${traffic.pollingReaders} polling reader(s)`, gbIn * traffic.pollingReaders, 'GB', 'kinesis.on_demand.data_out_gb');
-    out.add(`Data out, ${traffic.efoReaders} enhanced fan-out reader(s)`, gbIn * traffic.efoReaders, 'GB', 'kinesis.on_demand.efo_data_out_gb');
-    out.add(`Extended retention (${Math.min(retention, 168)} h)`, extendedGb, 'GB-months', 'kinesis.on_demand.extended_retention_gb_month');
-    out.add('Long-term retention (beyond 7 days)', longTermGb, 'GB-months', 'kinesis.on_demand.long_term_retention_gb_month');
+    out.add(
+      `Data out, ${traffic.pollingReaders} polling reader(s)`,
+      gbIn * traffic.pollingReaders,
+      'GB',
+      'kinesis.on_demand.data_out_gb',
+    );
+    out.add(
+      `Data out, ${traffic.efoReaders} enhanced fan-out reader(s)`,
+      gbIn * traffic.efoReaders,
+      'GB',
+      'kinesis.on_demand.efo_data_out_gb',
+    );
+    out.add(
+      `Extended retention (${Math.min(retention, 168)} h)`,
+      extendedGb,
+      'GB-months',
+      'kinesis.on_demand.extended_retention_gb_month',
+    );
+    out.add(
+      'Long-term retention (beyond 7 days)',
+      longTermGb,
+      'GB-months',
+      'kinesis.on_demand.long_term_retention_gb_month',
+    );
   } else {
     const putUnits = traffic.records.reduce((n, r) => n + r.count * Math.ceil(r.bytes / 25_600), 0);
-    out.add(`Shard hours (${shape.shards} shards)`, shape.shards * a.hours, 'shard-hours', 'kinesis.provisioned.shard_hour');
+    out.add(
+      `Shard hours (${shape.shards} shards)`,
+      shape.shards * a.hours,
+      'shard-hours',
+      'kinesis.provisioned.shard_hour',
+    );
     out.add('PUT payload units (25 KB)', putUnits, 'units', 'kinesis.provisioned.put_payload_unit');
-    out.add('Extended retention (24 h to 7 days)', retention > 24 ? shape.shards * a.hours : 0, 'shard-hours', 'kinesis.provisioned.extended_retention_shard_hour');
-    out.add('Long-term retention (beyond 7 days)', longTermGb, 'GB-months', 'kinesis.provisioned.long_term_retention_gb_month');
-    out.add(`Enhanced fan-out consumers (${registeredConsumers} registered)`, registeredConsumers * shape.shards * a.hours, 'consumer-shard-hours', 'kinesis.provisioned.efo_consumer_shard_hour');
-    out.add(`Data out, ${traffic.efoReaders} enhanced fan-out reader(s)`, gbIn * traffic.efoReaders, 'GB', 'kinesis.provisioned.efo_data_out_gb');
+    out.add(
+      'Extended retention (24 h to 7 days)',
+      retention > 24 ? shape.shards * a.hours : 0,
+      'shard-hours',
+      'kinesis.provisioned.extended_retention_shard_hour',
+    );
+    out.add(
+      'Long-term retention (beyond 7 days)',
+      longTermGb,
+      'GB-months',
+      'kinesis.provisioned.long_term_retention_gb_month',
+    );
+    out.add(
+      `Enhanced fan-out consumers (${registeredConsumers} registered)`,
+      registeredConsumers * shape.shards * a.hours,
+      'consumer-shard-hours',
+      'kinesis.provisioned.efo_consumer_shard_hour',
+    );
+    out.add(
+      `Data out, ${traffic.efoReaders} enhanced fan-out reader(s)`,
+      gbIn * traffic.efoReaders,
+      'GB',
+      'kinesis.provisioned.efo_data_out_gb',
+    );
   }
   const shardMetrics = (varValue(tf, vars, 'shard_level_metrics') as unknown[]).length;
-  out.add(`Shard-level metrics (${shardMetrics} × ${shape.shards} shards)`, shardMetrics * shape.shards * (a.hours / 730), 'metric-months', 'cloudwatch.custom_metric_month');
+  out.add(
+    `Shard-level metrics (${shardMetrics} × ${shape.shards} shards)`,
+    shardMetrics * shape.shards * (a.hours / 730),
+    'metric-months',
+    'cloudwatch.custom_metric_month',
+  );
   // Server-side encryption with the AWS-managed key: no key fee, but data-key requests.
-  out.add('KMS requests (stream encryption data keys)', traffic.clients * shape.shards * a.kmsRequestsPerClientShardHour * a.hours, 'requests', 'kms.request');
+  out.add(
+    'KMS requests (stream encryption data keys)',
+    traffic.clients * shape.shards * a.kmsRequestsPerClientShardHour * a.hours,
+    'requests',
+    'kms.request',
+  );
 }
 
 function alarmItems(out: Items, instances: readonly ResourceInstance[], hours: number): void {
   const { alarms, metrics } = alarmMetrics(instances);
-  out.add(`CloudWatch alarms (${alarms} alarms, ${metrics} metrics)`, metrics * (hours / 730), 'alarm-metric-months', 'cloudwatch.alarm_metric_month');
+  out.add(
+    `CloudWatch alarms (${alarms} alarms, ${metrics} metrics)`,
+    metrics * (hours / 730),
+    'alarm-metric-months',
+    'cloudwatch.alarm_metric_month',
+  );
 }
 
 function logItems(out: Items, what: string, gbPerMonth: number, retentionDays: number, hours: number): void {
   out.add(`Log ingestion (${what})`, gbPerMonth, 'GB', 'cloudwatch.logs_ingestion_gb');
-  out.add(`Log storage (${retentionDays} days retention)`, heldGbMonths(gbPerMonth, retentionDays, hours) * (hours / 730), 'GB-months', 'cloudwatch.logs_storage_gb_month');
+  out.add(
+    `Log storage (${retentionDays} days retention)`,
+    heldGbMonths(gbPerMonth, retentionDays, hours) * (hours / 730),
+    'GB-months',
+    'cloudwatch.logs_storage_gb_month',
+  );
 }
 
 function keyItems(out: Items, instances: readonly ResourceInstance[], hours: number, requests: number): void {
@@ -312,11 +402,15 @@ export function shardsNeeded(t: StreamTraffic, hours: number): number {
 
 /** The estimate for one stack. */
 export function estimate(input: StackInput, prices: PriceTable, a: Assumptions): Estimate {
-  if (input.region !== prices.region) throw new Error(`stack ${input.stack} is in ${input.region}, the price table is for ${prices.region}`);
+  if (input.region !== prices.region)
+    throw new Error(`stack ${input.stack} is in ${input.region}, the price table is for ${prices.region}`);
   const unpriced = unpricedTypes(input.tf);
-  if (unpriced.length > 0) throw new Error(`resource types without a price rule (add them to scripts/cost/rules.ts): ${unpriced.join(', ')}`);
+  if (unpriced.length > 0)
+    throw new Error(`resource types without a price rule (add them to scripts/cost/rules.ts): ${unpriced.join(', ')}`);
   const warnings: string[] = [];
-  const need = (c: string): { tf: TerraformJson; vars: Vars; v: (n: string) => unknown; instances: ResourceInstance[] } => {
+  const need = (
+    c: string,
+  ): { tf: TerraformJson; vars: Vars; v: (n: string) => unknown; instances: ResourceInstance[] } => {
     const tf = input.tf[c];
     const vars = input.vars[c];
     if (!tf || !vars) throw new Error(`stack ${input.stack} has no component ${c}`);
@@ -334,7 +428,10 @@ export function estimate(input: StackInput, prices: PriceTable, a: Assumptions):
   const timestream = need('timestream');
 
   const seconds = a.hours * 3600;
-  const { recordsPerSecond, events, rawBytes, aggregates, enrichedBytes, ingestTraffic, outputTraffic } = traffic(input, a);
+  const { recordsPerSecond, events, rawBytes, aggregates, enrichedBytes, ingestTraffic, outputTraffic } = traffic(
+    input,
+    a,
+  );
   const ingestShape = streamShape('kinesis-ingest', ingest.tf, ingest.vars, ingestTraffic, a.hours, warnings);
   const outputShape = streamShape('kinesis-output', output.tf, output.vars, outputTraffic, a.hours, warnings);
   const components: Record<string, ComponentCost> = {};
@@ -357,7 +454,10 @@ export function estimate(input: StackInput, prices: PriceTable, a: Assumptions):
   // --- lambda-enrichment
   const parallelization = lambda.v('parallelization_factor') as number;
   const reserved = lambda.v('reserved_concurrency') as number;
-  const concurrency = Math.max(1, reserved >= 0 ? Math.min(reserved, ingestShape.shards * parallelization) : ingestShape.shards * parallelization);
+  const concurrency = Math.max(
+    1,
+    reserved >= 0 ? Math.min(reserved, ingestShape.shards * parallelization) : ingestShape.shards * parallelization,
+  );
   const batchSize = lambda.v('batch_size') as number;
   const windowSeconds = lambda.v('batching_window_seconds') as number;
   const memoryMb = lambda.v('memory_size_mb') as number;
@@ -367,7 +467,8 @@ export function estimate(input: StackInput, prices: PriceTable, a: Assumptions):
   const fillSeconds = windowSeconds > 0 ? windowSeconds : a.ioMsPerBatch / 1000;
   const effectiveBatch = Math.max(1, Math.min(batchSize, perContainer * fillSeconds));
   const invocations = events / effectiveBatch;
-  const durationMs = a.durationMsPerBatch ?? a.ioMsPerBatch + (effectiveBatch * 1000) / (a.handlerRecordsPerVcpuSecond * vcpu);
+  const durationMs =
+    a.durationMsPerBatch ?? a.ioMsPerBatch + (effectiveBatch * 1000) / (a.handlerRecordsPerVcpuSecond * vcpu);
   if (effectiveBatch / (durationMs / 1000) < perContainer) {
     warnings.push(
       `lambda-enrichment: each of ${concurrency} concurrent batches processes ${(effectiveBatch / (durationMs / 1000)).toFixed(0)} records/s but receives ${perContainer.toFixed(0)}; the mapping falls behind (raise parallelization_factor, batch_size or memory_size_mb)`,
@@ -387,12 +488,29 @@ export function estimate(input: StackInput, prices: PriceTable, a: Assumptions):
     const out = new Items(prices);
     const fn = lambda.instances.find((r) => r.type === 'aws_lambda_function');
     const arch = ((fn?.block.architectures as string[] | undefined) ?? ['x86_64'])[0]!;
-    if (arch !== 'arm64' && arch !== 'x86_64') throw new Error(`lambda-enrichment: architecture ${arch} has no price rule`);
+    if (arch !== 'arm64' && arch !== 'x86_64')
+      throw new Error(`lambda-enrichment: architecture ${arch} has no price rule`);
     out.add('Requests (invocations)', invocations, 'requests', 'lambda.request');
-    out.add(`Duration (${arch}, ${memoryMb} MB, ${durationMs.toFixed(0)} ms per batch of ${effectiveBatch.toFixed(0)})`, invocations * (durationMs / 1000) * (memoryMb / 1024), 'GB-seconds', `lambda.${arch}.gb_second`);
-    out.add(`Custom metrics (${input.lambdaMetricNames.length}, Powertools EMF)`, input.lambdaMetricNames.length * (a.hours / 730), 'metric-months', 'cloudwatch.custom_metric_month');
+    out.add(
+      `Duration (${arch}, ${memoryMb} MB, ${durationMs.toFixed(0)} ms per batch of ${effectiveBatch.toFixed(0)})`,
+      invocations * (durationMs / 1000) * (memoryMb / 1024),
+      'GB-seconds',
+      `lambda.${arch}.gb_second`,
+    );
+    out.add(
+      `Custom metrics (${input.lambdaMetricNames.length}, Powertools EMF)`,
+      input.lambdaMetricNames.length * (a.hours / 730),
+      'metric-months',
+      'cloudwatch.custom_metric_month',
+    );
     out.add('SQS requests (dead-letter and on-failure queues; no failures assumed)', 0, 'requests', 'sqs.request');
-    logItems(out, 'function logs', (invocations * a.lambdaLogBytesPerInvocation) / GIB, lambda.v('log_retention_days') as number, a.hours);
+    logItems(
+      out,
+      'function logs',
+      (invocations * a.lambdaLogBytesPerInvocation) / GIB,
+      lambda.v('log_retention_days') as number,
+      a.hours,
+    );
     alarmItems(out, lambda.instances, a.hours);
     components['lambda-enrichment'] = out.cost();
   }
@@ -400,11 +518,17 @@ export function estimate(input: StackInput, prices: PriceTable, a: Assumptions):
   // --- dynamodb-lookup: reads after the cache (and DAX when the function uses it)
   {
     const out = new Items(prices);
-    const daxNodes = countOf(lookup.instances, 'aws_dax_cluster') > 0 ? (lookup.v('dax_replication_factor') as number) : 0;
+    const daxNodes =
+      countOf(lookup.instances, 'aws_dax_cluster') > 0 ? (lookup.v('dax_replication_factor') as number) : 0;
     const viaDax = daxNodes > 0 && lambda.v('dax_endpoint') !== '';
     const tableReads = viaDax ? Math.min(lookups, a.customers * (seconds / DAX_ITEM_TTL_SECONDS)) : lookups;
     const rruPerRead = 0.5 * Math.ceil(a.profileBytes / 4096); // eventually consistent BatchGetItem
-    out.add(`Read request units (${(hitRate * 100).toFixed(1)} % cache hits${viaDax ? ', then DAX' : ''})`, tableReads * rruPerRead, 'RRU', 'dynamodb.on_demand.read_request_unit');
+    out.add(
+      `Read request units (${(hitRate * 100).toFixed(1)} % cache hits${viaDax ? ', then DAX' : ''})`,
+      tableReads * rruPerRead,
+      'RRU',
+      'dynamodb.on_demand.read_request_unit',
+    );
     const tableGb = (a.customers * a.profileBytes) / GIB;
     out.add('Table storage', tableGb * (a.hours / 730), 'GB-months', 'dynamodb.storage_gb_month');
     out.add('Point-in-time recovery', tableGb * (a.hours / 730), 'GB-months', 'dynamodb.pitr_gb_month');
@@ -421,17 +545,46 @@ export function estimate(input: StackInput, prices: PriceTable, a: Assumptions):
     const out = new Items(prices);
     const running = flink.v('start_application') === true;
     const configured = Math.ceil((flink.v('parallelism') as number) / (flink.v('parallelism_per_kpu') as number));
-    const forLoad = flink.v('autoscaling_enabled') === true ? Math.ceil(a.throughputBytesPerSecond / SHARD_BYTES_PER_SECOND / a.flinkMibPerSecondPerKpu) : 0;
+    const forLoad =
+      flink.v('autoscaling_enabled') === true
+        ? Math.ceil(a.throughputBytesPerSecond / SHARD_BYTES_PER_SECOND / a.flinkMibPerSecondPerKpu)
+        : 0;
     const kpus = Math.max(configured, forLoad);
     const hours = running ? a.hours : 0;
-    out.add(`KPUs (${kpus} for the job${forLoad > configured ? ', autoscaled for load' : ''})`, kpus * hours, 'KPU-hours', 'flink.kpu_hour');
+    out.add(
+      `KPUs (${kpus} for the job${forLoad > configured ? ', autoscaled for load' : ''})`,
+      kpus * hours,
+      'KPU-hours',
+      'flink.kpu_hour',
+    );
     out.add('Orchestration KPU (1 per application)', hours, 'KPU-hours', 'flink.kpu_hour');
-    out.add(`Running application storage (${FLINK_STORAGE_GB_PER_KPU} GB per KPU)`, kpus * FLINK_STORAGE_GB_PER_KPU * (hours / 730), 'GB-months', 'flink.running_storage_gb_month');
+    out.add(
+      `Running application storage (${FLINK_STORAGE_GB_PER_KPU} GB per KPU)`,
+      kpus * FLINK_STORAGE_GB_PER_KPU * (hours / 730),
+      'GB-months',
+      'flink.running_storage_gb_month',
+    );
     const snapshots = flink.v('snapshots_enabled') === true;
-    out.add('Durable backups (snapshots of the window state)', snapshots ? ((a.customers * a.flinkStateBytesPerCustomer) / GIB) * (a.hours / 730) : 0, 'GB-months', 'flink.backup_gb_month');
-    out.add('Artifacts bucket (job jar)', (a.flinkJarBytes / GIB) * (a.hours / 730), 'GB-months', 's3.standard_gb_month');
+    out.add(
+      'Durable backups (snapshots of the window state)',
+      snapshots ? ((a.customers * a.flinkStateBytesPerCustomer) / GIB) * (a.hours / 730) : 0,
+      'GB-months',
+      'flink.backup_gb_month',
+    );
+    out.add(
+      'Artifacts bucket (job jar)',
+      (a.flinkJarBytes / GIB) * (a.hours / 730),
+      'GB-months',
+      's3.standard_gb_month',
+    );
     keyItems(out, flink.instances, a.hours, 0);
-    logItems(out, 'application logs', (a.flinkLogBytesPerHour * hours) / GIB, flink.v('log_retention_days') as number, a.hours);
+    logItems(
+      out,
+      'application logs',
+      (a.flinkLogBytesPerHour * hours) / GIB,
+      flink.v('log_retention_days') as number,
+      a.hours,
+    );
     alarmItems(out, flink.instances, a.hours);
     components['kinesis-analytics'] = out.cost();
   }
@@ -445,9 +598,19 @@ export function estimate(input: StackInput, prices: PriceTable, a: Assumptions):
     // One active partition (the current event hour); an object per buffer flush, which comes
     // when the buffer is full or the interval ends, whichever is first.
     const objects = Math.ceil(Math.max(interval > 0 ? seconds / interval : 0, rawBytes / bufferBytes));
-    out.add('Ingestion (records rounded up to 5 KB)', (events * ceilTo(a.recordBytes, 5120)) / GIB, 'GB', 'firehose.ingestion_gb');
+    out.add(
+      'Ingestion (records rounded up to 5 KB)',
+      (events * ceilTo(a.recordBytes, 5120)) / GIB,
+      'GB',
+      'firehose.ingestion_gb',
+    );
     out.add('Dynamic partitioning: data', dynamic ? rawBytes / GIB : 0, 'GB', 'firehose.dynamic_partitioning_gb');
-    out.add('Dynamic partitioning: objects delivered', dynamic ? objects : 0, 'objects', 'firehose.dynamic_partitioning_object');
+    out.add(
+      'Dynamic partitioning: objects delivered',
+      dynamic ? objects : 0,
+      'objects',
+      'firehose.dynamic_partitioning_object',
+    );
     out.add('Dynamic partitioning: JQ processing', dynamic ? a.hours : 0, 'hours', 'firehose.jq_processing_hour');
     const gbPerMonth = (rawBytes * a.archiveCompressionRatio) / GIB;
     const transition = archive.v('archive_transition_days') as number;
@@ -455,10 +618,25 @@ export function estimate(input: StackInput, prices: PriceTable, a: Assumptions):
     const coldClass = archive.v('archive_transition_storage_class') as string;
     const coldPrice = STORAGE_CLASS_PRICE[coldClass];
     if (!coldPrice) throw new Error(`firehose-s3: storage class ${coldClass} has no price rule`);
-    out.add(`Archive in S3 Standard (first ${Math.min(transition, expiration)} days, GZIP)`, heldGbMonths(gbPerMonth, Math.min(transition, expiration), a.hours) * (a.hours / 730), 'GB-months', 's3.standard_gb_month');
-    out.add(`Archive in ${coldClass} (days ${transition}-${expiration})`, heldGbMonths(gbPerMonth, Math.max(0, expiration - transition), a.hours) * (a.hours / 730), 'GB-months', coldPrice);
+    out.add(
+      `Archive in S3 Standard (first ${Math.min(transition, expiration)} days, GZIP)`,
+      heldGbMonths(gbPerMonth, Math.min(transition, expiration), a.hours) * (a.hours / 730),
+      'GB-months',
+      's3.standard_gb_month',
+    );
+    out.add(
+      `Archive in ${coldClass} (days ${transition}-${expiration})`,
+      heldGbMonths(gbPerMonth, Math.max(0, expiration - transition), a.hours) * (a.hours / 730),
+      'GB-months',
+      coldPrice,
+    );
     out.add('S3 PUT requests (one per object)', objects, 'requests', 's3.put_request');
-    out.add(`Lifecycle transitions to ${coldClass}`, expiration > transition ? objects : 0, 'requests', 's3.lifecycle_transition_request');
+    out.add(
+      `Lifecycle transitions to ${coldClass}`,
+      expiration > transition ? objects : 0,
+      'requests',
+      's3.lifecycle_transition_request',
+    );
     keyItems(out, archive.instances, a.hours, objects); // S3 Bucket Key on: at most one request per object
     logItems(out, 'delivery errors; none assumed', 0, archive.v('log_retention_days') as number, a.hours);
     alarmItems(out, archive.instances, a.hours);
@@ -468,11 +646,21 @@ export function estimate(input: StackInput, prices: PriceTable, a: Assumptions):
   // --- firehose-opensearch
   const outputRawBytes = events * enrichedBytes + aggregates * a.aggregateBytes;
   const bulkRequests = Math.ceil(
-    Math.max(((search.v('buffering_interval_seconds') as number) > 0 ? seconds / (search.v('buffering_interval_seconds') as number) : 0), outputRawBytes / ((search.v('buffering_size_mb') as number) * 1024 ** 2)),
+    Math.max(
+      (search.v('buffering_interval_seconds') as number) > 0
+        ? seconds / (search.v('buffering_interval_seconds') as number)
+        : 0,
+      outputRawBytes / ((search.v('buffering_size_mb') as number) * 1024 ** 2),
+    ),
   );
   {
     const out = new Items(prices);
-    out.add('Ingestion (records rounded up to 5 KB)', (events * ceilTo(enrichedBytes, 5120) + aggregates * ceilTo(a.aggregateBytes, 5120)) / GIB, 'GB', 'firehose.ingestion_gb');
+    out.add(
+      'Ingestion (records rounded up to 5 KB)',
+      (events * ceilTo(enrichedBytes, 5120) + aggregates * ceilTo(a.aggregateBytes, 5120)) / GIB,
+      'GB',
+      'firehose.ingestion_gb',
+    );
     out.add('Backup bucket (failed documents only; none assumed)', 0, 'GB-months', 's3.standard_gb_month');
     keyItems(out, search.instances, a.hours, 0);
     logItems(out, 'delivery errors; none assumed', 0, search.v('log_retention_days') as number, a.hours);
@@ -489,20 +677,48 @@ export function estimate(input: StackInput, prices: PriceTable, a: Assumptions):
     if (domain.v('dedicated_master_enabled') === true) {
       const masters = domain.v('dedicated_master_count') as number;
       const mtype = domain.v('dedicated_master_type') as string;
-      out.add(`Dedicated masters (${masters} × ${mtype})`, masters * a.hours, 'instance-hours', `opensearch.instance_hour.${mtype}`);
+      out.add(
+        `Dedicated masters (${masters} × ${mtype})`,
+        masters * a.hours,
+        'instance-hours',
+        `opensearch.instance_hour.${mtype}`,
+      );
     }
     const volume = domain.v('ebs_volume_size_gb') as number;
-    out.add(`EBS gp3 storage (${count} × ${volume} GB)`, count * volume * (a.hours / 730), 'GB-months', 'opensearch.gp3_storage_gb_month');
-    out.add('gp3 IOPS above 3,000', count * Math.max(0, (domain.v('ebs_iops') as number) - 3000) * (a.hours / 730), 'IOPS-months', 'opensearch.gp3_iops_month');
-    out.add('gp3 throughput above 125 MiB/s', count * Math.max(0, (domain.v('ebs_throughput_mibps') as number) - 125) * (a.hours / 730), 'MiB/s-months', 'opensearch.gp3_throughput_mibps_month');
+    out.add(
+      `EBS gp3 storage (${count} × ${volume} GB)`,
+      count * volume * (a.hours / 730),
+      'GB-months',
+      'opensearch.gp3_storage_gb_month',
+    );
+    out.add(
+      'gp3 IOPS above 3,000',
+      count * Math.max(0, (domain.v('ebs_iops') as number) - 3000) * (a.hours / 730),
+      'IOPS-months',
+      'opensearch.gp3_iops_month',
+    );
+    out.add(
+      'gp3 throughput above 125 MiB/s',
+      count * Math.max(0, (domain.v('ebs_throughput_mibps') as number) - 125) * (a.hours / 730),
+      'MiB/s-months',
+      'opensearch.gp3_throughput_mibps_month',
+    );
     const retention = domain.v('log_retention_days') as number;
-    logItems(out, 'audit logs, one entry per bulk request', (bulkRequests * a.opensearchAuditBytesPerRequest) / GIB, retention, a.hours);
+    logItems(
+      out,
+      'audit logs, one entry per bulk request',
+      (bulkRequests * a.opensearchAuditBytesPerRequest) / GIB,
+      retention,
+      a.hours,
+    );
     logItems(out, 'application logs', (a.opensearchAppLogBytesPerHour * a.hours) / GIB, retention, a.hours);
     alarmItems(out, domain.instances, a.hours);
     components.opensearch = out.cost();
-    const indexGbPerDay = (outputRawBytes / (a.hours / 24)) / GIB;
+    const indexGbPerDay = outputRawBytes / (a.hours / 24) / GIB;
     if (indexGbPerDay * 30 > count * volume) {
-      warnings.push(`opensearch: 30 days of events-* indices (~${(indexGbPerDay * 30).toFixed(0)} GB before replicas) exceed the ${count * volume} GB of EBS storage; delete old indices or grow the volumes`);
+      warnings.push(
+        `opensearch: 30 days of events-* indices (~${(indexGbPerDay * 30).toFixed(0)} GB before replicas) exceed the ${count * volume} GB of EBS storage; delete old indices or grow the volumes`,
+      );
     }
   }
 
@@ -510,7 +726,12 @@ export function estimate(input: StackInput, prices: PriceTable, a: Assumptions):
   {
     const out = new Items(prices);
     const dashboards = countOf(monitoring.instances, 'aws_cloudwatch_dashboard');
-    out.add(`Dashboards (${dashboards})`, dashboards * (a.hours / 730), 'dashboard-months', 'cloudwatch.dashboard_month');
+    out.add(
+      `Dashboards (${dashboards})`,
+      dashboards * (a.hours / 730),
+      'dashboard-months',
+      'cloudwatch.dashboard_month',
+    );
     out.add('SNS publishes (alarm state changes; few)', 0, 'requests', 'sns.publish_request');
     keyItems(out, monitoring.instances, a.hours, 0);
     alarmItems(out, monitoring.instances, a.hours);
@@ -525,8 +746,19 @@ export function estimate(input: StackInput, prices: PriceTable, a: Assumptions):
     out.add('Writes (one 1 KB write per aggregate)', writes, 'writes', 'timestream.write_1kb');
     const memoryHours = timestream.v('memory_store_retention_hours') as number;
     const gbPerHour = (writes * a.aggregateBytes) / GIB / a.hours;
-    out.add(`Memory store (${memoryHours} h)`, gbPerHour * memoryHours * a.hours, 'GB-hours', 'timestream.memory_store_gb_hour');
-    out.add(`Magnetic store (${timestream.v('magnetic_store_retention_days')} days)`, heldGbMonths(gbPerHour * a.hours, timestream.v('magnetic_store_retention_days') as number, a.hours) * (a.hours / 730), 'GB-months', 'timestream.magnetic_store_gb_month');
+    out.add(
+      `Memory store (${memoryHours} h)`,
+      gbPerHour * memoryHours * a.hours,
+      'GB-hours',
+      'timestream.memory_store_gb_hour',
+    );
+    out.add(
+      `Magnetic store (${timestream.v('magnetic_store_retention_days')} days)`,
+      heldGbMonths(gbPerHour * a.hours, timestream.v('magnetic_store_retention_days') as number, a.hours) *
+        (a.hours / 730),
+      'GB-months',
+      'timestream.magnetic_store_gb_month',
+    );
     alarmItems(out, timestream.instances, a.hours);
     components.timestream = out.cost();
   }

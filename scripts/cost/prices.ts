@@ -55,9 +55,11 @@ export function loadPriceTable(root: string, region: string): PriceTable {
 export function checkPriceTable(table: PriceTable, where: string): void {
   for (const [key, p] of Object.entries(table.prices)) {
     if (p.source.length === 0) throw new Error(`${where}: price ${key} names no source`);
-    for (const s of p.source) if (!table.sources[s]) throw new Error(`${where}: price ${key} names unknown source "${s}"`);
+    for (const s of p.source)
+      if (!table.sources[s]) throw new Error(`${where}: price ${key} names unknown source "${s}"`);
     if (!/^\d{4}-\d{2}-\d{2}$/.test(p.read)) throw new Error(`${where}: price ${key} has no read date (YYYY-MM-DD)`);
-    if ((p.usd === null) !== (p.status === 'unknown')) throw new Error(`${where}: price ${key}: usd must be null exactly when status is "unknown"`);
+    if ((p.usd === null) !== (p.status === 'unknown'))
+      throw new Error(`${where}: price ${key}: usd must be null exactly when status is "unknown"`);
     if (p.usd !== null && !(p.usd >= 0)) throw new Error(`${where}: price ${key} must be a number ≥ 0`);
   }
 }
@@ -65,6 +67,7 @@ export function checkPriceTable(table: PriceTable, where: string): void {
 /** The price of `key`: its number, or 'unknown'. Throws for a key the table lacks. */
 export function unitPrice(table: PriceTable, key: string): UnitPrice {
   const p = table.prices[key];
-  if (!p) throw new Error(`price table ${table.region} has no entry "${key}" (add it, with its source, or mark it unknown)`);
+  if (!p)
+    throw new Error(`price table ${table.region} has no entry "${key}" (add it, with its source, or mark it unknown)`);
   return p.usd ?? 'unknown';
 }

@@ -36,7 +36,8 @@ export function instanceCount(tf: TerraformJson, vars: Vars, block: Record<strin
   const evaluator = new TerraformEvaluator(tf, { vars: vars as Record<string, Value> });
   if (block.count !== undefined) {
     const n = evaluator.value(block.count);
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new Error(`count ${JSON.stringify(block.count)} is not a whole number: ${JSON.stringify(n)}`);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0)
+      throw new Error(`count ${JSON.stringify(block.count)} is not a whole number: ${JSON.stringify(n)}`);
     return n;
   }
   if (block.for_each !== undefined) {
@@ -62,7 +63,8 @@ export interface ResourceInstance {
 export function resourceInstances(tf: TerraformJson, vars: Vars): ResourceInstance[] {
   const out: ResourceInstance[] = [];
   for (const [type, blocks] of Object.entries(tf.resource ?? {})) {
-    for (const [name, block] of Object.entries(blocks)) out.push({ type, name, count: instanceCount(tf, vars, block), block });
+    for (const [name, block] of Object.entries(blocks))
+      out.push({ type, name, count: instanceCount(tf, vars, block), block });
   }
   return out;
 }
@@ -83,9 +85,12 @@ export function alarmMetrics(instances: readonly ResourceInstance[]): { alarms: 
   for (const r of instances) {
     if (r.type !== 'aws_cloudwatch_metric_alarm' || r.count === 0) continue;
     const queries = r.block.metric_query as { metric?: unknown; expression?: unknown }[] | undefined;
-    const periods = queries ? queries.map((q) => (q.metric as { period?: unknown } | undefined)?.period) : [r.block.period];
+    const periods = queries
+      ? queries.map((q) => (q.metric as { period?: unknown } | undefined)?.period)
+      : [r.block.period];
     for (const p of periods) {
-      if (p !== undefined && typeof p === 'number' && p < 60) throw new Error(`alarm ${r.name}: high-resolution period ${p} s has no price rule`);
+      if (p !== undefined && typeof p === 'number' && p < 60)
+        throw new Error(`alarm ${r.name}: high-resolution period ${p} s has no price rule`);
     }
     const perAlarm = queries ? queries.filter((q) => q.metric !== undefined).length : 1;
     alarms += r.count;

@@ -45,7 +45,9 @@ export function parseThroughput(text: string, flag = '--throughput'): number {
 export function parseRecordBytes(text: string, flag = '--record-bytes'): number {
   const n = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > 1048576) {
-    throw new CostInputError(`${flag}: "${text}" is not a record size; use a whole number of bytes from 1 to 1048576 (e.g. 1024)`);
+    throw new CostInputError(
+      `${flag}: "${text}" is not a record size; use a whole number of bytes from 1 to 1048576 (e.g. 1024)`,
+    );
   }
   return n;
 }
@@ -54,7 +56,9 @@ export function parseRecordBytes(text: string, flag = '--record-bytes'): number 
 export function parseHours(text: string, flag = '--hours'): number {
   const n = number(text.trim());
   if (n === undefined || !(n > 0) || n > 744) {
-    throw new CostInputError(`${flag}: "${text}" is not a number of hours; use a number above 0 and at most 744 (default 730, AWS's month)`);
+    throw new CostInputError(
+      `${flag}: "${text}" is not a number of hours; use a number above 0 and at most 744 (default 730, AWS's month)`,
+    );
   }
   return n;
 }
@@ -71,14 +75,16 @@ export function parseFraction(text: string, flag: string): number {
 /** A positive number (e.g. `--duration-ms 120`). */
 export function parsePositive(text: string, flag: string, example: string): number {
   const n = number(text.trim());
-  if (n === undefined || !(n > 0)) throw new CostInputError(`${flag}: "${text}" is not a number above 0 (e.g. ${example})`);
+  if (n === undefined || !(n > 0))
+    throw new CostInputError(`${flag}: "${text}" is not a number above 0 (e.g. ${example})`);
   return n;
 }
 
 /** A whole number ≥ 1 (e.g. `--customers 10000`). */
 export function parseCount(text: string, flag: string, example: string): number {
   const n = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
-  if (!Number.isInteger(n) || n < 1) throw new CostInputError(`${flag}: "${text}" is not a whole number of at least 1 (e.g. ${example})`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new CostInputError(`${flag}: "${text}" is not a whole number of at least 1 (e.g. ${example})`);
   return n;
 }
 

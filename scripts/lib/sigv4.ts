@@ -10,7 +10,11 @@ import { SignatureV4 } from '@smithy/signature-v4';
 /** Bytes the signer hashes (the SourceData of @smithy/types). */
 type SourceData = string | ArrayBuffer | ArrayBufferView;
 const bytes = (data: SourceData): string | Uint8Array =>
-  typeof data === 'string' ? data : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+  typeof data === 'string'
+    ? data
+    : ArrayBuffer.isView(data)
+      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+      : new Uint8Array(data);
 
 /** SHA-256 / HMAC-SHA-256 for the signer, from node:crypto. */
 class Sha256 {

@@ -12,7 +12,11 @@
  * every setting comes from the emulators (with the moto patches of tools/moto/ they hold every
  * resource the stack creates). `sources` says where each part came from, for the report.
  */
-import { DescribeDeliveryStreamCommand, FirehoseClient, type DeliveryStreamDescription } from '@aws-sdk/client-firehose';
+import {
+  DescribeDeliveryStreamCommand,
+  FirehoseClient,
+  type DeliveryStreamDescription,
+} from '@aws-sdk/client-firehose';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { createHash, createHmac } from 'node:crypto';
@@ -20,7 +24,12 @@ import { createHash, createHmac } from 'node:crypto';
 export const REGION = 'us-east-1';
 
 type Bytes = string | ArrayBuffer | ArrayBufferView;
-const u8 = (d: Bytes) => (typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d));
+const u8 = (d: Bytes) =>
+  typeof d === 'string'
+    ? d
+    : ArrayBuffer.isView(d)
+      ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength)
+      : new Uint8Array(d);
 /** node:crypto SHA-256 / HMAC for the signer. */
 class Sha256 {
   private readonly h;
@@ -36,7 +45,12 @@ class Sha256 {
 }
 /** Signed with the local stack's dummy credentials (never the caller's own: these go to emulators). */
 const signer = (service: string) =>
-  new SignatureV4({ service, region: REGION, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, sha256: Sha256 });
+  new SignatureV4({
+    service,
+    region: REGION,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    sha256: Sha256,
+  });
 
 /** One signed request to an emulator (SigV4 with the local stack's dummy credentials). */
 export async function awsCall(opts: {
@@ -55,7 +69,16 @@ export async function awsCall(opts: {
   if (body !== undefined) headers['content-type'] = opts.contentType ?? 'application/x-amz-json-1.1';
   const query: Record<string, string> = {};
   url.searchParams.forEach((v, k) => (query[k] = v));
-  const req = { method: opts.method ?? 'POST', protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: url.pathname, query, headers, body };
+  const req = {
+    method: opts.method ?? 'POST',
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: url.pathname,
+    query,
+    headers,
+    body,
+  };
   const signed = await signer(opts.service).sign(req);
   const res = await fetch(url, { method: signed.method, headers: signed.headers as Record<string, string>, body });
   const text = await res.text();
@@ -111,20 +134,42 @@ export interface StackVars {
   [component: string]: Record<string, unknown>;
 }
 
-export async function readDeployed(opts: { moto: string; kinesis: string; vars: StackVars; label: (name: string) => string }): Promise<Deployed> {
+export async function readDeployed(opts: {
+  moto: string;
+  kinesis: string;
+  vars: StackVars;
+  label: (name: string) => string;
+}): Promise<Deployed> {
   const sources: Record<string, string> = {};
   const { moto } = opts;
   const lambdaVars = opts.vars['lambda-enrichment']!;
   const functionName = opts.label(String(lambdaVars.name ?? 'enrichment'));
-  const fc = await ok(awsCall({ endpoint: moto, service: 'lambda', method: 'GET', path: `/2015-03-31/functions/${functionName}/configuration` }), `GetFunctionConfiguration ${functionName}`);
+  const fc = await ok(
+    awsCall({
+      endpoint: moto,
+      service: 'lambda',
+      method: 'GET',
+      path: `/2015-03-31/functions/${functionName}/configuration`,
+    }),
+    `GetFunctionConfiguration ${functionName}`,
+  );
   sources.function = 'emulator: Lambda GetFunctionConfiguration';
-  const functionEnv = ((fc.Environment as { Variables?: Record<string, string> } | undefined)?.Variables ?? {}) as Record<string, string>;
+  const functionEnv = ((fc.Environment as { Variables?: Record<string, string> } | undefined)?.Variables ??
+    {}) as Record<string, string>;
 
   // ListEventSourceMappings: moto filters FunctionName by the exact string it stored (the ARN
   // the component passes), so list all and pick the function's.
-  const esmList = await ok(awsCall({ endpoint: moto, service: 'lambda', method: 'GET', path: '/2015-03-31/event-source-mappings/' }), 'ListEventSourceMappings');
-  const esms = ((esmList.EventSourceMappings ?? []) as Record<string, unknown>[]).filter((e) => e.FunctionArn === fc.FunctionArn);
-  if (esms.length !== 1) throw new Error(`ListEventSourceMappings: expected one mapping for ${String(fc.FunctionArn)}, found ${esms.length} (was lambda-enrichment deployed?)`);
+  const esmList = await ok(
+    awsCall({ endpoint: moto, service: 'lambda', method: 'GET', path: '/2015-03-31/event-source-mappings/' }),
+    'ListEventSourceMappings',
+  );
+  const esms = ((esmList.EventSourceMappings ?? []) as Record<string, unknown>[]).filter(
+    (e) => e.FunctionArn === fc.FunctionArn,
+  );
+  if (esms.length !== 1)
+    throw new Error(
+      `ListEventSourceMappings: expected one mapping for ${String(fc.FunctionArn)}, found ${esms.length} (was lambda-enrichment deployed?)`,
+    );
   const e = esms[0]!;
   const mapping: MappingSettings = {
     batchSize: Number(e.BatchSize),
@@ -134,14 +179,32 @@ export async function readDeployed(opts: { moto: string; kinesis: string; vars: 
     maximumRetryAttempts: Number(e.MaximumRetryAttempts ?? -1),
     maximumRecordAgeInSeconds: Number(e.MaximumRecordAgeInSeconds ?? -1),
     reportBatchItemFailures: ((e.FunctionResponseTypes ?? []) as string[]).includes('ReportBatchItemFailures'),
-    onFailureQueueArn: String((e.DestinationConfig as { OnFailure?: { Destination?: string } } | undefined)?.OnFailure?.Destination ?? ''),
+    onFailureQueueArn: String(
+      (e.DestinationConfig as { OnFailure?: { Destination?: string } } | undefined)?.OnFailure?.Destination ?? '',
+    ),
     eventSourceArn: String(e.EventSourceArn),
   };
-  if (!/^arn:aws:sqs:/.test(mapping.onFailureQueueArn)) throw new Error(`event source mapping ${String(e.UUID)}: no SQS on-failure destination (${mapping.onFailureQueueArn || 'none'})`);
+  if (!/^arn:aws:sqs:/.test(mapping.onFailureQueueArn))
+    throw new Error(
+      `event source mapping ${String(e.UUID)}: no SQS on-failure destination (${mapping.onFailureQueueArn || 'none'})`,
+    );
   sources.mapping = 'emulator: Lambda ListEventSourceMappings';
 
   const sqsUrl = async (name: string) =>
-    String((await ok(awsCall({ endpoint: moto, service: 'sqs', target: 'AmazonSQS.GetQueueUrl', body: { QueueName: name }, contentType: 'application/x-amz-json-1.0' }), `GetQueueUrl ${name}`)).QueueUrl);
+    String(
+      (
+        await ok(
+          awsCall({
+            endpoint: moto,
+            service: 'sqs',
+            target: 'AmazonSQS.GetQueueUrl',
+            body: { QueueName: name },
+            contentType: 'application/x-amz-json-1.0',
+          }),
+          `GetQueueUrl ${name}`,
+        )
+      ).QueueUrl,
+    );
   const dlqName = functionEnv.DLQ_URL!.split('/').pop()!;
   const dlqUrl = await sqsUrl(dlqName);
   const failuresQueueUrl = await sqsUrl(mapping.onFailureQueueArn.split(':').pop()!);
@@ -152,22 +215,42 @@ export async function readDeployed(opts: { moto: string; kinesis: string; vars: 
   // Managed Flink
   const flinkVars = opts.vars['kinesis-analytics']!;
   const appName = opts.label(String(flinkVars.name ?? 'analytics'));
-  const app = await awsCall({ endpoint: moto, service: 'kinesisanalytics', target: 'KinesisAnalytics_20180523.DescribeApplication', body: { ApplicationName: appName } });
-  if (app.status >= 300) throw new Error(`DescribeApplication ${appName}: HTTP ${app.status} ${app.text.slice(0, 300)} (was kinesis-analytics deployed?)`);
+  const app = await awsCall({
+    endpoint: moto,
+    service: 'kinesisanalytics',
+    target: 'KinesisAnalytics_20180523.DescribeApplication',
+    body: { ApplicationName: appName },
+  });
+  if (app.status >= 300)
+    throw new Error(
+      `DescribeApplication ${appName}: HTTP ${app.status} ${app.text.slice(0, 300)} (was kinesis-analytics deployed?)`,
+    );
   const d = (app.json as { ApplicationDetail: Record<string, any> }).ApplicationDetail; // eslint-disable-line @typescript-eslint/no-explicit-any -- DescribeApplication's nested shape
-  const groups = (d.ApplicationConfigurationDescription?.EnvironmentPropertyDescriptions?.PropertyGroupDescriptions ?? []) as { PropertyGroupId: string; PropertyMap: Record<string, string> }[];
+  const groups = (d.ApplicationConfigurationDescription?.EnvironmentPropertyDescriptions?.PropertyGroupDescriptions ??
+    []) as { PropertyGroupId: string; PropertyMap: Record<string, string> }[];
   const group = groups.find((g) => g.PropertyGroupId === 'pipeline');
-  if (!group) throw new Error(`DescribeApplication ${appName}: no property group "pipeline" (has ${groups.map((g) => g.PropertyGroupId).join(', ') || 'none'})`);
+  if (!group)
+    throw new Error(
+      `DescribeApplication ${appName}: no property group "pipeline" (has ${groups.map((g) => g.PropertyGroupId).join(', ') || 'none'})`,
+    );
   const flinkProperties = group.PropertyMap;
-  const cp = d.ApplicationConfigurationDescription?.FlinkApplicationConfigurationDescription?.CheckpointConfigurationDescription;
-  const flinkCheckpointSeconds = cp?.ConfigurationType === 'CUSTOM' && cp.CheckpointInterval ? Number(cp.CheckpointInterval) / 1000 : undefined;
+  const cp =
+    d.ApplicationConfigurationDescription?.FlinkApplicationConfigurationDescription?.CheckpointConfigurationDescription;
+  const flinkCheckpointSeconds =
+    cp?.ConfigurationType === 'CUSTOM' && cp.CheckpointInterval ? Number(cp.CheckpointInterval) / 1000 : undefined;
   sources.flink = `emulator: Managed Flink DescribeApplication (checkpoints ${flinkCheckpointSeconds ? `CUSTOM every ${flinkCheckpointSeconds} s` : 'DEFAULT'})`;
 
-  const firehose = new FirehoseClient({ endpoint: moto, region: REGION, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, requestHandler: new NodeHttpHandler() });
+  const firehose = new FirehoseClient({
+    endpoint: moto,
+    region: REGION,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    requestHandler: new NodeHttpHandler(),
+  });
   const describeDelivery = async (component: string): Promise<DeliveryStreamDescription | undefined> => {
     const name = opts.label(String(opts.vars[component]!.name));
     try {
-      return (await firehose.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: name }))).DeliveryStreamDescription;
+      return (await firehose.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: name })))
+        .DeliveryStreamDescription;
     } catch (e) {
       if ((e as Error).name === 'ResourceNotFoundException') return undefined;
       throw e;
@@ -177,7 +260,8 @@ export async function readDeployed(opts: { moto: string; kinesis: string; vars: 
   if (!archiveDelivery) throw new Error('DescribeDeliveryStream (firehose-s3) failed: was firehose-s3 deployed?');
   sources.archiveDelivery = 'emulator: Firehose DescribeDeliveryStream';
   const searchDelivery = await describeDelivery('firehose-opensearch');
-  if (!searchDelivery) throw new Error('DescribeDeliveryStream (firehose-opensearch) failed: was firehose-opensearch deployed?');
+  if (!searchDelivery)
+    throw new Error('DescribeDeliveryStream (firehose-opensearch) failed: was firehose-opensearch deployed?');
   sources.searchDelivery = 'emulator: Firehose DescribeDeliveryStream';
 
   return {

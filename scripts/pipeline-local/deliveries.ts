@@ -26,9 +26,15 @@ export async function createDeliveries(opts: {
   log: (line: string) => void;
 }): Promise<Deliveries> {
   const onEvent = (name: string) => (e: FirehoseEvent) => {
-    if (e.type === 'read-error' || e.type === 'delivery-error' || e.type === 'backup') opts.log(`${name}: ${JSON.stringify(e)}`);
+    if (e.type === 'read-error' || e.type === 'delivery-error' || e.type === 'backup')
+      opts.log(`${name}: ${JSON.stringify(e)}`);
   };
-  const archive = new FirehoseDelivery({ description: opts.deployed.archiveDelivery, kinesis: opts.clients.kinesis, s3: opts.clients.s3, onEvent: onEvent('firehose-s3') });
+  const archive = new FirehoseDelivery({
+    description: opts.deployed.archiveDelivery,
+    kinesis: opts.clients.kinesis,
+    s3: opts.clients.s3,
+    onEvent: onEvent('firehose-s3'),
+  });
   const search = new FirehoseDelivery({
     description: opts.deployed.searchDelivery,
     kinesis: opts.clients.kinesis,
@@ -36,7 +42,10 @@ export async function createDeliveries(opts: {
     opensearchEndpoint: opts.searchEndpoint,
     onEvent: onEvent('firehose-opensearch'),
   });
-  const numeric = (o: unknown) => Object.fromEntries(Object.entries((o ?? {}) as Record<string, unknown>).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
+  const numeric = (o: unknown) =>
+    Object.fromEntries(
+      Object.entries((o ?? {}) as Record<string, unknown>).filter(([, v]) => typeof v === 'number'),
+    ) as Record<string, number>;
   const stats = () => ({ 'firehose-s3': numeric(archive.stats), 'firehose-opensearch': numeric(search.stats) });
   return {
     async start() {
@@ -55,7 +64,10 @@ export async function createDeliveries(opts: {
     counters(before) {
       const now = stats();
       return Object.fromEntries(
-        Object.entries(now).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([c, n]): [string, number] => [c, n - (before[k]?.[c] ?? 0)]))]),
+        Object.entries(now).map(([k, v]) => [
+          k,
+          Object.fromEntries(Object.entries(v).map(([c, n]): [string, number] => [c, n - (before[k]?.[c] ?? 0)])),
+        ]),
       );
     },
   };

@@ -65,7 +65,12 @@ export interface StepResult {
   note?: string;
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): Promise<{ code: number; tail: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  logFile: string,
+): Promise<{ code: number; tail: string }> {
   return new Promise((resolve) => {
     const log = createWriteStream(logFile, { flags: 'a' });
     log.write(`\n$ ${cmd} ${args.join(' ')}\n`);
@@ -85,20 +90,25 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, logFile: strin
 }
 
 /** Runs the deploy; throws with the failing step's output tail. */
-export async function deployLocal(opts: { env: NodeJS.ProcessEnv; logFile: string; progress: (line: string) => void }): Promise<StepResult[]> {
+export async function deployLocal(opts: {
+  env: NodeJS.ProcessEnv;
+  logFile: string;
+  progress: (line: string) => void;
+}): Promise<StepResult[]> {
   const atmos = opts.env.ATMOS_BIN ?? join(REPO_ROOT, '.tools', 'bin', 'atmos');
   const results: StepResult[] = [];
   if (Object.keys(GAPS).length === 0) {
     const t0 = Date.now();
     opts.progress('deploy: atmos workflow deploy-all -f deploy -s local');
     const r = await run(atmos, ['workflow', 'deploy-all', '-f', 'deploy', '-s', 'local'], opts.env, opts.logFile);
-    if (r.code !== 0) throw new Error(`atmos workflow deploy-all failed (exit ${r.code}); log ${opts.logFile}:\n${r.tail}`);
+    if (r.code !== 0)
+      throw new Error(`atmos workflow deploy-all failed (exit ${r.code}); log ${opts.logFile}:\n${r.tail}`);
     results.push({ step: 'deploy-all', seconds: (Date.now() - t0) / 1000 });
     return results;
   }
   const steps = workflowSteps();
   for (const [i, step] of steps.entries()) {
-    const key = step.type === 'shell' ? step.name ?? step.command : step.name ?? step.command;
+    const key = step.type === 'shell' ? (step.name ?? step.command) : (step.name ?? step.command);
     const gap = GAPS[step.command] ?? GAPS[key];
     const label = `[${i + 1}/${steps.length}] ${step.type === 'shell' ? step.command : `atmos ${step.command} -s local`}`;
     if (gap?.skip) {
@@ -111,9 +121,17 @@ export async function deployLocal(opts: { env: NodeJS.ProcessEnv; logFile: strin
     const r =
       step.type === 'shell'
         ? await run('sh', ['-c', step.command], opts.env, opts.logFile)
-        : await run(atmos, [...step.command.split(/\s+/), '-s', 'local', ...(gap?.exclude ?? []).map((a) => `-exclude=${a}`)], opts.env, opts.logFile);
+        : await run(
+            atmos,
+            [...step.command.split(/\s+/), '-s', 'local', ...(gap?.exclude ?? []).map((a) => `-exclude=${a}`)],
+            opts.env,
+            opts.logFile,
+          );
     const seconds = (Date.now() - t0) / 1000;
-    if (r.code !== 0) throw new Error(`deploy step ${label} failed (exit ${r.code}, ${seconds.toFixed(0)} s); log ${opts.logFile}:\n${r.tail}`);
+    if (r.code !== 0)
+      throw new Error(
+        `deploy step ${label} failed (exit ${r.code}, ${seconds.toFixed(0)} s); log ${opts.logFile}:\n${r.tail}`,
+      );
     opts.progress(`deploy ${label}: done in ${seconds.toFixed(1)} s`);
     results.push({ step: key, seconds, note: gap?.exclude ? `excluded ${gap.exclude.join(', ')}` : undefined });
   }
@@ -124,17 +142,29 @@ export async function deployLocal(opts: { env: NodeJS.ProcessEnv; logFile: strin
  * `atmos describe component <c> -s local` vars (templates evaluated; `describe stacks` leaves
  * them as text), for the components named, in parallel.
  */
-export async function describeVars(components: readonly string[], env: NodeJS.ProcessEnv): Promise<Record<string, Record<string, unknown>>> {
+export async function describeVars(
+  components: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<Record<string, Record<string, unknown>>> {
   const atmos = env.ATMOS_BIN ?? join(REPO_ROOT, '.tools', 'bin', 'atmos');
   const one = (c: string) =>
     new Promise<[string, Record<string, unknown>]>((resolve, reject) => {
       const out: Buffer[] = [];
       const err: Buffer[] = [];
-      const child = spawn(atmos, ['describe', 'component', c, '-s', 'local', '--format', 'json'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(atmos, ['describe', 'component', c, '-s', 'local', '--format', 'json'], {
+        cwd: REPO_ROOT,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       child.stdout.on('data', (d: Buffer) => out.push(d));
       child.stderr.on('data', (d: Buffer) => err.push(d));
       child.on('close', (code) => {
-        if (code !== 0) reject(new Error(`atmos describe component ${c} -s local failed (exit ${code}): ${Buffer.concat(err).toString().slice(-2000)}`));
+        if (code !== 0)
+          reject(
+            new Error(
+              `atmos describe component ${c} -s local failed (exit ${code}): ${Buffer.concat(err).toString().slice(-2000)}`,
+            ),
+          );
         else resolve([c, (JSON.parse(Buffer.concat(out).toString()) as { vars: Record<string, unknown> }).vars]);
       });
     });

@@ -22,7 +22,12 @@ export interface Route {
 
 export type FaultAction =
   /** Answer with this status, JSON body and headers (e.g. AWS's throttling error). */
-  | { readonly kind: 'respond'; readonly status: number; readonly body: unknown; readonly headers?: Record<string, string> }
+  | {
+      readonly kind: 'respond';
+      readonly status: number;
+      readonly body: unknown;
+      readonly headers?: Record<string, string>;
+    }
   /** Destroy the client connection without an answer (a network failure). */
   | { readonly kind: 'reset' };
 
@@ -73,15 +78,28 @@ export class FaultProxy {
           return;
         }
         const body = JSON.stringify(rule.action.body);
-        res.writeHead(rule.action.status, { 'content-type': 'application/x-amz-json-1.1', 'content-length': Buffer.byteLength(body), ...rule.action.headers });
+        res.writeHead(rule.action.status, {
+          'content-type': 'application/x-amz-json-1.1',
+          'content-length': Buffer.byteLength(body),
+          ...rule.action.headers,
+        });
         res.end(body);
         return;
       }
       const key = target || `${req.method} ${(req.url ?? '').split('?')[0]}`;
       this.passed.set(key, (this.passed.get(key) ?? 0) + 1);
-      const upstream = new URL(this.routes.find((r) => target.startsWith(r.targetPrefix))?.upstream ?? this.defaultUpstream);
+      const upstream = new URL(
+        this.routes.find((r) => target.startsWith(r.targetPrefix))?.upstream ?? this.defaultUpstream,
+      );
       const up = http.request(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent },
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: req.headers,
+          agent,
+        },
         (ur) => {
           res.writeHead(ur.statusCode ?? 502, ur.headers);
           ur.pipe(res);
@@ -140,7 +158,10 @@ export const awsError = (type: string, message: string, status = 400): FaultActi
   headers: { 'x-amzn-errortype': type },
 });
 
-export const KINESIS_THROTTLED = awsError('ProvisionedThroughputExceededException', 'Rate exceeded for shard (injected by fault-proxy)');
+export const KINESIS_THROTTLED = awsError(
+  'ProvisionedThroughputExceededException',
+  'Rate exceeded for shard (injected by fault-proxy)',
+);
 export const DYNAMODB_THROTTLED = awsError(
   'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
   'The level of configured provisioned throughput for the table was exceeded (injected by fault-proxy)',
@@ -148,7 +169,14 @@ export const DYNAMODB_THROTTLED = awsError(
 export const OPENSEARCH_429: FaultAction = {
   kind: 'respond',
   status: 429,
-  body: { error: { root_cause: [{ type: 'es_rejected_execution_exception', reason: 'rejected execution (injected by fault-proxy)' }], type: 'es_rejected_execution_exception', reason: 'rejected execution (injected by fault-proxy)' }, status: 429 },
+  body: {
+    error: {
+      root_cause: [{ type: 'es_rejected_execution_exception', reason: 'rejected execution (injected by fault-proxy)' }],
+      type: 'es_rejected_execution_exception',
+      reason: 'rejected execution (injected by fault-proxy)',
+    },
+    status: 429,
+  },
   headers: { 'content-type': 'application/json' },
 };
 export const SERVICE_UNAVAILABLE = awsError('ServiceUnavailable', 'Service unavailable (injected by fault-proxy)', 503);

@@ -21,7 +21,15 @@ import { DYNAMODB_THROTTLED, KINESIS_THROTTLED, OPENSEARCH_429, type FaultProxy 
 import type { LocalFlink } from './flink';
 import type { LambdaHost } from './lambda-host';
 
-export const FAULT_SCENARIOS = ['none', 'output-throttling', 'lookup-throttling', 'lambda-crash', 'flink-tm-failure', 'opensearch-429', 'dlq-unavailable'] as const;
+export const FAULT_SCENARIOS = [
+  'none',
+  'output-throttling',
+  'lookup-throttling',
+  'lambda-crash',
+  'flink-tm-failure',
+  'opensearch-429',
+  'dlq-unavailable',
+] as const;
 export type FaultScenario = (typeof FAULT_SCENARIOS)[number];
 
 export function parseFaults(value: string): FaultScenario {
@@ -51,13 +59,25 @@ export function applyFaults(scenario: FaultScenario, t: FaultTargets): () => Pro
     case 'output-throttling':
       later(2_000, () => {
         t.log('fault: output stream throttling on (every 2nd PutRecords, 15 s)');
-        t.proxy.add({ name: 'output PutRecords throttled', target: 'Kinesis_20131202.PutRecords', every: 2, untilMs: Date.now() + 15_000, action: KINESIS_THROTTLED });
+        t.proxy.add({
+          name: 'output PutRecords throttled',
+          target: 'Kinesis_20131202.PutRecords',
+          every: 2,
+          untilMs: Date.now() + 15_000,
+          action: KINESIS_THROTTLED,
+        });
       });
       break;
     case 'lookup-throttling':
       later(2_000, () => {
         t.log('fault: DynamoDB lookup throttling on (every 2nd BatchGetItem, 15 s)');
-        t.proxy.add({ name: 'lookup BatchGetItem throttled', target: 'DynamoDB_20120810.BatchGetItem', every: 2, untilMs: Date.now() + 15_000, action: DYNAMODB_THROTTLED });
+        t.proxy.add({
+          name: 'lookup BatchGetItem throttled',
+          target: 'DynamoDB_20120810.BatchGetItem',
+          every: 2,
+          untilMs: Date.now() + 15_000,
+          action: DYNAMODB_THROTTLED,
+        });
       });
       break;
     case 'lambda-crash':
@@ -92,7 +112,12 @@ export function applyFaults(scenario: FaultScenario, t: FaultTargets): () => Pro
     case 'dlq-unavailable':
       later(1_000, () => {
         t.log('fault: DLQ unavailable (SQS SendMessage* connections reset, 8 s)');
-        t.proxy.add({ name: 'DLQ SendMessageBatch reset', target: 'AmazonSQS.SendMessage', untilMs: Date.now() + 8_000, action: { kind: 'reset' } });
+        t.proxy.add({
+          name: 'DLQ SendMessageBatch reset',
+          target: 'AmazonSQS.SendMessage',
+          untilMs: Date.now() + 8_000,
+          action: { kind: 'reset' },
+        });
       });
       break;
   }

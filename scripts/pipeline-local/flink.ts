@@ -24,10 +24,23 @@ export function providedClasspath(): string {
   const file = join(CACHE, `flink-provided-${sha(pom)}.classpath`);
   if (!existsSync(file)) {
     mkdirSync(CACHE, { recursive: true });
-    const r = spawnSync('mvn', ['-B', '-q', '-ntp', '-f', join(REPO_ROOT, 'flink', 'pom.xml'), 'dependency:build-classpath', `-Dmdep.outputFile=${file}`, '-Dmdep.includeScope=provided'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const r = spawnSync(
+      'mvn',
+      [
+        '-B',
+        '-q',
+        '-ntp',
+        '-f',
+        join(REPO_ROOT, 'flink', 'pom.xml'),
+        'dependency:build-classpath',
+        `-Dmdep.outputFile=${file}`,
+        '-Dmdep.includeScope=provided',
+      ],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     if (r.status !== 0) throw new Error(`mvn dependency:build-classpath failed:\n${r.stdout}\n${r.stderr}`);
   }
   return readFileSync(file, 'utf8').trim();
@@ -44,7 +57,10 @@ export function compileRunner(cp: string): string {
     // Flink finds reporter factories through the ServiceLoader only (then matches factory.class).
     const services = join(out, 'META-INF', 'services');
     mkdirSync(services, { recursive: true });
-    writeFileSync(join(services, 'org.apache.flink.metrics.reporter.MetricReporterFactory'), 'LocalFlinkRunner$ReporterFactory\n');
+    writeFileSync(
+      join(services, 'org.apache.flink.metrics.reporter.MetricReporterFactory'),
+      'LocalFlinkRunner$ReporterFactory\n',
+    );
   }
   return out;
 }
@@ -75,7 +91,13 @@ export class LocalFlink {
   finished: Msg | undefined;
 
   constructor(
-    private readonly opts: { configFile: string; stateDir: string; checkpointSeconds: number; parallelism: number; env: NodeJS.ProcessEnv },
+    private readonly opts: {
+      configFile: string;
+      stateDir: string;
+      checkpointSeconds: number;
+      parallelism: number;
+      env: NodeJS.ProcessEnv;
+    },
   ) {}
 
   async start(): Promise<void> {
@@ -85,7 +107,17 @@ export class LocalFlink {
     mkdirSync(this.opts.stateDir, { recursive: true });
     this.child = spawn(
       'java',
-      ['-Xmx1536m', '-XX:+UseSerialGC', '-cp', `${classes}:${cp}`, 'LocalFlinkRunner', this.opts.configFile, this.opts.stateDir, String(this.opts.checkpointSeconds), String(this.opts.parallelism)],
+      [
+        '-Xmx1536m',
+        '-XX:+UseSerialGC',
+        '-cp',
+        `${classes}:${cp}`,
+        'LocalFlinkRunner',
+        this.opts.configFile,
+        this.opts.stateDir,
+        String(this.opts.checkpointSeconds),
+        String(this.opts.parallelism),
+      ],
       { env: this.opts.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true },
     );
     // The whole console output also goes to <stateDir>/flink.log, so a run can be examined afterwards.
@@ -105,23 +137,34 @@ export class LocalFlink {
       if (m.event === 'finished') this.finished = m;
       // A job that finishes on its own fails every wait, except a stop's (stop-with-savepoint
       // finishes the job before the runner answers "stopped").
-      const i = this.waiters.findIndex((w) => w.event === m.event || m.event === 'error' || (m.event === 'finished' && w.event !== 'stopped'));
+      const i = this.waiters.findIndex(
+        (w) => w.event === m.event || m.event === 'error' || (m.event === 'finished' && w.event !== 'stopped'),
+      );
       if (i >= 0) {
         const [w] = this.waiters.splice(i, 1);
         if (m.event === 'error') w!.reject(new Error(`flink runner: ${String(m.message)}`));
-        else if (m.event === 'finished' && w!.event !== 'finished') w!.reject(new Error(`flink job finished (${String(m.status)}) while waiting for ${w!.event}:\n${String(m.cause ?? '')}`));
+        else if (m.event === 'finished' && w!.event !== 'finished')
+          w!.reject(
+            new Error(
+              `flink job finished (${String(m.status)}) while waiting for ${w!.event}:\n${String(m.cause ?? '')}`,
+            ),
+          );
         else w!.resolve(m);
       }
     });
     this.child.on('exit', (code) => {
-      for (const w of this.waiters.splice(0)) w.reject(new Error(`flink runner exited (${code}):\n${this.output.slice(-4000)}`));
+      for (const w of this.waiters.splice(0))
+        w.reject(new Error(`flink runner exited (${code}):\n${this.output.slice(-4000)}`));
     });
     await this.wait('submitted', 180_000);
   }
 
   private wait(event: string, timeoutMs: number): Promise<Msg> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`flink runner: no "${event}" within ${timeoutMs} ms:\n${this.output.slice(-4000)}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`flink runner: no "${event}" within ${timeoutMs} ms:\n${this.output.slice(-4000)}`)),
+        timeoutMs,
+      );
       this.waiters.push({
         event,
         resolve: (m) => (clearTimeout(timer), resolve(m)),
@@ -146,7 +189,10 @@ export class LocalFlink {
     for (;;) {
       const s = await this.status();
       if (s.state === 'RUNNING' && s.tasks > 0 && s.tasksRunning === s.tasks) return;
-      if (Date.now() > deadline) throw new Error(`flink job not running within ${timeoutMs} ms: ${JSON.stringify(s)}\n${this.output.slice(-4000)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `flink job not running within ${timeoutMs} ms: ${JSON.stringify(s)}\n${this.output.slice(-4000)}`,
+        );
       await new Promise((r) => setTimeout(r, 500));
     }
   }

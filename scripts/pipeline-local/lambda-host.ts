@@ -53,7 +53,8 @@ class Environment {
     });
     this.child.on('exit', (code, signal) => {
       this.exited = true;
-      for (const [id, p] of this.pending) p.resolve({ id, ok: false, error: `Runtime exited with error: ${signal ?? `exit status ${code}`}` });
+      for (const [id, p] of this.pending)
+        p.resolve({ id, ok: false, error: `Runtime exited with error: ${signal ?? `exit status ${code}`}` });
       this.pending.clear();
     });
   }
@@ -104,9 +105,21 @@ export class LambdaHost {
     }
     const id = this.nextId++;
     const timer = new Promise<Reply>((resolve) =>
-      setTimeout(() => resolve({ id, ok: false, error: `Task timed out after ${(this.opts.timeoutMs / 1000).toFixed(2)} seconds` }), this.opts.timeoutMs).unref(),
+      setTimeout(
+        () =>
+          resolve({ id, ok: false, error: `Task timed out after ${(this.opts.timeoutMs / 1000).toFixed(2)} seconds` }),
+        this.opts.timeoutMs,
+      ).unref(),
     );
-    const reply = await Promise.race([env.invoke(id, { event, deadlineMs: Date.now() + this.opts.timeoutMs, crashAfterPutRecords, functionName: this.opts.functionName }), timer]);
+    const reply = await Promise.race([
+      env.invoke(id, {
+        event,
+        deadlineMs: Date.now() + this.opts.timeoutMs,
+        crashAfterPutRecords,
+        functionName: this.opts.functionName,
+      }),
+      timer,
+    ]);
     if (!reply.ok) {
       this.functionErrors++;
       // Lambda discards an environment whose invocation failed with a runtime exit or timeout.

@@ -44,12 +44,24 @@ export const customerId = (runId: string, k: number) => `${runId}-c${k}`;
 export const hasProfile = (k: number) => k % 10 !== 9;
 
 /** Profiles for the run's customers (every 10th left out: "unknown customer"). */
-export async function seedProfiles(ddb: DynamoDBClient, table: string, runId: string, customers: number): Promise<void> {
+export async function seedProfiles(
+  ddb: DynamoDBClient,
+  table: string,
+  runId: string,
+  customers: number,
+): Promise<void> {
   const items = Array.from({ length: customers }, (_, k) => k).filter(hasProfile);
   for (let i = 0; i < items.length; i += 25) {
     let req: Record<string, { PutRequest: { Item: Record<string, { S: string } | { N: string }> } }[]> = {
       [table]: items.slice(i, i + 25).map((k) => ({
-        PutRequest: { Item: { pk: { S: customerId(runId, k) }, name: { S: `Customer ${k}` }, tier: { S: ['gold', 'silver', 'bronze'][k % 3]! }, since: { N: String(2000 + (k % 25)) } } },
+        PutRequest: {
+          Item: {
+            pk: { S: customerId(runId, k) },
+            name: { S: `Customer ${k}` },
+            tier: { S: ['gold', 'silver', 'bronze'][k % 3]! },
+            since: { N: String(2000 + (k % 25)) },
+          },
+        },
       })),
     };
     for (let attempt = 0; Object.keys(req).length > 0; attempt++) {
@@ -63,7 +75,9 @@ export async function seedProfiles(ddb: DynamoDBClient, table: string, runId: st
 export function validateLoad(o: LoadOptions): void {
   const check = (name: string, v: number, min: number, max: number, integer = true) => {
     if (!Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min || v > max) {
-      throw new Error(`--${name}=${v} is invalid: must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max}`);
+      throw new Error(
+        `--${name}=${v} is invalid: must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max}`,
+      );
     }
   };
   check('rate', o.rate, 1, 5000);
@@ -126,7 +140,9 @@ export async function produce(
         const sent = Date.now();
         calls++;
         try {
-          res = await kinesis.send(new PutRecordsCommand({ StreamName: streamName, Records: pending.map((p) => p.entry) }));
+          res = await kinesis.send(
+            new PutRecordsCommand({ StreamName: streamName, Records: pending.map((p) => p.entry) }),
+          );
         } catch (e) {
           if (attempt > 30) throw e;
           continue;
@@ -150,11 +166,21 @@ export async function produce(
     const wait = Math.max(0, Math.min(100, next - Date.now()));
     if (n < total) await new Promise((r) => setTimeout(r, wait));
   }
-  return { events, malformed, putRecordsRetries: retries, putRecordsCalls: calls, putRecordsMillis: callMillis, seconds: (Date.now() - start) / 1000 };
+  return {
+    events,
+    malformed,
+    putRecordsRetries: retries,
+    putRecordsCalls: calls,
+    putRecordsMillis: callMillis,
+    seconds: (Date.now() - start) / 1000,
+  };
 }
 
 /** The aggregates the job must emit for these events: one per customer and window. */
-export function expectedAggregates(events: readonly Produced[], windowMinutes: number): Map<string, { customerId: string; windowStart: number; windowEnd: number; count: number }> {
+export function expectedAggregates(
+  events: readonly Produced[],
+  windowMinutes: number,
+): Map<string, { customerId: string; windowStart: number; windowEnd: number; count: number }> {
   const size = windowMinutes * 60_000;
   const out = new Map<string, { customerId: string; windowStart: number; windowEnd: number; count: number }>();
   for (const e of events) {

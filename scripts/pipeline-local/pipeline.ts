@@ -128,7 +128,9 @@ export async function startPipeline(opts: {
   const log = opts.log;
   const cleanup = opts.cleanup ?? new Cleanup();
   const timings: Record<string, number> = {};
-  const runDir = opts.runDir ?? join(REPO_ROOT, '.tools', 'pipeline-local', `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
+  const runDir =
+    opts.runDir ??
+    join(REPO_ROOT, '.tools', 'pipeline-local', `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
   mkdirSync(runDir, { recursive: true });
   try {
     // 1. emulators + OpenSearch node
@@ -142,15 +144,24 @@ export async function startPipeline(opts: {
       ({ emulators, search } = opts.attach);
     } else {
       log('start: moto, kinesis-mock, kumo, OpenSearch node …');
-      [emulators, search] = await Promise.all([startEmulators(), startOpenSearchNode({ log: (l) => log(`  opensearch: ${l}`) })]);
+      [emulators, search] = await Promise.all([
+        startEmulators(),
+        startOpenSearchNode({ log: (l) => log(`  opensearch: ${l}`) }),
+      ]);
       cleanup.add('emulators', () => emulators.stopAll());
       cleanup.add('opensearch', () => search.stop());
     }
     timings.emulators = since(t0);
-    log(`start: moto ${emulators.moto.endpoint}, kinesis-mock ${emulators.kinesis.endpoint}, kumo ${emulators.cloudwatch.endpoint}, OpenSearch ${search.endpoint} (${timings.emulators.toFixed(1)} s)`);
+    log(
+      `start: moto ${emulators.moto.endpoint}, kinesis-mock ${emulators.kinesis.endpoint}, kumo ${emulators.cloudwatch.endpoint}, OpenSearch ${search.endpoint} (${timings.emulators.toFixed(1)} s)`,
+    );
 
     // 2. deploy the local stack, fresh state of its own (LOCAL_STATE_DIR, stacks/mixins/stage/local.yaml)
-    const atmosEnv: NodeJS.ProcessEnv = { ...toolEnv(), ...emulators.env, LOCAL_STATE_DIR: opts.attach?.stateDir ?? stateDir };
+    const atmosEnv: NodeJS.ProcessEnv = {
+      ...toolEnv(),
+      ...emulators.env,
+      LOCAL_STATE_DIR: opts.attach?.stateDir ?? stateDir,
+    };
     if (!opts.attach) {
       rmSync(stateDir, { recursive: true, force: true });
       t0 = Date.now();
@@ -162,23 +173,46 @@ export async function startPipeline(opts: {
     if (opts.stopAfterDeploy) return undefined as unknown as Pipeline;
 
     t0 = Date.now();
-    const setup = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(REPO_ROOT, 'scripts', 'opensearch-setup.ts'), '--endpoint', search.endpoint, '--no-sign', '--skip-security'], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-    });
+    const setup = spawnSync(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
+        join(REPO_ROOT, 'scripts', 'opensearch-setup.ts'),
+        '--endpoint',
+        search.endpoint,
+        '--no-sign',
+        '--skip-security',
+      ],
+      {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+      },
+    );
     if (setup.status !== 0) throw new Error(`opensearch-setup failed:\n${setup.stdout}\n${setup.stderr}`);
     timings.opensearchSetup = since(t0);
-    log(`opensearch-setup: events template + ingest pipelines installed on ${search.endpoint} (${timings.opensearchSetup.toFixed(1)} s)`);
+    log(
+      `opensearch-setup: events template + ingest pipelines installed on ${search.endpoint} (${timings.opensearchSetup.toFixed(1)} s)`,
+    );
 
     // 3. what was deployed
-    const vars = await describeVars(['lambda-enrichment', 'kinesis-analytics', 'firehose-s3', 'firehose-opensearch'], atmosEnv);
+    const vars = await describeVars(
+      ['lambda-enrichment', 'kinesis-analytics', 'firehose-s3', 'firehose-opensearch'],
+      atmosEnv,
+    );
     const v = vars['lambda-enrichment']!;
     const label = (name: string) => `${String(v.namespace)}-${String(v.environment)}-${String(v.stage)}-${name}`;
-    const deployed = await readDeployed({ moto: emulators.moto.endpoint, kinesis: emulators.kinesis.endpoint, vars, label });
+    const deployed = await readDeployed({
+      moto: emulators.moto.endpoint,
+      kinesis: emulators.kinesis.endpoint,
+      vars,
+      label,
+    });
     for (const [part, src] of Object.entries(deployed.sources)) log(`config: ${part}: ${src}`);
 
     // 4. proxies
-    const awsProxy = new FaultProxy(emulators.moto.endpoint, [{ targetPrefix: 'Kinesis_20131202.', upstream: emulators.kinesis.endpoint }]);
+    const awsProxy = new FaultProxy(emulators.moto.endpoint, [
+      { targetPrefix: 'Kinesis_20131202.', upstream: emulators.kinesis.endpoint },
+    ]);
     await awsProxy.start();
     cleanup.add('aws proxy', () => awsProxy.stop());
     const searchProxy = new FaultProxy(search.endpoint);
@@ -188,7 +222,8 @@ export async function startPipeline(opts: {
     // 5. the handler bundle: the zip the function was deployed with (same CodeSha256)
     const zip = readFileSync(LAMBDA_ZIP);
     const sha = createHash('sha256').update(zip).digest('base64');
-    if (sha !== deployed.codeSha256) throw new Error(`${LAMBDA_ZIP} (sha256 ${sha}) is not the deployed code (CodeSha256 ${deployed.codeSha256})`);
+    if (sha !== deployed.codeSha256)
+      throw new Error(`${LAMBDA_ZIP} (sha256 ${sha}) is not the deployed code (CodeSha256 ${deployed.codeSha256})`);
     const codeDir = join(runDir, 'lambda');
     mkdirSync(codeDir, { recursive: true });
     const unzip = spawnSync('unzip', ['-o', '-q', LAMBDA_ZIP, '-d', codeDir], { encoding: 'utf8' });
@@ -243,11 +278,34 @@ export async function startPipeline(opts: {
     esm.start();
     cleanup.add('event source mapping', () => esm.stop());
 
-    const deliveries = await createDeliveries({ deployed, vars, label, clients, searchEndpoint: searchProxy.endpoint, log });
+    const deliveries = await createDeliveries({
+      deployed,
+      vars,
+      label,
+      clients,
+      searchEndpoint: searchProxy.endpoint,
+      log,
+    });
     cleanup.add('deliveries', () => deliveries.stop());
     await deliveries.start();
 
-    return { runDir, emulators, search, deployed, deploySteps, awsProxy, searchProxy, host, esm, deliveries, clients, timings, atmosEnv, cleanup, log };
+    return {
+      runDir,
+      emulators,
+      search,
+      deployed,
+      deploySteps,
+      awsProxy,
+      searchProxy,
+      host,
+      esm,
+      deliveries,
+      clients,
+      timings,
+      atmosEnv,
+      cleanup,
+      log,
+    };
   } catch (e) {
     await cleanup.run(log);
     throw e;
@@ -307,14 +365,26 @@ const pct = (xs: number[], p: number) => {
 async function drainQueue(sqs: SQSClient, queueUrl: string): Promise<{ body: string }[]> {
   const out: { body: string }[] = [];
   for (let empty = 0; empty < 2; ) {
-    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 60 }));
+    const r = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        VisibilityTimeout: 60,
+      }),
+    );
     const msgs = r.Messages ?? [];
     if (msgs.length === 0) {
       empty++;
       continue;
     }
     for (const m of msgs) out.push({ body: m.Body ?? '' });
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+      }),
+    );
   }
   return out;
 }
@@ -325,7 +395,12 @@ async function drainQueue(sqs: SQSClient, queueUrl: string): Promise<{ body: str
  * intervals for the records after it. Without malformed records: 10 polling intervals. The
  * accounting checks every aggregate's count afterwards; this only decides when to drain.
  */
-async function waitFlinkRead(flink: LocalFlink, malformed: number, pollingMs: number, timeoutMs = 300_000): Promise<string> {
+async function waitFlinkRead(
+  flink: LocalFlink,
+  malformed: number,
+  pollingMs: number,
+  timeoutMs = 300_000,
+): Promise<string> {
   const t0 = Date.now();
   if (malformed === 0) {
     await new Promise((r) => setTimeout(r, 10 * pollingMs));
@@ -334,7 +409,10 @@ async function waitFlinkRead(flink: LocalFlink, malformed: number, pollingMs: nu
   for (;;) {
     const s = await flink.status();
     if (s.malformedEvents >= malformed) break;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`flink read ${s.malformedEvents} of ${malformed} malformed records within ${timeoutMs} ms: the job is not reading the ingest stream`);
+    if (Date.now() - t0 > timeoutMs)
+      throw new Error(
+        `flink read ${s.malformedEvents} of ${malformed} malformed records within ${timeoutMs} ms: the job is not reading the ingest stream`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
   await new Promise((r) => setTimeout(r, 2 * pollingMs));
@@ -373,7 +451,13 @@ export async function runScenario(p: Pipeline, o: ScenarioOptions): Promise<Scen
     stateDir: flinkDir,
     checkpointSeconds: p.deployed.flinkCheckpointSeconds ?? o.checkpointSeconds ?? 10,
     parallelism: 2,
-    env: { ...process.env, AWS_ACCESS_KEY_ID: CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDS.secretAccessKey, AWS_REGION: REGION, AWS_CBOR_DISABLED: 'true' },
+    env: {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: CREDS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: CREDS.secretAccessKey,
+      AWS_REGION: REGION,
+      AWS_CBOR_DISABLED: 'true',
+    },
   });
   p.cleanup.add(`flink ${o.runId}`, () => flink.kill());
   try {
@@ -382,7 +466,9 @@ export async function runScenario(p: Pipeline, o: ScenarioOptions): Promise<Scen
     await flink.waitRunning();
     // The sources take their LATEST iterators right after start: give them a moment.
     await new Promise((r) => setTimeout(r, 3_000));
-    log(`${o.runId}: flink job running (${since(t0).toFixed(1)} s); load ${o.load.rate}/s × ${o.load.durationSeconds} s, ${o.load.customers} customers, malformed ${o.load.malformed}, faults ${o.faults}`);
+    log(
+      `${o.runId}: flink job running (${since(t0).toFixed(1)} s); load ${o.load.rate}/s × ${o.load.durationSeconds} s, ${o.load.customers} customers, malformed ${o.load.malformed}, faults ${o.faults}`,
+    );
 
     // Faults and the latency sampler run while the load does.
     const windowMinutes = Number(props['window.size.minutes']);
@@ -392,7 +478,10 @@ export async function runScenario(p: Pipeline, o: ScenarioOptions): Promise<Scen
     let sampling = true;
     const sampler = (async () => {
       while (sampling || sample.some((s) => !seen.has(s.eventId))) {
-        const pending = sample.filter((s) => !seen.has(s.eventId)).slice(0, 200).map((s) => s.eventId);
+        const pending = sample
+          .filter((s) => !seen.has(s.eventId))
+          .slice(0, 200)
+          .map((s) => s.eventId);
         const found = await searchable(p.search.endpoint, pending);
         const now = Date.now();
         for (const id of found) seen.set(id, now);
@@ -401,25 +490,45 @@ export async function runScenario(p: Pipeline, o: ScenarioOptions): Promise<Scen
         if (!sampling && pending.length === 0) break;
       }
     })();
-    const stopFaults = applyFaults(o.faults, { proxy: p.awsProxy, searchProxy: p.searchProxy, host: p.host, flink, log: (l) => log(`${o.runId}: ${l}`) });
+    const stopFaults = applyFaults(o.faults, {
+      proxy: p.awsProxy,
+      searchProxy: p.searchProxy,
+      host: p.host,
+      flink,
+      log: (l) => log(`${o.runId}: ${l}`),
+    });
 
     t0 = Date.now();
     let lastLine = 0;
     const progress = async (n: number) => {
       if (Date.now() - lastLine < 3_000) return;
       lastLine = Date.now();
-      const c = await os(p.search.endpoint, 'GET', 'events-*/_count?allow_no_indices=true').catch(() => ({ json: { count: '?' } }));
-      const enriched = p.esm.invocations.slice(invocationsBefore).filter((i) => i.outcome === 'success').reduce((s, i) => s + i.sequenceNumbers.length, 0);
-      log(`${o.runId}: produced ${n}, enriched ${enriched}, aggregates (flink: at window end), documents searchable ${String(c.json.count)}`);
+      const c = await os(p.search.endpoint, 'GET', 'events-*/_count?allow_no_indices=true').catch(() => ({
+        json: { count: '?' },
+      }));
+      const enriched = p.esm.invocations
+        .slice(invocationsBefore)
+        .filter((i) => i.outcome === 'success')
+        .reduce((s, i) => s + i.sequenceNumbers.length, 0);
+      log(
+        `${o.runId}: produced ${n}, enriched ${enriched}, aggregates (flink: at window end), documents searchable ${String(c.json.count)}`,
+      );
     };
     if ((o.holdEnrichmentSeconds ?? 0) > 0) await p.esm.stop();
-    const load = await produce(p.clients.kinesis, p.deployed.ingestStreamArn.split('/').pop()!, { runId: o.runId, ...o.load }, (n) => void progress(n));
+    const load = await produce(
+      p.clients.kinesis,
+      p.deployed.ingestStreamArn.split('/').pop()!,
+      { runId: o.runId, ...o.load },
+      (n) => void progress(n),
+    );
     produced = load.events;
     const every = Math.max(1, Math.floor(produced.length / 300));
     for (let i = 0; i < produced.length; i += every) sample.push(produced[i]!);
     const loadSeconds = since(t0);
     const loadEnd = Date.now();
-    log(`${o.runId}: load done: ${produced.length} events + ${load.malformed.length} malformed in ${loadSeconds.toFixed(1)} s (${load.putRecordsRetries} PutRecords entries retried)`);
+    log(
+      `${o.runId}: load done: ${produced.length} events + ${load.malformed.length} malformed in ${loadSeconds.toFixed(1)} s (${load.putRecordsRetries} PutRecords entries retried)`,
+    );
 
     await stopFaults();
 
@@ -430,12 +539,18 @@ export async function runScenario(p: Pipeline, o: ScenarioOptions): Promise<Scen
     // has been without events for watermark.idleness.seconds, the open windows never fire and
     // their aggregates are never written. Draining after the enrichment's catch-up lost every
     // aggregate of the last window whenever the catch-up took longer than the idleness (60 s).
-    const flinkRead = await waitFlinkRead(flink, load.malformed.length, Number(props['input.polling.interval.ms'] ?? 1000));
+    const flinkRead = await waitFlinkRead(
+      flink,
+      load.malformed.length,
+      Number(props['input.polling.interval.ms'] ?? 1000),
+    );
     const beforeStop = await flink.status();
     t0 = Date.now();
     const stopped = await flink.stopWithDrain();
     const flinkStop = since(t0);
-    log(`${o.runId}: flink stopped with drain ${since(loadEnd).toFixed(1)} s after the load (${flinkRead}; drain ${flinkStop.toFixed(1)} s): savepoint ${stopped.savepoint}, late ${stopped.lateEvents}, malformed ${stopped.malformedEvents}`);
+    log(
+      `${o.runId}: flink stopped with drain ${since(loadEnd).toFixed(1)} s after the load (${flinkRead}; drain ${flinkStop.toFixed(1)} s): savepoint ${stopped.savepoint}, late ${stopped.lateEvents}, malformed ${stopped.malformedEvents}`,
+    );
 
     // Catch up: the mapping processes everything in the stream.
     t0 = Date.now();
@@ -453,13 +568,31 @@ export async function runScenario(p: Pipeline, o: ScenarioOptions): Promise<Scen
     const discarded = p.esm.onFailureRecords.length - onFailureBefore;
     let replayed = 'none needed';
     if (discarded > 0) {
-      log(`${o.runId}: ${discarded} batch(es) in the failures queue: npx tsx scripts/replay-failures.ts --stack local --mode local`);
-      const r = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(REPO_ROOT, 'scripts', 'replay-failures.ts'), '--stack', 'local', '--mode', 'local'], {
-        cwd: REPO_ROOT,
-        env: { ...p.atmosEnv, AWS_ACCESS_KEY_ID: CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDS.secretAccessKey, AWS_REGION: REGION },
-        encoding: 'utf8',
-        timeout: 300_000,
-      });
+      log(
+        `${o.runId}: ${discarded} batch(es) in the failures queue: npx tsx scripts/replay-failures.ts --stack local --mode local`,
+      );
+      const r = spawnSync(
+        process.execPath,
+        [
+          join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
+          join(REPO_ROOT, 'scripts', 'replay-failures.ts'),
+          '--stack',
+          'local',
+          '--mode',
+          'local',
+        ],
+        {
+          cwd: REPO_ROOT,
+          env: {
+            ...p.atmosEnv,
+            AWS_ACCESS_KEY_ID: CREDS.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: CREDS.secretAccessKey,
+            AWS_REGION: REGION,
+          },
+          encoding: 'utf8',
+          timeout: 300_000,
+        },
+      );
       replayed = `exit ${r.status}: ${(r.stdout.trim().split('\n').pop() ?? '').slice(0, 300)}`;
       log(`${o.runId}: replay-failures ${replayed}`);
       if (r.status !== 0) log(r.stdout.slice(-3000) + r.stderr.slice(-3000));
@@ -483,19 +616,22 @@ export async function runScenario(p: Pipeline, o: ScenarioOptions): Promise<Scen
     const aggs = expectedAggregates(produced, windowMinutes);
     const minute = (t: number) => Math.floor(t / 60_000) * 60_000;
     const exp = new Map<number, { events: number; aggregates: number }>();
-    for (const e of produced) if (e.ts >= cutoff) {
-      const b = exp.get(minute(e.ts)) ?? { events: 0, aggregates: 0 };
-      b.events++;
-      exp.set(minute(e.ts), b);
-    }
-    for (const a of aggs.values()) if (a.windowEnd >= cutoff) {
-      const b = exp.get(minute(a.windowEnd)) ?? { events: 0, aggregates: 0 };
-      b.aggregates++;
-      exp.set(minute(a.windowEnd), b);
-    }
+    for (const e of produced)
+      if (e.ts >= cutoff) {
+        const b = exp.get(minute(e.ts)) ?? { events: 0, aggregates: 0 };
+        b.events++;
+        exp.set(minute(e.ts), b);
+      }
+    for (const a of aggs.values())
+      if (a.windowEnd >= cutoff) {
+        const b = exp.get(minute(a.windowEnd)) ?? { events: 0, aggregates: 0 };
+        b.aggregates++;
+        exp.set(minute(a.windowEnd), b);
+      }
     const expectedBuckets = [...exp.entries()].sort((a, b) => a[0] - b[0]).map(([key, c]) => ({ key, ...c }));
     const got = new Map(query.buckets.filter((b: Bucket) => b.count > 0).map((b) => [b.key, b.count]));
-    const exactBuckets = got.size === expectedBuckets.length && expectedBuckets.every((b) => got.get(b.key) === b.events + b.aggregates);
+    const exactBuckets =
+      got.size === expectedBuckets.length && expectedBuckets.every((b) => got.get(b.key) === b.events + b.aggregates);
     const expectedTotal = expectedBuckets.reduce((s, b) => s + b.events + b.aggregates, 0);
 
     // Read-back: every document accounted for.
@@ -538,12 +674,25 @@ export async function runScenario(p: Pipeline, o: ScenarioOptions): Promise<Scen
     }
     const malformedInDlq = inDlq.size;
     const lost = lostIds.length + undercounted + (load.malformed.length - malformedInDlq);
-    const duplicates = duplicateIds.length + stray.length + wrongAggregates.filter((w) => /count (\d+), expected (\d+)/.exec(w) && Number(/count (\d+)/.exec(w)![1]) > Number(/expected (\d+)/.exec(w)![1])).length;
+    const duplicates =
+      duplicateIds.length +
+      stray.length +
+      wrongAggregates.filter(
+        (w) =>
+          /count (\d+), expected (\d+)/.exec(w) &&
+          Number(/count (\d+)/.exec(w)![1]) > Number(/expected (\d+)/.exec(w)![1]),
+      ).length;
 
     const lat = produced.filter((e) => seen.has(e.eventId)).map((e) => seen.get(e.eventId)! - e.producedAt);
     const inv = p.esm.invocations.slice(invocationsBefore);
     const counters: ScenarioResult['counters'] = {
-      producer: { out: produced.length + load.malformed.length, malformed: load.malformed.length, putRecordsRetried: load.putRecordsRetries, 'PutRecords calls': load.putRecordsCalls, 'PutRecords ms (sum)': load.putRecordsMillis },
+      producer: {
+        out: produced.length + load.malformed.length,
+        malformed: load.malformed.length,
+        putRecordsRetried: load.putRecordsRetries,
+        'PutRecords calls': load.putRecordsCalls,
+        'PutRecords ms (sum)': load.putRecordsMillis,
+      },
       'event source mapping': {
         invocations: inv.length,
         'records in': inv.filter((i) => i.retry === 0).reduce((s, i) => s + i.sequenceNumbers.length, 0),
@@ -554,7 +703,13 @@ export async function runScenario(p: Pipeline, o: ScenarioOptions): Promise<Scen
         'cold starts': p.host.coldStarts - hostBefore.cold,
       },
       enrichment: { out: eventDocs.length, 'DLQ (malformed)': dlq.length, 'failures queue messages': failures.length },
-      flink: { out: aggDocs.length, late: stopped.lateEvents, malformed: stopped.malformedEvents, checkpoints: beforeStop.completedCheckpoints, 'restored from checkpoint': beforeStop.restoredCheckpoint },
+      flink: {
+        out: aggDocs.length,
+        late: stopped.lateEvents,
+        malformed: stopped.malformedEvents,
+        checkpoints: beforeStop.completedCheckpoints,
+        'restored from checkpoint': beforeStop.restoredCheckpoint,
+      },
       ...p.deliveries.counters(deliveryBefore),
       opensearch: { documents: docs.length, events: eventDocs.length, aggregates: aggDocs.length },
     };
@@ -577,15 +732,25 @@ export async function runScenario(p: Pipeline, o: ScenarioOptions): Promise<Scen
       query,
       expectedBuckets,
       exact: exactBuckets && query.total === expectedTotal,
-      latencyMs: { p50: pct(lat, 50), p99: pct(lat, 99), samples: lat.length, bufferSeconds: p.deployed.searchDelivery.Destinations?.[0]?.AmazonopensearchserviceDestinationDescription?.BufferingHints?.IntervalInSeconds ?? NaN },
+      latencyMs: {
+        p50: pct(lat, 50),
+        p99: pct(lat, 99),
+        samples: lat.length,
+        bufferSeconds:
+          p.deployed.searchDelivery.Destinations?.[0]?.AmazonopensearchserviceDestinationDescription?.BufferingHints
+            ?.IntervalInSeconds ?? NaN,
+      },
       eventsPerSecond: produced.length / loadSeconds,
       counters,
       injected,
       seconds: { load: loadSeconds, catchUp, flinkStop, flush, total: since(tStart) },
-      flink: { ...stopped, restoredCheckpoint: beforeStop.restoredCheckpoint, completedCheckpoints: beforeStop.completedCheckpoints },
+      flink: {
+        ...stopped,
+        restoredCheckpoint: beforeStop.restoredCheckpoint,
+        completedCheckpoints: beforeStop.completedCheckpoints,
+      },
     };
   } finally {
     flink.kill();
   }
 }
-

@@ -22,12 +22,25 @@ export const BLUEPRINT_QUERY_BODY = `{
 }`;
 
 /** One request over node:http (fetch refuses a GET with a body, and the blueprint query is one). */
-export function os(endpoint: string, method: string, path: string, body?: string | object): Promise<{ status: number; json: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any -- OpenSearch responses vary per API
+export function os(
+  endpoint: string,
+  method: string,
+  path: string,
+  body?: string | object,
+): Promise<{ status: number; json: any }> {
+  // eslint-disable-line @typescript-eslint/no-explicit-any -- OpenSearch responses vary per API
   const url = new URL(`${endpoint}/${path}`);
   const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: url.hostname, port: url.port, method, path: url.pathname + url.search, headers: data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } },
+      {
+        host: url.hostname,
+        port: url.port,
+        method,
+        path: url.pathname + url.search,
+        headers:
+          data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -68,7 +81,10 @@ export async function blueprintQuery(endpoint: string): Promise<QueryAnswer> {
   return {
     sentAt,
     total: Number(r.json.hits.total.value),
-    buckets: (r.json.aggregations?.events_per_minute?.buckets ?? []).map((b: { key: number; doc_count: number }) => ({ key: b.key, count: b.doc_count })),
+    buckets: (r.json.aggregations?.events_per_minute?.buckets ?? []).map((b: { key: number; doc_count: number }) => ({
+      key: b.key,
+      count: b.doc_count,
+    })),
   };
 }
 
@@ -93,7 +109,13 @@ export async function allDocs(endpoint: string): Promise<Doc[]> {
     });
     if (r.status === 404) return out;
     if (r.status !== 200) throw new Error(`read-back: HTTP ${r.status} ${JSON.stringify(r.json).slice(0, 500)}`);
-    const hits = r.json.hits.hits as { _index: string; _id: string; _version?: number; _source: Record<string, unknown>; sort: unknown[] }[];
+    const hits = r.json.hits.hits as {
+      _index: string;
+      _id: string;
+      _version?: number;
+      _source: Record<string, unknown>;
+      sort: unknown[];
+    }[];
     for (const h of hits) out.push({ index: h._index, id: h._id, version: h._version, source: h._source });
     if (hits.length < 5000) return out;
     after = hits[hits.length - 1]!.sort;
@@ -103,7 +125,11 @@ export async function allDocs(endpoint: string): Promise<Doc[]> {
 /** Of these ids, those a search finds now (searchable = after a refresh of the index). */
 export async function searchable(endpoint: string, ids: readonly string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
-  const r = await os(endpoint, 'POST', 'events-*/_search?allow_no_indices=true', { size: ids.length, _source: false, query: { ids: { values: ids } } });
+  const r = await os(endpoint, 'POST', 'events-*/_search?allow_no_indices=true', {
+    size: ids.length,
+    _source: false,
+    query: { ids: { values: ids } },
+  });
   if (r.status !== 200) return new Set();
   return new Set((r.json.hits.hits as { _id: string }[]).map((h) => h._id));
 }

@@ -16,15 +16,16 @@
  */
 
 /** Stateful stores: destroying or replacing one loses data. Resource type → what it is. */
-export const STATEFUL_STORES: Readonly<Record<string, { readonly label: string; readonly nativeProtection?: string }>> = {
-  aws_kinesis_stream: { label: 'Kinesis stream' },
-  aws_dynamodb_table: { label: 'DynamoDB table', nativeProtection: 'deletion_protection_enabled' },
-  aws_s3_bucket: { label: 'S3 bucket' },
-  aws_sqs_queue: { label: 'SQS queue' },
-  aws_opensearch_domain: { label: 'OpenSearch domain' },
-  aws_timestreamwrite_database: { label: 'Timestream database' },
-  aws_timestreamwrite_table: { label: 'Timestream table' },
-};
+export const STATEFUL_STORES: Readonly<Record<string, { readonly label: string; readonly nativeProtection?: string }>> =
+  {
+    aws_kinesis_stream: { label: 'Kinesis stream' },
+    aws_dynamodb_table: { label: 'DynamoDB table', nativeProtection: 'deletion_protection_enabled' },
+    aws_s3_bucket: { label: 'S3 bucket' },
+    aws_sqs_queue: { label: 'SQS queue' },
+    aws_opensearch_domain: { label: 'OpenSearch domain' },
+    aws_timestreamwrite_database: { label: 'Timestream database' },
+    aws_timestreamwrite_table: { label: 'Timestream table' },
+  };
 
 /** The parts of `tofu show -json` (format 1.x) read here. */
 export interface PlanJson {
@@ -113,11 +114,25 @@ export function summarize(plan: PlanJson): ComponentSummary {
     if (store) {
       const name = rc.change.before?.name ?? rc.change.before?.id;
       const what = `${store.label}${typeof name === 'string' ? ` ${name}` : ''}`;
-      const why = action === 'replace' ? ` replaced, forced by ${forcedBy && forcedBy.length > 0 ? forcedBy.join(', ') : rc.action_reason ?? 'unknown'}` : ' destroyed';
-      flags.push({ kind: 'store', address: rc.address, action, text: `${rc.address} (${what})${why}`, ...(forcedBy ? { forcedBy } : {}) });
+      const why =
+        action === 'replace'
+          ? ` replaced, forced by ${forcedBy && forcedBy.length > 0 ? forcedBy.join(', ') : (rc.action_reason ?? 'unknown')}`
+          : ' destroyed';
+      flags.push({
+        kind: 'store',
+        address: rc.address,
+        action,
+        text: `${rc.address} (${what})${why}`,
+        ...(forcedBy ? { forcedBy } : {}),
+      });
       const sw = store.nativeProtection;
       if (sw && rc.change.before?.[sw] === true) {
-        flags.push({ kind: 'refused', address: rc.address, action, text: `${rc.address}: refused by AWS (${sw} is true in the state)` });
+        flags.push({
+          kind: 'refused',
+          address: rc.address,
+          action,
+          text: `${rc.address}: refused by AWS (${sw} is true in the state)`,
+        });
       }
     }
     const guard = guardInput(rc);

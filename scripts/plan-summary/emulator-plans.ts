@@ -29,12 +29,26 @@ interface Described {
 }
 
 function describe(atmos: string, env: NodeJS.ProcessEnv, stack: string): Record<string, Described> {
-  const r = spawnSync(atmos, ['describe', 'stacks', '-s', stack, '--format', 'json', '--process-templates=true', '--sections', 'component,env,providers,settings'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env,
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const r = spawnSync(
+    atmos,
+    [
+      'describe',
+      'stacks',
+      '-s',
+      stack,
+      '--format',
+      'json',
+      '--process-templates=true',
+      '--sections',
+      'component,env,providers,settings',
+    ],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env,
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   if (r.status !== 0) throw new Error(`atmos describe stacks -s ${stack} failed:\n${r.stderr}`);
   const all = JSON.parse(r.stdout) as Record<string, { components?: { terraform?: Record<string, Described> } }>;
   const components = all[stack]?.components?.terraform;
@@ -42,7 +56,12 @@ function describe(atmos: string, env: NodeJS.ProcessEnv, stack: string): Record<
   return components;
 }
 
-function exec(cmd: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ status: number; output: string }> {
+function exec(
+  cmd: string,
+  args: readonly string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ status: number; output: string }> {
   return new Promise((done, fail) => {
     const child = spawn(cmd, [...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -77,10 +96,15 @@ export async function planStackAgainstEmulators(opts: {
   const local = describe(atmos, opts.env, 'local');
   const target = opts.stack === 'local' ? local : describe(atmos, opts.env, opts.stack);
   mkdirSync(opts.outDir, { recursive: true });
-  const graph = dependencyGraph(opts.stack, Object.fromEntries(Object.entries(target).map(([c, d]) => [c, d.settings])));
+  const graph = dependencyGraph(
+    opts.stack,
+    Object.fromEntries(Object.entries(target).map(([c, d]) => [c, d.settings])),
+  );
   // kinesis-ingest first (applied: the EFO readers' data sources need its consumers), then the rest.
   const ingest = 'kinesis-ingest';
-  const rest = new Map([...graph].filter(([c]) => c !== ingest).map(([c, deps]) => [c, deps.filter((d) => d !== ingest)]));
+  const rest = new Map(
+    [...graph].filter(([c]) => c !== ingest).map(([c, deps]) => [c, deps.filter((d) => d !== ingest)]),
+  );
 
   const planOne = async (c: string): Promise<EmulatorPlan> => {
     const d = target[c]!;
@@ -89,19 +113,35 @@ export async function planStackAgainstEmulators(opts: {
     const src = join(ROOT, 'components', d.component);
     cpSync(join(src, 'main.tf.json'), join(dir, 'main.tf.json'));
     if (existsSync(join(src, 'dist'))) cpSync(join(src, 'dist'), join(dir, 'dist'), { recursive: true });
-    writeFileSync(join(dir, 'providers_override.tf.json'), JSON.stringify({ provider: local[c]?.providers ?? {} }, null, 2));
+    writeFileSync(
+      join(dir, 'providers_override.tf.json'),
+      JSON.stringify({ provider: local[c]?.providers ?? {} }, null, 2),
+    );
     // The varfile `atmos terraform plan` would pass (YAML functions such as !template evaluated,
     // which `describe stacks` leaves as text).
-    const vf = await exec(atmos, ['terraform', 'generate', 'varfile', c, '-s', opts.stack, '-f', join(dir, 'stack.tfvars.json')], ROOT, opts.env);
-    if (vf.status !== 0) return { stack: opts.stack, component: c, error: `atmos terraform generate varfile: ${vf.output.slice(-1500)}` };
-    const env = { ...opts.env, ...(local[c]?.env ?? {}), TF_IN_AUTOMATION: '1', TF_INPUT: '0', CHECKPOINT_DISABLE: '1' };
+    const vf = await exec(
+      atmos,
+      ['terraform', 'generate', 'varfile', c, '-s', opts.stack, '-f', join(dir, 'stack.tfvars.json')],
+      ROOT,
+      opts.env,
+    );
+    if (vf.status !== 0)
+      return { stack: opts.stack, component: c, error: `atmos terraform generate varfile: ${vf.output.slice(-1500)}` };
+    const env = {
+      ...opts.env,
+      ...(local[c]?.env ?? {}),
+      TF_IN_AUTOMATION: '1',
+      TF_INPUT: '0',
+      CHECKPOINT_DISABLE: '1',
+    };
     const steps: string[][] = [
       ['init', '-input=false', '-no-color'],
       ['plan', '-input=false', '-no-color', '-var-file=stack.tfvars.json', '-out=plan.tfplan'],
     ];
     for (const args of steps) {
       const r = await exec(tofu, args, dir, env);
-      if (r.status !== 0) return { stack: opts.stack, component: c, error: `tofu ${args[0]}: ${r.output.slice(-1500)}` };
+      if (r.status !== 0)
+        return { stack: opts.stack, component: c, error: `tofu ${args[0]}: ${r.output.slice(-1500)}` };
     }
     const show = await exec(tofu, ['show', '-json', 'plan.tfplan'], dir, env);
     if (show.status !== 0) return { stack: opts.stack, component: c, error: `tofu show: ${show.output.slice(-1500)}` };
@@ -109,7 +149,8 @@ export async function planStackAgainstEmulators(opts: {
     writeFileSync(planJsonFile, show.output);
     if (c === ingest) {
       const apply = await exec(tofu, ['apply', '-input=false', '-no-color', 'plan.tfplan'], dir, env);
-      if (apply.status !== 0) return { stack: opts.stack, component: c, planJsonFile, error: `tofu apply: ${apply.output.slice(-1500)}` };
+      if (apply.status !== 0)
+        return { stack: opts.stack, component: c, planJsonFile, error: `tofu apply: ${apply.output.slice(-1500)}` };
     }
     return { stack: opts.stack, component: c, planJsonFile };
   };

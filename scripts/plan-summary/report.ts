@@ -24,7 +24,11 @@ export function exitCode(results: readonly ComponentResult[]): number {
 /** Table cells must not break the row: pipes escaped, newlines as <br>. */
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
 
-export function markdown(stack: string, results: readonly ComponentResult[], opts: { destroy: boolean; wallSeconds: number }): string {
+export function markdown(
+  stack: string,
+  results: readonly ComponentResult[],
+  opts: { destroy: boolean; wallSeconds: number },
+): string {
   const flagged = results.filter((r) => (r.summary?.flags.length ?? 0) > 0).length;
   const failed = results.filter((r) => r.error !== undefined).length;
   const verdict =
@@ -50,7 +54,9 @@ export function markdown(stack: string, results: readonly ComponentResult[], opt
     const flags = s.flags.map((f) => `${f.kind === 'refused' ? '⛔' : '⚠️'} ${f.text}`);
     const c = s.counts;
     const none = c.add + c.change + c.destroy + c.replace === 0;
-    lines.push(`| ${r.component} | ${c.add} | ${c.change} | ${c.destroy} | ${c.replace} | ${cell(flags.length > 0 ? flags.join('\n') : none ? 'no changes' : '')} |`);
+    lines.push(
+      `| ${r.component} | ${c.add} | ${c.change} | ${c.destroy} | ${c.replace} | ${cell(flags.length > 0 ? flags.join('\n') : none ? 'no changes' : '')} |`,
+    );
   }
   lines.push(
     '',

@@ -23,7 +23,10 @@ export function dependencyGraph(
       .filter((d) => typeof d.component === 'string' && (d.stack === undefined || d.stack === stack))
       .map((d) => d.component!);
     for (const d of deps) {
-      if (!names.includes(d)) throw new Error(`${c}: settings.depends_on names component "${d}", which stack ${stack} does not have (it has: ${names.join(', ')})`);
+      if (!names.includes(d))
+        throw new Error(
+          `${c}: settings.depends_on names component "${d}", which stack ${stack} does not have (it has: ${names.join(', ')})`,
+        );
     }
     graph.set(c, [...new Set(deps)].sort());
   }
@@ -36,7 +39,10 @@ export function topologicalOrder(graph: ReadonlyMap<string, readonly string[]>):
   const pending = new Map([...graph].map(([c, deps]) => [c, new Set(deps)]));
   const order: string[] = [];
   while (pending.size > 0) {
-    const ready = [...pending].filter(([, deps]) => deps.size === 0).map(([c]) => c).sort();
+    const ready = [...pending]
+      .filter(([, deps]) => deps.size === 0)
+      .map(([c]) => c)
+      .sort();
     if (ready.length === 0) throw new Error(`settings.depends_on has a cycle among: ${[...pending.keys()].join(', ')}`);
     for (const c of ready) {
       order.push(c);
@@ -48,7 +54,10 @@ export function topologicalOrder(graph: ReadonlyMap<string, readonly string[]>):
 }
 
 /** The graph restricted to `keep` (dependencies through left-out components are kept transitively). */
-export function restrict(graph: ReadonlyMap<string, readonly string[]>, keep: ReadonlySet<string>): Map<string, string[]> {
+export function restrict(
+  graph: ReadonlyMap<string, readonly string[]>,
+  keep: ReadonlySet<string>,
+): Map<string, string[]> {
   const closure = (c: string, seen = new Set<string>()): Set<string> => {
     for (const d of graph.get(c) ?? []) if (!seen.has(d)) closure(d, seen.add(d));
     return seen;
@@ -85,14 +94,11 @@ export async function runInOrder<T>(
         if (started.has(c) || !(graph.get(c) ?? []).every((d) => done.has(d))) continue;
         started.add(c);
         running += 1;
-        task(c).then(
-          (result) => {
-            running -= 1;
-            done.set(c, result);
-            pump();
-          },
-          reject,
-        );
+        task(c).then((result) => {
+          running -= 1;
+          done.set(c, result);
+          pump();
+        }, reject);
       }
     };
     pump();

@@ -22,18 +22,30 @@ const componentNames = Object.keys(COMPONENTS);
 
 const packageVersion = (dir: string, pkg: string): string =>
   (JSON.parse(readFileSync(join(dir, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
-const VERSIONS: Record<Framework, string> = { cdktf: packageVersion(REPO_ROOT, 'cdktf'), cdktn: packageVersion(CDKTN_DIR, 'cdktn') };
+const VERSIONS: Record<Framework, string> = {
+  cdktf: packageVersion(REPO_ROOT, 'cdktf'),
+  cdktn: packageVersion(CDKTN_DIR, 'cdktn'),
+};
 
 /** Every path (as a list of keys) at which a and b differ. */
 function differences(a: unknown, b: unknown, path: string[] = []): string[][] {
-  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object' && Array.isArray(a) === Array.isArray(b)) {
+  if (
+    a !== null &&
+    b !== null &&
+    typeof a === 'object' &&
+    typeof b === 'object' &&
+    Array.isArray(a) === Array.isArray(b)
+  ) {
     const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-    return [...keys].flatMap((k) => differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], [...path, k]));
+    return [...keys].flatMap((k) =>
+      differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], [...path, k]),
+    );
   }
   return Object.is(a, b) ? [] : [path];
 }
 
-const get = (o: unknown, path: string[]): unknown => path.reduce((x, k) => (x as Record<string, unknown> | undefined)?.[k], o);
+const get = (o: unknown, path: string[]): unknown =>
+  path.reduce((x, k) => (x as Record<string, unknown> | undefined)?.[k], o);
 
 let scratch: string;
 const out = (f: Framework) => join(scratch, f);
@@ -56,8 +68,10 @@ beforeAll(() => {
 }, 120_000);
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const synthesized = (f: Framework, component: string): string => readFileSync(join(out(f), 'components', component, 'main.tf.json'), 'utf8');
-const schema = (f: Framework, component: string): string => readFileSync(join(out(f), 'schemas', `${component}.json`), 'utf8');
+const synthesized = (f: Framework, component: string): string =>
+  readFileSync(join(out(f), 'components', component, 'main.tf.json'), 'utf8');
+const schema = (f: Framework, component: string): string =>
+  readFileSync(join(out(f), 'schemas', `${component}.json`), 'utf8');
 const bundleInputs = (f: Framework): string[] =>
   JSON.parse(readFileSync(join(REPO_ROOT, '.tools', 'synth', `app-${f}.cjs.inputs.json`), 'utf8')) as string[];
 
@@ -70,13 +84,20 @@ describe('the two bundles', () => {
     expect(cdktn.filter(fromCdktf)).toEqual([]);
     expect(cdktf.filter(fromCdktn)).toEqual([]);
     for (const pkg of ['cdktn', '@cdktn/provider-aws', 'constructs']) {
-      expect(cdktn.some((p) => p.startsWith(`tools/cdktn/node_modules/${pkg}/`)), pkg).toBe(true);
+      expect(
+        cdktn.some((p) => p.startsWith(`tools/cdktn/node_modules/${pkg}/`)),
+        pkg,
+      ).toBe(true);
     }
     for (const pkg of ['cdktf', '@cdktf/provider-aws', 'constructs']) {
-      expect(cdktf.some((p) => p.startsWith(`node_modules/${pkg}/`)), pkg).toBe(true);
+      expect(
+        cdktf.some((p) => p.startsWith(`node_modules/${pkg}/`)),
+        pkg,
+      ).toBe(true);
     }
     // The same library sources in both.
-    const own = (inputs: string[]) => inputs.filter((p) => !p.includes('node_modules/')).filter((p) => p !== 'tools/cdktn/app.ts');
+    const own = (inputs: string[]) =>
+      inputs.filter((p) => !p.includes('node_modules/')).filter((p) => p !== 'tools/cdktn/app.ts');
     expect(own(cdktn)).toEqual(own(cdktf));
     expect(own(cdktn).length).toBeGreaterThan(componentNames.length);
   });
@@ -96,7 +117,8 @@ describe.each(componentNames)('%s', (component) => {
     expect(get(a, ['//', 'metadata', 'version'])).toBe(VERSIONS.cdktf);
     expect(get(b, ['//', 'metadata', 'version'])).toBe(VERSIONS.cdktn);
     // The provider requirement is the project's, under both (see pipeline-stack.ts).
-    for (const tf of [a, b]) expect(tf.terraform.required_providers).toEqual({ aws: { source: 'hashicorp/aws', version: '~> 6.25' } });
+    for (const tf of [a, b])
+      expect(tf.terraform.required_providers).toEqual({ aws: { source: 'hashicorp/aws', version: '~> 6.25' } });
   });
 
   it('has the same JSON Schema under both frameworks, the committed one', () => {
@@ -106,7 +128,9 @@ describe.each(componentNames)('%s', (component) => {
   });
 
   it('synthesizes through tools/cdktn/app.ts under CDKTF exactly what npm run synth wrote', () => {
-    expect(synthesized('cdktf', component)).toBe(readFileSync(join(REPO_ROOT, 'components', component, 'main.tf.json'), 'utf8'));
+    expect(synthesized('cdktf', component)).toBe(
+      readFileSync(join(REPO_ROOT, 'components', component, 'main.tf.json'), 'utf8'),
+    );
   });
 });
 
@@ -120,23 +144,39 @@ describe('the provider bindings themselves', () => {
     const app = new App({ outdir: join(scratch, `bare-${core}`), skipValidation: true });
     const stack = new TerraformStack(app, 'bare');
     new AwsProvider(stack, 'aws', { region: 'us-east-1' });
-    return (JSON.parse(Testing.synth(stack)) as { terraform: { required_providers: unknown } }).terraform.required_providers;
+    return (JSON.parse(Testing.synth(stack)) as { terraform: { required_providers: unknown } }).terraform
+      .required_providers;
   }
 
   it('name different provider sources and versions, which the project overrides with its own pin', () => {
     // Without pipeline-stack.ts's override the two frameworks would differ here, and only here.
-    expect(bareRequiredProviders(REPO_ROOT, 'cdktf', '@cdktf/provider-aws')).toEqual({ aws: { source: 'aws', version: '6.25.0' } });
-    expect(bareRequiredProviders(CDKTN_DIR, 'cdktn', '@cdktn/provider-aws')).toEqual({ aws: { source: 'hashicorp/aws', version: '6.66.0' } });
+    expect(bareRequiredProviders(REPO_ROOT, 'cdktf', '@cdktf/provider-aws')).toEqual({
+      aws: { source: 'aws', version: '6.25.0' },
+    });
+    expect(bareRequiredProviders(CDKTN_DIR, 'cdktn', '@cdktn/provider-aws')).toEqual({
+      aws: { source: 'hashicorp/aws', version: '6.66.0' },
+    });
   });
 });
 
 describe('types', () => {
   it('the library typechecks against cdktn and @cdktn/provider-aws (tsc -p tools/cdktn)', () => {
     const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    const r = spawnSync(process.execPath, [tsc, '-p', CDKTN_DIR], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(process.execPath, [tsc, '-p', CDKTN_DIR], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    const files = spawnSync(process.execPath, [tsc, '-p', CDKTN_DIR, '--listFilesOnly'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
-    const listed = files.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+    const files = spawnSync(process.execPath, [tsc, '-p', CDKTN_DIR, '--listFilesOnly'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    const listed = files.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     expect(listed.filter((p) => /\/node_modules\/(cdktf|@cdktf)\//.test(p))).toEqual([]);
     expect(listed.some((p) => p.includes('/tools/cdktn/node_modules/@cdktn/provider-aws/lib/'))).toBe(true);
   });

@@ -22,9 +22,27 @@ describe('kinesis-analytics', () => {
     const jar = resourcesOf(tf, 'aws_s3_object').jar!;
     expect(jar.source).toBe('${path.module}/dist/flink-aggregator.jar');
     expect(jar.source_hash).toBe('${filemd5("${path.module}/dist/flink-aggregator.jar")}');
-    expect(config.environment_properties).toEqual({ property_group: [{ property_group_id: 'pipeline', property_map: '${local.flink_properties}' }] });
+    expect(config.environment_properties).toEqual({
+      property_group: [{ property_group_id: 'pipeline', property_map: '${local.flink_properties}' }],
+    });
     const props = tf.locals!.flink_properties as string;
-    for (const key of ['aws.region', 'input.stream.arn', 'output.stream.arn', 'input.reader', 'input.initial.position', 'window.size.minutes', 'window.allowed.lateness.seconds', 'watermark.out.of.orderness.seconds', 'watermark.idleness.seconds', 'event.max.future.skew.seconds', 'input.polling.interval.ms', 'timestream.enabled', 'input.efo.consumer.name', 'timestream.database', 'timestream.table']) {
+    for (const key of [
+      'aws.region',
+      'input.stream.arn',
+      'output.stream.arn',
+      'input.reader',
+      'input.initial.position',
+      'window.size.minutes',
+      'window.allowed.lateness.seconds',
+      'watermark.out.of.orderness.seconds',
+      'watermark.idleness.seconds',
+      'event.max.future.skew.seconds',
+      'input.polling.interval.ms',
+      'timestream.enabled',
+      'input.efo.consumer.name',
+      'timestream.database',
+      'timestream.table',
+    ]) {
       expect(props, key).toContain(`"${key}" =`);
     }
     expect(props).toContain('"window.size.minutes" = tostring(var.window_size_minutes)');
@@ -33,9 +51,12 @@ describe('kinesis-analytics', () => {
     expect(props).toContain('"input.polling.interval.ms" = tostring(var.polling_interval_ms)');
   });
 
-  it('event-time bound and polling budget are validated variables with the job\'s defaults and ranges', () => {
+  it("event-time bound and polling budget are validated variables with the job's defaults and ranges", () => {
     // the job's own defaults and ranges (flink/src/main/java/.../PipelineConfig.java)
-    const java = readFileSync(resolve(__dirname, '../../flink/src/main/java/com/acme/pipeline/flink/config/PipelineConfig.java'), 'utf8');
+    const java = readFileSync(
+      resolve(__dirname, '../../flink/src/main/java/com/acme/pipeline/flink/config/PipelineConfig.java'),
+      'utf8',
+    );
     expect(java).toMatch(/DEFAULT_MAX_FUTURE_SKEW_SECONDS = 300;/);
     expect(java).toMatch(/EVENT_MAX_FUTURE_SKEW_SECONDS, DEFAULT_MAX_FUTURE_SKEW_SECONDS, 0, 86_400\)/);
     expect(java).toMatch(/DEFAULT_POLLING_INTERVAL_MS = 1000;/);
@@ -43,7 +64,9 @@ describe('kinesis-analytics', () => {
     expect(tf.variable.max_future_skew_seconds!.default).toBe(300);
     expect(tf.variable.polling_interval_ms!.default).toBe(1000);
     const rule = (name: string) => (tf.variable[name]!.validation as { condition: string }[])[0]!.condition;
-    expect(rule('max_future_skew_seconds')).toContain('var.max_future_skew_seconds >= 0 && var.max_future_skew_seconds <= 86400');
+    expect(rule('max_future_skew_seconds')).toContain(
+      'var.max_future_skew_seconds >= 0 && var.max_future_skew_seconds <= 86400',
+    );
     expect(rule('polling_interval_ms')).toContain('var.polling_interval_ms >= 200 && var.polling_interval_ms <= 60000');
     // budget: Firehose (1/s) + Lambda (1/s) + Flink at the default interval stay within 5 GetRecords/s per shard
     expect(1 + 1 + 1000 / (tf.variable.polling_interval_ms!.default as number)).toBeLessThanOrEqual(5);
@@ -51,7 +74,9 @@ describe('kinesis-analytics', () => {
 
   it('allow_non_restored_state is a variable, default false, passed to the run configuration', () => {
     expect(tf.variable.allow_non_restored_state!.default).toBe(false);
-    expect(config.run_configuration).toEqual({ flink_run_configuration: { allow_non_restored_state: '${var.allow_non_restored_state}' } });
+    expect(config.run_configuration).toEqual({
+      flink_run_configuration: { allow_non_restored_state: '${var.allow_non_restored_state}' },
+    });
   });
 
   it('checkpoints, snapshots, scales and logs from variables', () => {
@@ -67,7 +92,11 @@ describe('kinesis-analytics', () => {
       parallelism: '${var.parallelism}',
       parallelism_per_kpu: '${var.parallelism_per_kpu}',
     });
-    expect(flink.monitoring_configuration).toEqual({ configuration_type: 'CUSTOM', log_level: '${var.log_level}', metrics_level: '${var.metrics_level}' });
+    expect(flink.monitoring_configuration).toEqual({
+      configuration_type: 'CUSTOM',
+      log_level: '${var.log_level}',
+      metrics_level: '${var.metrics_level}',
+    });
     expect(config.application_snapshot_configuration).toEqual({ snapshots_enabled: '${var.snapshots_enabled}' });
     expect(app.cloudwatch_logging_options).toEqual({ log_stream_arn: '${aws_cloudwatch_log_stream.log_stream.arn}' });
     expect(resourcesOf(tf, 'aws_cloudwatch_log_group').log_group!.retention_in_days).toBe('${var.log_retention_days}');
@@ -82,20 +111,38 @@ describe('kinesis-analytics', () => {
     const dynamic = Object.fromEntries(doc.dynamic.statement.map((s) => [s.content.sid, s]));
     expect(fixed.ReadSourceStream!.resources).toEqual(['${local.source_stream_arn}']);
     expect(fixed.WriteDestinationStream!.resources).toEqual(['${local.destination_stream_arn}']);
-    expect(fixed.ReadJar).toMatchObject({ actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: ['${aws_s3_bucket.artifacts.arn}/flink/flink-aggregator.jar'] });
+    expect(fixed.ReadJar).toMatchObject({
+      actions: ['s3:GetObject', 's3:GetObjectVersion'],
+      resources: ['${aws_s3_bucket.artifacts.arn}/flink/flink-aggregator.jar'],
+    });
     expect(fixed.WriteLogs!.resources).toEqual(['${aws_cloudwatch_log_stream.log_stream.arn}']);
     expect(dynamic.ReadThroughEfoConsumer).toMatchObject({
       for_each: '${var.input_reader == "EFO" ? [1] : []}',
-      content: { actions: ['kinesis:DescribeStreamConsumer', 'kinesis:SubscribeToShard'], resources: ['${data.aws_kinesis_stream_consumer.efo_consumer[0].arn}'] },
+      content: {
+        actions: ['kinesis:DescribeStreamConsumer', 'kinesis:SubscribeToShard'],
+        resources: ['${data.aws_kinesis_stream_consumer.efo_consumer[0].arn}'],
+      },
     });
-    expect(dynamic.WriteTimestream).toMatchObject({ for_each: '${var.timestream_enabled ? [1] : []}', content: { resources: ['${local.timestream_table_arn}'] } });
+    expect(dynamic.WriteTimestream).toMatchObject({
+      for_each: '${var.timestream_enabled ? [1] : []}',
+      content: { resources: ['${local.timestream_table_arn}'] },
+    });
   });
 
   it('alarms: downtime > 0, failed checkpoints > 0, processing lag > 5 minutes, on this application', () => {
     const alarms = alarmsOf(tf);
     const app = '${aws_kinesisanalyticsv2_application.application.name}';
-    expect(alarms.downtime_alarm).toMatchObject({ namespace: 'AWS/KinesisAnalytics', metric_name: 'downtime', threshold: 0, dimensions: { Application: app } });
-    expect(alarms.failed_checkpoints_alarm).toMatchObject({ metric_name: 'numberOfFailedCheckpoints', threshold: 0, dimensions: { Application: app } });
+    expect(alarms.downtime_alarm).toMatchObject({
+      namespace: 'AWS/KinesisAnalytics',
+      metric_name: 'downtime',
+      threshold: 0,
+      dimensions: { Application: app },
+    });
+    expect(alarms.failed_checkpoints_alarm).toMatchObject({
+      metric_name: 'numberOfFailedCheckpoints',
+      threshold: 0,
+      dimensions: { Application: app },
+    });
     expect(alarms.processing_lag_alarm).toMatchObject({
       metric_name: 'millisBehindLatest',
       threshold: '${var.processing_lag_alarm_threshold_ms}',
@@ -103,7 +150,10 @@ describe('kinesis-analytics', () => {
     });
     expect(tf.variable.processing_lag_alarm_threshold_ms!.default).toBe(300_000);
     // what the POLLING reader publishes (PacedPollingSource; KinesisMotoTest reads it from the running job)
-    const source = readFileSync(resolve(__dirname, '../../flink/src/main/java/com/acme/pipeline/flink/io/PacedPollingSource.java'), 'utf8');
+    const source = readFileSync(
+      resolve(__dirname, '../../flink/src/main/java/com/acme/pipeline/flink/io/PacedPollingSource.java'),
+      'utf8',
+    );
     expect(source).toContain('LAG_METRIC = "millisBehindLatest"');
     expect(source).toContain('LAG_FLOW_KEY = "Flow"');
     expect(source).toContain('LAG_FLOW_VALUE = "Input"');
@@ -114,7 +164,9 @@ describe('kinesis-analytics', () => {
   it('keeps the jar in a hardened artifact bucket', () => {
     const bucket = resourcesOf(tf, 'aws_s3_bucket').artifacts!;
     expect(bucket.force_destroy).toBe(false);
-    expect(resourcesOf(tf, 'aws_s3_bucket_public_access_block').artifacts_public_access_block).toMatchObject({ block_public_policy: true });
+    expect(resourcesOf(tf, 'aws_s3_bucket_public_access_block').artifacts_public_access_block).toMatchObject({
+      block_public_policy: true,
+    });
   });
 });
 

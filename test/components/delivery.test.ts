@@ -7,7 +7,10 @@ import { alarmsOf, readComponent, resourcesOf, type TerraformJson } from '../sup
 
 type Statement = { sid: string; actions: string[]; resources: string[]; condition?: unknown[] };
 const statements = (tf: TerraformJson, doc: string) => {
-  const d = tf.data!.aws_iam_policy_document![doc] as { statement: Statement[]; dynamic?: { statement: { for_each: string; content: Statement }[] } };
+  const d = tf.data!.aws_iam_policy_document![doc] as {
+    statement: Statement[];
+    dynamic?: { statement: { for_each: string; content: Statement }[] };
+  };
   return { fixed: d.statement, dynamic: d.dynamic?.statement ?? [] };
 };
 const sid = (tf: TerraformJson, doc: string, name: string) => {
@@ -33,17 +36,40 @@ function expectHardenedBucket(tf: TerraformJson, bucket: string, ref: string) {
     ignore_public_acls: true,
     restrict_public_buckets: true,
   });
-  expect(resourcesOf(tf, 'aws_s3_bucket_versioning')[`${bucket}_versioning`]!.versioning_configuration).toEqual({ status: 'Enabled' });
+  expect(resourcesOf(tf, 'aws_s3_bucket_versioning')[`${bucket}_versioning`]!.versioning_configuration).toEqual({
+    status: 'Enabled',
+  });
   const sse = resourcesOf(tf, 'aws_s3_bucket_server_side_encryption_configuration')[`${bucket}_encryption`]!;
-  expect((sse.rule as { bucket_key_enabled: boolean; apply_server_side_encryption_by_default: { sse_algorithm: string } }[])[0]).toMatchObject({
+  expect(
+    (
+      sse.rule as { bucket_key_enabled: boolean; apply_server_side_encryption_by_default: { sse_algorithm: string } }[]
+    )[0],
+  ).toMatchObject({
     bucket_key_enabled: true,
     apply_server_side_encryption_by_default: { sse_algorithm: 'aws:kms' },
   });
-  expect(resourcesOf(tf, 'aws_s3_bucket_ownership_controls')[`${bucket}_ownership`]!.rule).toEqual({ object_ownership: 'BucketOwnerEnforced' });
-  const lifecycle = resourcesOf(tf, 'aws_s3_bucket_lifecycle_configuration')[`${bucket}_lifecycle`]!.rule as Record<string, unknown>[];
-  expect(Object.keys(lifecycle[0]!)).toEqual(expect.arrayContaining(['transition', 'expiration', 'noncurrent_version_expiration', 'abort_incomplete_multipart_upload']));
-  expect(sid(tf, `${bucket}_policy_document`, 'DenyInsecureTransport')).toMatchObject({ actions: ['s3:*'], resources: [`\${${ref}.arn}`, `\${${ref}.arn}/*`] });
-  expect(resourcesOf(tf, 'terraform_data')[`${bucket}_deletion_guard`]!.input).toMatchObject({ protected: '${var.deletion_protection}' });
+  expect(resourcesOf(tf, 'aws_s3_bucket_ownership_controls')[`${bucket}_ownership`]!.rule).toEqual({
+    object_ownership: 'BucketOwnerEnforced',
+  });
+  const lifecycle = resourcesOf(tf, 'aws_s3_bucket_lifecycle_configuration')[`${bucket}_lifecycle`]!.rule as Record<
+    string,
+    unknown
+  >[];
+  expect(Object.keys(lifecycle[0]!)).toEqual(
+    expect.arrayContaining([
+      'transition',
+      'expiration',
+      'noncurrent_version_expiration',
+      'abort_incomplete_multipart_upload',
+    ]),
+  );
+  expect(sid(tf, `${bucket}_policy_document`, 'DenyInsecureTransport')).toMatchObject({
+    actions: ['s3:*'],
+    resources: [`\${${ref}.arn}`, `\${${ref}.arn}/*`],
+  });
+  expect(resourcesOf(tf, 'terraform_data')[`${bucket}_deletion_guard`]!.input).toMatchObject({
+    protected: '${var.deletion_protection}',
+  });
 }
 
 describe('firehose-s3', () => {
@@ -53,25 +79,38 @@ describe('firehose-s3', () => {
 
   it('reads the ingest stream and writes GZIP objects partitioned by event hour', () => {
     expect(delivery.destination).toBe('extended_s3');
-    expect(delivery.kinesis_source_configuration).toEqual({ kinesis_stream_arn: streamArn(tf), role_arn: '${aws_iam_role.role.arn}' });
+    expect(delivery.kinesis_source_configuration).toEqual({
+      kinesis_stream_arn: streamArn(tf),
+      role_arn: '${aws_iam_role.role.arn}',
+    });
     expect(s3.compression_format).toBe('GZIP');
     expect(s3.prefix).toBe(
       '${var.dynamic_partitioning_enabled ? "raw/year=!{partitionKeyFromQuery:year}/month=!{partitionKeyFromQuery:month}/day=!{partitionKeyFromQuery:day}/hour=!{partitionKeyFromQuery:hour}/" : "raw/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/"}',
     );
     expect(s3.error_output_prefix).toMatch(/^errors\/!\{firehose:error-output-type\}\//);
-    const processors = (s3.processing_configuration as { processors: { type: string; parameters: { parameter_name: string; parameter_value: string }[] }[] }).processors;
+    const processors = (
+      s3.processing_configuration as {
+        processors: { type: string; parameters: { parameter_name: string; parameter_value: string }[] }[];
+      }
+    ).processors;
     expect(processors[0]!.parameters).toContainEqual({
       parameter_name: 'MetadataExtractionQuery',
-      parameter_value: '{year: .timestamp[0:4], month: .timestamp[5:7], day: .timestamp[8:10], hour: .timestamp[11:13]}',
+      parameter_value:
+        '{year: .timestamp[0:4], month: .timestamp[5:7], day: .timestamp[8:10], hour: .timestamp[11:13]}',
     });
     expect(s3.buffering_size).toBe('${var.buffering_size_mb}');
     expect(s3.buffering_interval).toBe('${var.buffering_interval_seconds}');
   });
 
   it('validates buffering ranges, and the larger minimum dynamic partitioning needs', () => {
-    expect(message(tf, 'buffering_size_mb')).toBe('Invalid value for buffering_size_mb: must be a whole number from 1 to 128 MB.');
-    expect(message(tf, 'buffering_interval_seconds')).toBe('Invalid value for buffering_interval_seconds: must be a whole number from 0 to 900 seconds.');
-    const pre = (delivery.lifecycle as { precondition: { condition: string; error_message: string }[] }).precondition[0]!;
+    expect(message(tf, 'buffering_size_mb')).toBe(
+      'Invalid value for buffering_size_mb: must be a whole number from 1 to 128 MB.',
+    );
+    expect(message(tf, 'buffering_interval_seconds')).toBe(
+      'Invalid value for buffering_interval_seconds: must be a whole number from 0 to 900 seconds.',
+    );
+    const pre = (delivery.lifecycle as { precondition: { condition: string; error_message: string }[] })
+      .precondition[0]!;
     expect(pre.condition).toBe('${!var.dynamic_partitioning_enabled || var.buffering_size_mb >= 64}');
     expect(pre.error_message).toMatch(/buffering_size_mb must be at least 64/);
   });
@@ -94,7 +133,10 @@ describe('firehose-s3', () => {
       resources: ['${local.archive_bucket_arn}/raw/*', '${local.archive_bucket_arn}/errors/*'],
     });
     expect(sid(tf, doc, 'EncryptArchive')!.resources).toEqual(['${local.archive_key_arn}']);
-    expect(sid(tf, doc, 'DecryptSourceStream')).toMatchObject({ actions: ['kms:Decrypt'], resources: ['${var.source_stream_kms_key_arn}'] });
+    expect(sid(tf, doc, 'DecryptSourceStream')).toMatchObject({
+      actions: ['kms:Decrypt'],
+      resources: ['${var.source_stream_kms_key_arn}'],
+    });
     expect(sid(tf, doc, 'WriteDeliveryErrors')!.resources).toEqual([
       '${aws_cloudwatch_log_group.log_group.arn}:log-stream:${aws_cloudwatch_log_stream.log_stream.name}',
     ]);
@@ -114,7 +156,8 @@ describe('firehose-opensearch', () => {
   const tf = readComponent('firehose-opensearch');
   const delivery = resourcesOf(tf, 'aws_kinesis_firehose_delivery_stream').delivery!;
   const os = delivery.opensearch_configuration as Record<string, unknown>;
-  const domainArn = 'arn:${data.aws_partition.partition.partition}:es:${var.region}:${data.aws_caller_identity.caller.account_id}:domain/${var.domain_name}';
+  const domainArn =
+    'arn:${data.aws_partition.partition.partition}:es:${var.region}:${data.aws_caller_identity.caller.account_id}:domain/${var.domain_name}';
 
   it('indexes the output stream into daily events-YYYY-MM-DD indices, backing up failed documents only', () => {
     expect(delivery.kinesis_source_configuration).toMatchObject({ kinesis_stream_arn: streamArn(tf) });
@@ -126,8 +169,12 @@ describe('firehose-opensearch', () => {
       s3_backup_mode: 'FailedDocumentsOnly',
     });
     expect(tf.variable.index_rotation_period!.default).toBe('OneDay');
-    expect((os.s3_configuration as Record<string, unknown>).error_output_prefix).toMatch(/^errors\/!\{firehose:error-output-type\}\//);
-    expect((os.dynamic as { vpc_config: { for_each: string } }).vpc_config.for_each).toBe('${length(var.vpc_subnet_ids) > 0 ? [1] : []}');
+    expect((os.s3_configuration as Record<string, unknown>).error_output_prefix).toMatch(
+      /^errors\/!\{firehose:error-output-type\}\//,
+    );
+    expect((os.dynamic as { vpc_config: { for_each: string } }).vpc_config.for_each).toBe(
+      '${length(var.vpc_subnet_ids) > 0 ? [1] : []}',
+    );
   });
 
   it('sends no document id: the events-idempotent default pipeline sets every _id (event_id, aggregate_id)', () => {
@@ -143,18 +190,30 @@ describe('firehose-opensearch', () => {
   });
 
   it('validates retry and buffering ranges', () => {
-    expect(message(tf, 'retry_duration_seconds')).toBe('Invalid value for retry_duration_seconds: must be a whole number from 0 to 7200 seconds.');
-    expect(message(tf, 'buffering_size_mb')).toBe('Invalid value for buffering_size_mb: must be a whole number from 1 to 100 MB.');
+    expect(message(tf, 'retry_duration_seconds')).toBe(
+      'Invalid value for retry_duration_seconds: must be a whole number from 0 to 7200 seconds.',
+    );
+    expect(message(tf, 'buffering_size_mb')).toBe(
+      'Invalid value for buffering_size_mb: must be a whole number from 1 to 100 MB.',
+    );
     expect(message(tf, 'log_retention_days')).toMatch(/^Invalid value for log_retention_days/);
   });
 
   it('backs up into a hardened bucket and grants exact permissions', () => {
     expectHardenedBucket(tf, 'backup', 'aws_s3_bucket.backup');
     const doc = 'role_permissions';
-    expect(sid(tf, doc, 'IndexDocuments')).toMatchObject({ actions: ['es:ESHttpGet', 'es:ESHttpPost', 'es:ESHttpPut'], resources: [domainArn, `${domainArn}/*`] });
+    expect(sid(tf, doc, 'IndexDocuments')).toMatchObject({
+      actions: ['es:ESHttpGet', 'es:ESHttpPost', 'es:ESHttpPut'],
+      resources: [domainArn, `${domainArn}/*`],
+    });
     expect(sid(tf, doc, 'DescribeDomain')!.resources).toEqual([domainArn]);
-    expect(sid(tf, doc, 'BackupObjects')!.resources).toEqual(['${aws_s3_bucket.backup.arn}/failed/*', '${aws_s3_bucket.backup.arn}/errors/*']);
-    expect(statements(tf, doc).dynamic.find((d) => d.content.sid === 'VpcDelivery')!.for_each).toBe('${length(var.vpc_subnet_ids) > 0 ? [1] : []}');
+    expect(sid(tf, doc, 'BackupObjects')!.resources).toEqual([
+      '${aws_s3_bucket.backup.arn}/failed/*',
+      '${aws_s3_bucket.backup.arn}/errors/*',
+    ]);
+    expect(statements(tf, doc).dynamic.find((d) => d.content.sid === 'VpcDelivery')!.for_each).toBe(
+      '${length(var.vpc_subnet_ids) > 0 ? [1] : []}',
+    );
   });
 
   it('alarms on OpenSearch delivery freshness by delivery stream name', () => {
@@ -172,7 +231,10 @@ describe('opensearch', () => {
   it('encrypts at rest and node to node, HTTPS with TLS 1.2+, fine-grained access control, gp3', () => {
     expect(domain.encrypt_at_rest).toEqual({ enabled: true, kms_key_id: '${var.kms_key_arn}' });
     expect(domain.node_to_node_encryption).toEqual({ enabled: true });
-    expect(domain.domain_endpoint_options).toEqual({ enforce_https: true, tls_security_policy: 'Policy-Min-TLS-1-2-PFS-2023-10' });
+    expect(domain.domain_endpoint_options).toEqual({
+      enforce_https: true,
+      tls_security_policy: 'Policy-Min-TLS-1-2-PFS-2023-10',
+    });
     expect(domain.advanced_security_options).toEqual({
       enabled: true,
       anonymous_auth_enabled: false,
@@ -186,14 +248,21 @@ describe('opensearch', () => {
   it('publishes slow and error logs into log groups with finite retention', () => {
     const types = (domain.log_publishing_options as { log_type: string }[]).map((o) => o.log_type).sort();
     expect(types).toEqual(['AUDIT_LOGS', 'ES_APPLICATION_LOGS', 'INDEX_SLOW_LOGS', 'SEARCH_SLOW_LOGS']);
-    for (const group of Object.values(resourcesOf(tf, 'aws_cloudwatch_log_group'))) expect(group.retention_in_days).toBe('${var.log_retention_days}');
+    for (const group of Object.values(resourcesOf(tf, 'aws_cloudwatch_log_group')))
+      expect(group.retention_in_days).toBe('${var.log_retention_days}');
   });
 
   it('admits only the listed roles of this account', () => {
     const s = sid(tf, 'access_policy_document', 'ListedRolesOnly')!;
     expect(s.actions).not.toContain('es:*');
     expect(s.resources).toEqual(['${aws_opensearch_domain.domain.arn}/*']);
-    expect(s.condition).toEqual([{ test: 'ArnLike', variable: 'aws:PrincipalArn', values: '${concat([var.admin_role_arn], var.access_role_arns)}' }]);
+    expect(s.condition).toEqual([
+      {
+        test: 'ArnLike',
+        variable: 'aws:PrincipalArn',
+        values: '${concat([var.admin_role_arn], var.access_role_arns)}',
+      },
+    ]);
   });
 
   it.each([
@@ -207,7 +276,10 @@ describe('opensearch', () => {
     expect(alarmsOf(tf)[alarm]).toMatchObject({
       namespace: 'AWS/ES',
       metric_name: metric,
-      dimensions: { DomainName: '${aws_opensearch_domain.domain.domain_name}', ClientId: '${data.aws_caller_identity.caller.account_id}' },
+      dimensions: {
+        DomainName: '${aws_opensearch_domain.domain.domain_name}',
+        ClientId: '${data.aws_caller_identity.caller.account_id}',
+      },
     });
   });
 });

@@ -28,8 +28,14 @@ describe('DAX', () => {
     expect(cluster.cluster_endpoint_encryption_type).toBe('TLS');
     expect(cluster.security_group_ids).toEqual(['${aws_security_group.dax_sg[0].id}']);
     expect(cluster.subnet_group_name).toBe('${aws_dax_subnet_group.dax_subnets[0].name}');
-    for (const type of ['aws_security_group', 'aws_dax_subnet_group', 'aws_iam_role', 'aws_vpc_security_group_ingress_rule']) {
-      for (const [name, r] of Object.entries(resourcesOf(tf, type))) expect(r.count, `${type}.${name}`).toBe('${var.dax_enabled ? 1 : 0}');
+    for (const type of [
+      'aws_security_group',
+      'aws_dax_subnet_group',
+      'aws_iam_role',
+      'aws_vpc_security_group_ingress_rule',
+    ]) {
+      for (const [name, r] of Object.entries(resourcesOf(tf, type)))
+        expect(r.count, `${type}.${name}`).toBe('${var.dax_enabled ? 1 : 0}');
     }
   });
 
@@ -47,7 +53,9 @@ describe('DAX', () => {
   });
 
   it('reads the table through a read-only role', () => {
-    const doc = tf.data!.aws_iam_policy_document!.dax_role_permissions as { statement: { actions: string[]; resources: string[] }[] };
+    const doc = tf.data!.aws_iam_policy_document!.dax_role_permissions as {
+      statement: { actions: string[]; resources: string[] }[];
+    };
     expect(doc.statement).toEqual([
       expect.objectContaining({
         actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:DescribeTable'],

@@ -23,7 +23,9 @@ describe.each(STREAM_COMPONENTS)('%s', (component) => {
     expect(stream.stream_mode_details).toEqual({ stream_mode: '${var.stream_mode}' });
     expect(stream.shard_count).toBe('${(var.stream_mode == "PROVISIONED") ? var.shard_count : null}');
     const crossRule = tf.variable.shard_count!.validation![1]!;
-    expect(crossRule.condition).toBe('${var.stream_mode == "PROVISIONED" ? var.shard_count != null : var.shard_count == null}');
+    expect(crossRule.condition).toBe(
+      '${var.stream_mode == "PROVISIONED" ? var.shard_count != null : var.shard_count == null}',
+    );
     expect(crossRule.error_message).toMatch(/shard_count must be set.*PROVISIONED.*ON_DEMAND/);
     expect(tf.variable.stream_mode!.default).toBe('ON_DEMAND');
     expect(tf.variable.shard_count!.default).toBeNull();
@@ -85,7 +87,9 @@ describe.each(STREAM_COMPONENTS)('%s', (component) => {
     expect(messages('retention_period_hours')).toEqual([
       'Invalid value for retention_period_hours: must be a whole number from 24 to 8760 hours.',
     ]);
-    expect(messages('stream_mode')).toEqual(['Invalid value for stream_mode: allowed values are ON_DEMAND, PROVISIONED.']);
+    expect(messages('stream_mode')).toEqual([
+      'Invalid value for stream_mode: allowed values are ON_DEMAND, PROVISIONED.',
+    ]);
     expect(messages('shard_count')[0]).toMatch(/^Invalid value for shard_count: .*1 to 1000/);
     expect(messages('stage')[0]).toBe('Invalid value for stage: allowed values are local, dev, staging, prod.');
   });
@@ -100,7 +104,9 @@ describe('kinesis-ingest enhanced fan-out consumers', () => {
     expect(consumer.for_each).toBe('${toset(var.efo_consumer_names)}');
     expect(consumer.name).toBe('${each.value}');
     expect(consumer.stream_arn).toBe(`\${aws_kinesis_stream.${streamId}.arn}`);
-    expect(tf.output?.consumer_arns?.value).toBe('${{ for name, c in aws_kinesis_stream_consumer.consumer : name => c.arn }}');
+    expect(tf.output?.consumer_arns?.value).toBe(
+      '${{ for name, c in aws_kinesis_stream_consumer.consumer : name => c.arn }}',
+    );
   });
 
   it('alarms per consumer on MillisBehindLatest with stream and consumer dimensions', () => {

@@ -11,7 +11,11 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { describe, expect, it } from 'vitest';
-import { CACHE_MAX_BYTES, ENRICHMENT_METRICS, REPLAY_MARGIN_SECONDS } from '../../components/lambda-enrichment/contract';
+import {
+  CACHE_MAX_BYTES,
+  ENRICHMENT_METRICS,
+  REPLAY_MARGIN_SECONDS,
+} from '../../components/lambda-enrichment/contract';
 import * as lambdaConfig from '../../lambda-src/src/config';
 import { createHandler } from '../../lambda-src/src/runtime';
 import { FAST_RETRY, kinesisEvent } from '../../lambda-src/test/helpers';
@@ -63,11 +67,15 @@ describe('event source mapping', () => {
 
   it('keeps retries and record age finite, with ranges that name the variable', () => {
     const message = (name: string) => tf.variable[name]!.validation![0]!.error_message;
-    expect(message('maximum_retry_attempts')).toBe('Invalid value for maximum_retry_attempts: must be a whole number from 0 to 10000.');
+    expect(message('maximum_retry_attempts')).toBe(
+      'Invalid value for maximum_retry_attempts: must be a whole number from 0 to 10000.',
+    );
     expect(message('maximum_record_age_seconds')).toBe(
       'Invalid value for maximum_record_age_seconds: must be a whole number from 60 to 604800 seconds.',
     );
-    expect(message('parallelization_factor')).toBe('Invalid value for parallelization_factor: must be a whole number from 1 to 10.');
+    expect(message('parallelization_factor')).toBe(
+      'Invalid value for parallelization_factor: must be a whole number from 1 to 10.',
+    );
     expect(message('source_stream_retention_hours')).toBe(
       'Invalid value for source_stream_retention_hours: must be a whole number from 24 to 8760 hours.',
     );
@@ -79,8 +87,12 @@ describe('record age versus the ingest stream retention', () => {
   const ageRule = tf.variable.maximum_record_age_seconds!.validation![1]!;
 
   it('is a Terraform validation of maximum_record_age_seconds that reads source_stream_retention_hours', () => {
-    expect(ageRule.condition).toBe(`\${var.maximum_record_age_seconds <= var.source_stream_retention_hours * 3600 - ${REPLAY_MARGIN_SECONDS}}`);
-    expect(ageRule.error_message).toContain('maximum_record_age_seconds must be from 60 to source_stream_retention_hours × 3600 − 21600 seconds');
+    expect(ageRule.condition).toBe(
+      `\${var.maximum_record_age_seconds <= var.source_stream_retention_hours * 3600 - ${REPLAY_MARGIN_SECONDS}}`,
+    );
+    expect(ageRule.error_message).toContain(
+      'maximum_record_age_seconds must be from 60 to source_stream_retention_hours × 3600 − 21600 seconds',
+    );
     expect(REPLAY_MARGIN_SECONDS).toBe(6 * 3600);
     expect(tf.variable.source_stream_retention_hours!.default).toBeUndefined();
   });
@@ -88,8 +100,12 @@ describe('record age versus the ingest stream retention', () => {
   it('the OPA policy uses the same margin and the same cache rule defaults as the component', () => {
     const rego = readFileSync(join(REPO_ROOT, 'stacks', 'schemas', 'opa', 'lambda-enrichment.rego'), 'utf8');
     expect(rego).toContain(`replay_margin_seconds := ${REPLAY_MARGIN_SECONDS}\n`);
-    expect(rego).toContain(`object.get(input.vars, "cache_max_bytes", ${tf.variable.cache_max_bytes!.default as number})`);
-    expect(rego).toContain(`object.get(input.vars, "memory_size_mb", ${tf.variable.memory_size_mb!.default as number})`);
+    expect(rego).toContain(
+      `object.get(input.vars, "cache_max_bytes", ${tf.variable.cache_max_bytes!.default as number})`,
+    );
+    expect(rego).toContain(
+      `object.get(input.vars, "memory_size_mb", ${tf.variable.memory_size_mb!.default as number})`,
+    );
   });
 
   it('the catalog wires the retention from the one stack setting kinesis-ingest uses too', () => {
@@ -147,7 +163,12 @@ describe('function', () => {
     expect(sg.count).toBe('${length(var.vpc_subnet_ids) > 0 ? 1 : 0}');
     const egress = resourcesOf(tf, 'aws_vpc_security_group_egress_rule');
     expect(Object.keys(egress).sort()).toEqual(['function_dax_egress', 'function_https_egress']);
-    expect(egress.function_https_egress).toMatchObject({ ip_protocol: 'tcp', from_port: 443, to_port: 443, cidr_ipv4: '0.0.0.0/0' });
+    expect(egress.function_https_egress).toMatchObject({
+      ip_protocol: 'tcp',
+      from_port: 443,
+      to_port: 443,
+      cidr_ipv4: '0.0.0.0/0',
+    });
     // daxs:// listens on 9111: only to the DAX cluster's own group, never to an address range.
     expect(egress.function_dax_egress).toMatchObject({
       count: '${length(var.vpc_subnet_ids) > 0 && var.dax_endpoint != "" && var.dax_security_group_id != "" ? 1 : 0}',
@@ -164,21 +185,28 @@ describe('function', () => {
   it('requires the DAX client group and the DAX cluster group together with DAX (precondition and JSON Schema)', () => {
     const pre = (fn.lifecycle as { precondition: { condition: string; error_message: string }[] }).precondition;
     expect(pre).toContainEqual({
-      condition: '${var.dax_endpoint == "" ? true : var.dax_client_security_group_id != "" && var.dax_security_group_id != ""}',
+      condition:
+        '${var.dax_endpoint == "" ? true : var.dax_client_security_group_id != "" && var.dax_security_group_id != ""}',
       error_message:
         "Invalid combination: dax_endpoint needs dax_client_security_group_id (the DAX cluster admits only that group) and dax_security_group_id (for the function's egress on 9111); both are dynamodb-lookup outputs.",
     });
-    const schema = JSON.parse(readFileSync(join(REPO_ROOT, 'stacks', 'schemas', 'jsonschema', 'lambda-enrichment.json'), 'utf8')) as {
+    const schema = JSON.parse(
+      readFileSync(join(REPO_ROOT, 'stacks', 'schemas', 'jsonschema', 'lambda-enrichment.json'), 'utf8'),
+    ) as {
       properties: { vars: { allOf: { if: unknown; then: { required: string[] } }[] } };
     };
     const daxRule = schema.properties.vars.allOf.find((r) => JSON.stringify(r.if).includes('dax_endpoint'))!;
-    expect(daxRule.then.required).toEqual(expect.arrayContaining(['dax_client_security_group_id', 'dax_security_group_id']));
+    expect(daxRule.then.required).toEqual(
+      expect.arrayContaining(['dax_client_security_group_id', 'dax_security_group_id']),
+    );
   });
 
   it('bounds the profile cache by bytes: cache_max_bytes → CACHE_MAX_BYTES, 0-1073741824, default 64 MiB, at most half the memory', () => {
     const v = tf.variable.cache_max_bytes!;
     expect(v.default).toBe(67_108_864);
-    expect(v.validation![0]!.error_message).toBe('Invalid value for cache_max_bytes: must be a whole number from 0 to 1073741824 bytes.');
+    expect(v.validation![0]!.error_message).toBe(
+      'Invalid value for cache_max_bytes: must be a whole number from 0 to 1073741824 bytes.',
+    );
     expect(v.validation![1]).toEqual({
       condition: '${var.cache_max_bytes <= var.memory_size_mb * 1048576 / 2}',
       error_message:
@@ -199,30 +227,35 @@ describe('queues', () => {
     expect(queues.failures!.name).toBe('${local.label_id}-failures');
   });
 
-  it.each(['dlq', 'failures'])('%s: encrypted, keeps messages 14 days, refuses non-TLS access, deletion-guarded', (id) => {
-    const queue = queues[id]!;
-    expect(queue.sqs_managed_sse_enabled).toBe(true);
-    expect(queue.message_retention_seconds).toBe(1_209_600);
-    expect(resourcesOf(tf, 'aws_sqs_queue_policy')[`${id}_policy`]).toMatchObject({
-      queue_url: `\${aws_sqs_queue.${id}.url}`,
-      policy: `\${data.aws_iam_policy_document.${id}_policy_document.json}`,
-    });
-    const doc = tf.data!.aws_iam_policy_document![`${id}_policy_document`] as { statement: Record<string, unknown>[] };
-    expect(doc.statement).toEqual([
-      {
-        sid: 'DenyInsecureTransport',
-        effect: 'Deny',
-        actions: ['sqs:*'],
-        resources: [`\${aws_sqs_queue.${id}.arn}`],
-        principals: [{ type: '*', identifiers: ['*'] }],
-        condition: [{ test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] }],
-      },
-    ]);
-    expect(resourcesOf(tf, 'terraform_data')[`${id}_deletion_guard`]).toMatchObject({
-      input: { protected: '${var.deletion_protection}' },
-      triggers_replace: { protected_id: `\${aws_sqs_queue.${id}.arn}` },
-    });
-  });
+  it.each(['dlq', 'failures'])(
+    '%s: encrypted, keeps messages 14 days, refuses non-TLS access, deletion-guarded',
+    (id) => {
+      const queue = queues[id]!;
+      expect(queue.sqs_managed_sse_enabled).toBe(true);
+      expect(queue.message_retention_seconds).toBe(1_209_600);
+      expect(resourcesOf(tf, 'aws_sqs_queue_policy')[`${id}_policy`]).toMatchObject({
+        queue_url: `\${aws_sqs_queue.${id}.url}`,
+        policy: `\${data.aws_iam_policy_document.${id}_policy_document.json}`,
+      });
+      const doc = tf.data!.aws_iam_policy_document![`${id}_policy_document`] as {
+        statement: Record<string, unknown>[];
+      };
+      expect(doc.statement).toEqual([
+        {
+          sid: 'DenyInsecureTransport',
+          effect: 'Deny',
+          actions: ['sqs:*'],
+          resources: [`\${aws_sqs_queue.${id}.arn}`],
+          principals: [{ type: '*', identifiers: ['*'] }],
+          condition: [{ test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] }],
+        },
+      ]);
+      expect(resourcesOf(tf, 'terraform_data')[`${id}_deletion_guard`]).toMatchObject({
+        input: { protected: '${var.deletion_protection}' },
+        triggers_replace: { protected_id: `\${aws_sqs_queue.${id}.arn}` },
+      });
+    },
+  );
 
   it('outputs the on-failure queue URL and ARN', () => {
     expect(tf.output!.failures_queue_url!.value).toBe('${aws_sqs_queue.failures.url}');
@@ -237,13 +270,19 @@ describe('role', () => {
   it('grants exact actions on exact resources', () => {
     expect(statement('ReadSourceStream')!.resources).toEqual(['${local.source_stream_arn}']);
     expect(statement('ReadSourceStream')!.actions).not.toContain('kinesis:PutRecords');
-    expect(statement('WriteDestinationStream')).toMatchObject({ actions: ['kinesis:PutRecords'], resources: ['${local.destination_stream_arn}'] });
+    expect(statement('WriteDestinationStream')).toMatchObject({
+      actions: ['kinesis:PutRecords'],
+      resources: ['${local.destination_stream_arn}'],
+    });
     expect(tf.locals?.destination_stream_arn).toBe(arn('kinesis', 'stream/${var.destination_stream_name}'));
     expect(statement('LookupProfiles')).toMatchObject({
       actions: ['dynamodb:BatchGetItem'],
       resources: [arn('dynamodb', 'table/${var.lookup_table_name}')],
     });
-    expect(statement('DeadLetterQueue')).toMatchObject({ actions: ['sqs:SendMessage'], resources: ['${aws_sqs_queue.dlq.arn}'] });
+    expect(statement('DeadLetterQueue')).toMatchObject({
+      actions: ['sqs:SendMessage'],
+      resources: ['${aws_sqs_queue.dlq.arn}'],
+    });
     // The mapping sends on-failure records with the function's role: exactly SendMessage, on that queue.
     expect(statement('OnFailureDestination')).toEqual({
       sid: 'OnFailureDestination',
@@ -284,10 +323,18 @@ describe('alarms', () => {
     const alarm = alarms.error_rate_alarm!;
     expect(alarm.threshold).toBe('${var.error_rate_alarm_threshold_percent}');
     expect(tf.variable.error_rate_alarm_threshold_percent!.default).toBe(1);
-    const queries = alarm.metric_query as { id: string; expression?: string; metric?: { metric_name: string; dimensions: object } }[];
-    expect(queries.find((q) => q.id === 'result')!.expression).toBe('IF(invocations > 0, 100 * errors / invocations, 0)');
+    const queries = alarm.metric_query as {
+      id: string;
+      expression?: string;
+      metric?: { metric_name: string; dimensions: object };
+    }[];
+    expect(queries.find((q) => q.id === 'result')!.expression).toBe(
+      'IF(invocations > 0, 100 * errors / invocations, 0)',
+    );
     for (const id of ['errors', 'invocations']) {
-      expect(queries.find((q) => q.id === id)!.metric!.dimensions).toEqual({ FunctionName: '${aws_lambda_function.function.function_name}' });
+      expect(queries.find((q) => q.id === id)!.metric!.dimensions).toEqual({
+        FunctionName: '${aws_lambda_function.function.function_name}',
+      });
     }
   });
 
@@ -337,7 +384,9 @@ describe('alarms', () => {
  * EMF document it prints is the metric CloudWatch would store.
  */
 describe('failed-records alarm = the metric lambda-src emits', () => {
-  type Emf = { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] } } & Record<string, unknown>;
+  type Emf = {
+    _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
+  } & Record<string, unknown>;
   const VARS: Record<string, Value> = {
     region: 'us-east-1',
     namespace: 'acme',
@@ -349,7 +398,9 @@ describe('failed-records alarm = the metric lambda-src emits', () => {
   };
   const evaluator = new TerraformEvaluator(tf, {
     vars: VARS,
-    references: { 'aws_sqs_queue.dlq.url': 'https://sqs.us-east-1.amazonaws.com/123456789012/acme-ue1-dev-enrichment-dlq' },
+    references: {
+      'aws_sqs_queue.dlq.url': 'https://sqs.us-east-1.amazonaws.com/123456789012/acme-ue1-dev-enrichment-dlq',
+    },
   });
   const functionName = String(evaluator.value(fn.function_name));
   const withFunction = new TerraformEvaluator(tf, {
@@ -374,14 +425,26 @@ describe('failed-records alarm = the metric lambda-src emits', () => {
     }) as typeof process.stdout.write;
     try {
       const handler = createHandler({
-        env: { ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])), POWERTOOLS_LOG_LEVEL: 'SILENT' },
+        env: {
+          ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])),
+          POWERTOOLS_LOG_LEVEL: 'SILENT',
+        },
         dynamodb: new DynamoDBClient(closed()),
         kinesis: new KinesisClient(closed()),
         sqs: new SQSClient(closed()),
         retry: FAST_RETRY,
       });
       const res = await handler(
-        kinesisEvent([0, 1, 2].map((i) => ({ data: { event_id: `e-${i}`, customer_id: `c-${i}`, event_type: 'click', timestamp: '2026-01-01T00:00:00.000Z' } }))),
+        kinesisEvent(
+          [0, 1, 2].map((i) => ({
+            data: {
+              event_id: `e-${i}`,
+              customer_id: `c-${i}`,
+              event_type: 'click',
+              timestamp: '2026-01-01T00:00:00.000Z',
+            },
+          })),
+        ),
       );
       // The handler reports only the lowest record it could not complete (the checkpoint).
       expect(res.batchItemFailures).toHaveLength(1);
@@ -393,13 +456,19 @@ describe('failed-records alarm = the metric lambda-src emits', () => {
 
   it('same namespace, metric name, dimension names and values; the count is every record from the checkpoint on', async () => {
     const docs = await emitted();
-    const doc = docs.find((d) => d._aws.CloudWatchMetrics.some((m) => m.Metrics.some((x) => x.Name === 'FailedRecords')));
+    const doc = docs.find((d) =>
+      d._aws.CloudWatchMetrics.some((m) => m.Metrics.some((x) => x.Name === 'FailedRecords')),
+    );
     expect(doc, JSON.stringify(docs)).toBeDefined();
     const directive = doc!._aws.CloudWatchMetrics.find((m) => m.Metrics.some((x) => x.Name === 'FailedRecords'))!;
     const alarm = alarmsOf(tf).failed_records_alarm!;
     expect(alarm.namespace).toBe(directive.Namespace);
     expect(alarm.metric_name).toBe('FailedRecords');
-    expect(ENRICHMENT_METRICS).toEqual({ namespace: directive.Namespace, serviceDimension: 'service', failedRecords: 'FailedRecords' });
+    expect(ENRICHMENT_METRICS).toEqual({
+      namespace: directive.Namespace,
+      serviceDimension: 'service',
+      failedRecords: 'FailedRecords',
+    });
     // CloudWatch matches an alarm to a metric by the exact dimension set.
     const dims = withFunction.value(alarm.dimensions as Value) as Record<string, string>;
     expect(directive.Dimensions).toEqual([Object.keys(dims)]);

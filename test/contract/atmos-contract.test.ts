@@ -23,12 +23,24 @@ type DescribedStacks = Record<
 >;
 
 function synthFast(): string {
-  return execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'synth.mjs')], { cwd: REPO_ROOT, encoding: 'utf8' });
+  return execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'synth.mjs')], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  });
 }
 
 let described: DescribedStacks;
 beforeAll(async () => {
-  described = await atmosJson<DescribedStacks>(['describe', 'stacks', '--format', 'json', '--process-templates=true', '--process-functions=true', '--sections', 'vars,settings']);
+  described = await atmosJson<DescribedStacks>([
+    'describe',
+    'stacks',
+    '--format',
+    'json',
+    '--process-templates=true',
+    '--process-functions=true',
+    '--sections',
+    'vars,settings',
+  ]);
 });
 const componentNames = Object.keys(COMPONENTS);
 
@@ -83,7 +95,9 @@ describe('invalid stack files are rejected before any API call', () => {
     try {
       const [kind, component] = check!.split(/\s+/);
       const args =
-        kind === 'stacks' ? ['validate', 'stacks'] : ['validate', 'component', component!, '-s', header('stack') ?? 'dev'];
+        kind === 'stacks'
+          ? ['validate', 'stacks']
+          : ['validate', 'component', component!, '-s', header('stack') ?? 'dev'];
       const r = await atmos(args, { cwd: sandbox.dir });
       expect(r.status, `${file} was accepted`).not.toBe(0);
       expect(r.stdout + r.stderr).toMatch(new RegExp(expected!, 's'));
@@ -136,7 +150,6 @@ describe('re-synthesis next to Terraform state', () => {
       for (const path of keep) rmSync(path, { force: true });
     }
   });
-
 });
 
 describe('atmos terraform generate', () => {
@@ -144,46 +157,51 @@ describe('atmos terraform generate', () => {
   afterAll(() => generated.forEach((path) => rmSync(path, { force: true })));
 
   describe.each(DEPLOY_STACKS)('stack %s', (stack) => {
-    it.each(componentNames)('%s: varfile and backend land in the component folder and match the contract', async (component) => {
-      const before = snapshot();
-      const dir = componentPath(component);
-      const varfile = join(dir, `${stack}-${component}.terraform.tfvars.json`);
-      const backendFile = join(dir, 'backend.tf.json');
-      generated.push(varfile, backendFile);
+    it.each(componentNames)(
+      '%s: varfile and backend land in the component folder and match the contract',
+      async (component) => {
+        const before = snapshot();
+        const dir = componentPath(component);
+        const varfile = join(dir, `${stack}-${component}.terraform.tfvars.json`);
+        const backendFile = join(dir, 'backend.tf.json');
+        generated.push(varfile, backendFile);
 
-      for (const what of ['varfile', 'backend']) {
-        const r = await atmos(['terraform', 'generate', what, component, '-s', stack]);
-        expect(r.status, r.stderr).toBe(0);
-      }
+        for (const what of ['varfile', 'backend']) {
+          const r = await atmos(['terraform', 'generate', what, component, '-s', stack]);
+          expect(r.status, r.stderr).toBe(0);
+        }
 
-      const vars = JSON.parse(readFileSync(varfile, 'utf8')) as Record<string, unknown>;
-      expect(vars).toEqual(described[stack]!.components.terraform[component]!.vars);
+        const vars = JSON.parse(readFileSync(varfile, 'utf8')) as Record<string, unknown>;
+        expect(vars).toEqual(described[stack]!.components.terraform[component]!.vars);
 
-      const backend = JSON.parse(readFileSync(backendFile, 'utf8')) as { terraform: { backend: Record<string, Record<string, unknown>> } };
-      const [type, config] = Object.entries(backend.terraform.backend)[0]!;
-      if (stack === 'local') {
-        expect(type).toBe('local');
-        // Relative, and outside the component folder (state survives re-synth and rm -rf of the folder).
-        expect(config.path).toBe(`../../.state/local/${component}/terraform.tfstate`);
-      } else {
-        expect(type).toBe('s3');
-        expect(config).toMatchObject({
-          bucket: `acme-ue1-${stack}-tfstate`,
-          key: 'terraform.tfstate',
-          workspace_key_prefix: component,
-          encrypt: true,
-          use_lockfile: true,
-        });
-      }
-      expect(JSON.stringify(backend)).not.toMatch(/"\/(root|home|tmp|work)\//);
+        const backend = JSON.parse(readFileSync(backendFile, 'utf8')) as {
+          terraform: { backend: Record<string, Record<string, unknown>> };
+        };
+        const [type, config] = Object.entries(backend.terraform.backend)[0]!;
+        if (stack === 'local') {
+          expect(type).toBe('local');
+          // Relative, and outside the component folder (state survives re-synth and rm -rf of the folder).
+          expect(config.path).toBe(`../../.state/local/${component}/terraform.tfstate`);
+        } else {
+          expect(type).toBe('s3');
+          expect(config).toMatchObject({
+            bucket: `acme-ue1-${stack}-tfstate`,
+            key: 'terraform.tfstate',
+            workspace_key_prefix: component,
+            encrypt: true,
+            use_lockfile: true,
+          });
+        }
+        expect(JSON.stringify(backend)).not.toMatch(/"\/(root|home|tmp|work)\//);
 
-      const after = snapshot();
-      const changed = [...after.entries()]
-        .filter(([path, mtime]) => before.get(path) !== mtime)
-        .map(([path]) => path)
-        .filter((path) => !path.startsWith(`components/${component}/`));
-      expect(changed, 'files written outside the component folder').toEqual([]);
-    });
+        const after = snapshot();
+        const changed = [...after.entries()]
+          .filter(([path, mtime]) => before.get(path) !== mtime)
+          .map(([path]) => path)
+          .filter((path) => !path.startsWith(`components/${component}/`));
+        expect(changed, 'files written outside the component folder').toEqual([]);
+      },
+    );
   });
 });
 
@@ -203,7 +221,10 @@ describe('deploy workflow', () => {
           | { depends_on?: Record<string, { component: string }> }
           | undefined;
         for (const dependency of Object.values(settings?.depends_on ?? {})) {
-          expect(steps.indexOf(dependency.component), `${stack}: ${component} depends on ${dependency.component}`).toBeLessThan(index);
+          expect(
+            steps.indexOf(dependency.component),
+            `${stack}: ${component} depends on ${dependency.component}`,
+          ).toBeLessThan(index);
         }
       }
     }

@@ -48,16 +48,21 @@ describe.each(componentNames)('%s', (component) => {
   it('gives every alarm dimensions, a description and the topic actions', () => {
     for (const [id, alarm] of Object.entries(alarmsOf(tf))) {
       const metricQueries = (alarm.metric_query as { metric?: { dimensions?: object } }[] | undefined) ?? [];
-      const dimensionSets = alarm.dimensions ? [alarm.dimensions] : metricQueries.filter((q) => q.metric).map((q) => q.metric!.dimensions);
+      const dimensionSets = alarm.dimensions
+        ? [alarm.dimensions]
+        : metricQueries.filter((q) => q.metric).map((q) => q.metric!.dimensions);
       expect(dimensionSets.length, `${id} watches no metric`).toBeGreaterThan(0);
-      for (const dims of dimensionSets) expect(Object.keys(dims ?? {}).length, `${id} has no dimensions`).toBeGreaterThan(0);
+      for (const dims of dimensionSets)
+        expect(Object.keys(dims ?? {}).length, `${id} has no dimensions`).toBeGreaterThan(0);
       expect(alarm.alarm_description, id).toBeTruthy();
       expect(alarm.alarm_actions, id).toContain('var.alarm_topic_arn');
     }
   });
 
   it('has a JSON Schema for settings.validation that refuses undeclared vars', () => {
-    const schema = JSON.parse(readFileSync(join(REPO_ROOT, 'stacks', 'schemas', 'jsonschema', `${component}.json`), 'utf8'));
+    const schema = JSON.parse(
+      readFileSync(join(REPO_ROOT, 'stacks', 'schemas', 'jsonschema', `${component}.json`), 'utf8'),
+    );
     expect(Object.keys(schema.properties.vars.properties).sort()).toEqual(Object.keys(tf.variable).sort());
     expect(schema.properties.vars.additionalProperties).toBe(false);
   });
@@ -65,7 +70,9 @@ describe.each(componentNames)('%s', (component) => {
 
 describe('synthesis', () => {
   it('`cdktf synth` (the standard CLI) writes the same JSON as the fast path', () => {
-    const fast = Object.fromEntries(componentNames.map((c) => [c, readFileSync(join(componentPath(c), 'main.tf.json'), 'utf8')]));
+    const fast = Object.fromEntries(
+      componentNames.map((c) => [c, readFileSync(join(componentPath(c), 'main.tf.json'), 'utf8')]),
+    );
     const outdir = mkdtempSync(join(tmpdir(), 'cdktf-out-'));
     try {
       execFileSync(join(REPO_ROOT, 'node_modules', '.bin', 'cdktf'), ['synth', '--output', outdir], {
@@ -85,8 +92,10 @@ describe('synthesis', () => {
 
   it('refuses an unknown component name with the list of known ones', () => {
     expect(() =>
-      execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'synth.mjs'), 'kinesis-ingets'], { cwd: REPO_ROOT, stdio: 'pipe' }),
+      execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'synth.mjs'), 'kinesis-ingets'], {
+        cwd: REPO_ROOT,
+        stdio: 'pipe',
+      }),
     ).toThrow(/Unknown component "kinesis-ingets"; known components: [a-z0-9-, ]*kinesis-ingest/);
   });
-
 });

@@ -5,7 +5,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { COMPONENTS } from '../../components/registry';
-import { DEFAULT_ASSUMPTIONS, estimate, GIB, type Assumptions, type ComponentCost, type StackInput } from '../../scripts/cost/model';
+import {
+  DEFAULT_ASSUMPTIONS,
+  estimate,
+  GIB,
+  type Assumptions,
+  type ComponentCost,
+  type StackInput,
+} from '../../scripts/cost/model';
 import { loadPriceTable, type PriceTable } from '../../scripts/cost/prices';
 import { readSynthesized } from '../../scripts/cost/resources';
 import { REPO_ROOT } from '../support/paths';
@@ -21,14 +28,29 @@ const tf = Object.fromEntries(Object.keys(COMPONENTS).map((c) => [c, readSynthes
 /** The smallest useful stack: set only what the model reads; everything else takes its default. */
 function smallStack(overrides: Record<string, Record<string, unknown>> = {}): StackInput {
   const base: Record<string, Record<string, unknown>> = {
-    'kinesis-ingest': { stream_mode: 'ON_DEMAND', retention_period_hours: 24, efo_consumer_names: ['enrichment', 'analytics'] },
+    'kinesis-ingest': {
+      stream_mode: 'ON_DEMAND',
+      retention_period_hours: 24,
+      efo_consumer_names: ['enrichment', 'analytics'],
+    },
     'kinesis-output': { stream_mode: 'PROVISIONED', shard_count: 2, retention_period_hours: 24 },
-    'lambda-enrichment': { efo_consumer_name: 'enrichment', batch_size: 500, batching_window_seconds: 1, parallelization_factor: 1, memory_size_mb: 256 },
+    'lambda-enrichment': {
+      efo_consumer_name: 'enrichment',
+      batch_size: 500,
+      batching_window_seconds: 1,
+      parallelization_factor: 1,
+      memory_size_mb: 256,
+    },
     'dynamodb-lookup': { dax_enabled: false },
     'kinesis-analytics': { input_reader: 'EFO', window_size_minutes: 5, parallelism: 1, parallelism_per_kpu: 1 },
     'firehose-s3': { dynamic_partitioning_enabled: true, buffering_size_mb: 64, buffering_interval_seconds: 300 },
     'firehose-opensearch': { buffering_size_mb: 5, buffering_interval_seconds: 60 },
-    opensearch: { instance_type: 't3.medium.search', instance_count: 1, ebs_volume_size_gb: 20, dedicated_master_enabled: false },
+    opensearch: {
+      instance_type: 't3.medium.search',
+      instance_count: 1,
+      ebs_volume_size_gb: 20,
+      dedicated_master_enabled: false,
+    },
     monitoring: {},
     timestream: { enabled: false },
   };
@@ -37,13 +59,20 @@ function smallStack(overrides: Record<string, Record<string, unknown>> = {}): St
 }
 
 // 100 records/s of 1,000 bytes for AWS's 730-hour month, 100 customers.
-const A: Assumptions = { ...DEFAULT_ASSUMPTIONS, throughputBytesPerSecond: 100_000, recordBytes: 1000, customers: 100, hours: 730 };
+const A: Assumptions = {
+  ...DEFAULT_ASSUMPTIONS,
+  throughputBytesPerSecond: 100_000,
+  recordBytes: 1000,
+  customers: 100,
+  hours: 730,
+};
 const SECONDS = 730 * 3600;
 const EVENTS = 100 * SECONDS;
 
 function item(c: ComponentCost, prefix: string) {
   const found = c.items.filter((i) => i.name.startsWith(prefix));
-  if (found.length !== 1) throw new Error(`expected one item starting "${prefix}", found ${found.map((i) => i.name).join(' | ') || 'none'}`);
+  if (found.length !== 1)
+    throw new Error(`expected one item starting "${prefix}", found ${found.map((i) => i.name).join(' | ') || 'none'}`);
   return found[0]!;
 }
 
@@ -91,7 +120,10 @@ describe('a small stack, by hand', () => {
     closeTo(item(c, 'Custom metrics (2').usd_month, 2 * P('cloudwatch.custom_metric_month'));
     const logGb = (invocations * 1500) / GIB;
     closeTo(item(c, 'Log ingestion').usd_month, logGb * P('cloudwatch.logs_ingestion_gb'));
-    closeTo(item(c, 'Log storage (30 days').usd_month, ((logGb * 30 * 24) / 730) * P('cloudwatch.logs_storage_gb_month'));
+    closeTo(
+      item(c, 'Log storage (30 days').usd_month,
+      ((logGb * 30 * 24) / 730) * P('cloudwatch.logs_storage_gb_month'),
+    );
   });
 
   it('dynamodb-lookup: reads after the cache hit rate, 0.5 RRU each', () => {
@@ -99,13 +131,19 @@ describe('a small stack, by hand', () => {
     // per handler instance: 25 customers, all cached; each refetched once per 300 s TTL out of 25 × 300 records
     const hit = 1 - 25 / (25 * 300);
     expect(e.assumptions.cache_hit_rate).toBeCloseTo(hit, 12);
-    closeTo(item(c, 'Read request units').usd_month, EVENTS * (1 - hit) * 0.5 * P('dynamodb.on_demand.read_request_unit'));
+    closeTo(
+      item(c, 'Read request units').usd_month,
+      EVENTS * (1 - hit) * 0.5 * P('dynamodb.on_demand.read_request_unit'),
+    );
     expect(c.items.some((i) => i.name.startsWith('DAX'))).toBe(false);
   });
 
   it('dynamodb-lookup with DAX: nodes × replication factor, table reads capped by the DAX TTL', () => {
     const withDax = estimate(
-      smallStack({ 'dynamodb-lookup': { dax_enabled: true, dax_replication_factor: 3, dax_node_type: 'dax.t3.small' }, 'lambda-enrichment': { dax_endpoint: 'daxs://x' } }),
+      smallStack({
+        'dynamodb-lookup': { dax_enabled: true, dax_replication_factor: 3, dax_node_type: 'dax.t3.small' },
+        'lambda-enrichment': { dax_endpoint: 'daxs://x' },
+      }),
       prices,
       A,
     );
@@ -133,15 +171,26 @@ describe('a small stack, by hand', () => {
     // one object per 300 s flush (the 64 MB buffer never fills at 100 KB/s)
     expect(item(c, 'Dynamic partitioning: objects').quantity).toBe(Math.ceil(SECONDS / 300));
     const gbPerMonth = (EVENTS * 1000 * 0.25) / GIB;
-    closeTo(item(c, 'Archive in S3 Standard (first 90 days').usd_month, ((gbPerMonth * 90 * 24) / 730) * P('s3.standard_gb_month'));
-    closeTo(item(c, 'Archive in GLACIER_IR (days 90-365)').usd_month, ((gbPerMonth * 275 * 24) / 730) * P('s3.glacier_ir_gb_month'));
+    closeTo(
+      item(c, 'Archive in S3 Standard (first 90 days').usd_month,
+      ((gbPerMonth * 90 * 24) / 730) * P('s3.standard_gb_month'),
+    );
+    closeTo(
+      item(c, 'Archive in GLACIER_IR (days 90-365)').usd_month,
+      ((gbPerMonth * 275 * 24) / 730) * P('s3.glacier_ir_gb_month'),
+    );
     closeTo(item(c, 'S3 PUT requests').usd_month, Math.ceil(SECONDS / 300) * P('s3.put_request'));
   });
 
   it('opensearch: instance price unknown, gp3 storage known', () => {
     const c = e.components.opensearch!;
     const nodes = item(c, 'Data nodes (1 × t3.medium.search)');
-    expect(nodes).toMatchObject({ quantity: 730, unit: 'instance-hours', unit_price_usd: 'unknown', usd_month: 'unknown' });
+    expect(nodes).toMatchObject({
+      quantity: 730,
+      unit: 'instance-hours',
+      unit_price_usd: 'unknown',
+      usd_month: 'unknown',
+    });
     closeTo(item(c, 'EBS gp3 storage').usd_month, 20 * P('opensearch.gp3_storage_gb_month'));
   });
 
@@ -156,7 +205,10 @@ describe('a small stack, by hand', () => {
     let unknown = 0;
     for (const c of Object.values(e.components)) {
       const known = c.items.filter((i) => i.usd_month !== 'unknown');
-      expect(c.total_usd_month).toBeCloseTo(known.reduce((n, i) => n + (i.usd_month as number), 0), 9);
+      expect(c.total_usd_month).toBeCloseTo(
+        known.reduce((n, i) => n + (i.usd_month as number), 0),
+        9,
+      );
       expect(c.unknown_items).toBe(c.items.length - known.length);
       total += c.total_usd_month;
       unknown += c.unknown_items;
@@ -172,7 +224,14 @@ describe('unknown prices', () => {
   it('a price the table marks unknown stays unknown and out of the total', () => {
     const table: PriceTable = {
       ...prices,
-      prices: { ...prices.prices, 'kinesis.on_demand.stream_hour': { ...prices.prices['kinesis.on_demand.stream_hour']!, usd: null, status: 'unknown' } },
+      prices: {
+        ...prices.prices,
+        'kinesis.on_demand.stream_hour': {
+          ...prices.prices['kinesis.on_demand.stream_hour']!,
+          usd: null,
+          status: 'unknown',
+        },
+      },
     };
     const known = estimate(smallStack(), prices, A);
     const e = estimate(smallStack(), table, A);
@@ -184,28 +243,43 @@ describe('unknown prices', () => {
 
   it('a zero quantity costs nothing even at an unknown price', () => {
     const e = estimate(smallStack(), prices, A);
-    expect(item(e.components.opensearch!, 'gp3 IOPS above 3,000')).toMatchObject({ quantity: 0, unit_price_usd: 'unknown', usd_month: 0 });
+    expect(item(e.components.opensearch!, 'gp3 IOPS above 3,000')).toMatchObject({
+      quantity: 0,
+      unit_price_usd: 'unknown',
+      usd_month: 0,
+    });
   });
 
   it('a price the table lacks is an error, not unknown', () => {
     const { ['flink.kpu_hour']: _drop, ...rest } = prices.prices;
     void _drop;
-    expect(() => estimate(smallStack(), { ...prices, prices: rest }, A)).toThrow('price table us-east-1 has no entry "flink.kpu_hour" (add it, with its source, or mark it unknown)');
+    expect(() => estimate(smallStack(), { ...prices, prices: rest }, A)).toThrow(
+      'price table us-east-1 has no entry "flink.kpu_hour" (add it, with its source, or mark it unknown)',
+    );
   });
 
   it('a stack in another region than the table is refused', () => {
-    expect(() => estimate({ ...smallStack(), region: 'eu-west-1' }, prices, A)).toThrow('stack small is in eu-west-1, the price table is for us-east-1');
+    expect(() => estimate({ ...smallStack(), region: 'eu-west-1' }, prices, A)).toThrow(
+      'stack small is in eu-west-1, the price table is for us-east-1',
+    );
   });
 });
 
 describe('warnings', () => {
   it('too few provisioned shards and a function that falls behind are reported', () => {
     const e = estimate(
-      smallStack({ 'kinesis-ingest': { stream_mode: 'PROVISIONED', shard_count: 1 }, 'lambda-enrichment': { memory_size_mb: 128, batching_window_seconds: 0, batch_size: 10 } }),
+      smallStack({
+        'kinesis-ingest': { stream_mode: 'PROVISIONED', shard_count: 1 },
+        'lambda-enrichment': { memory_size_mb: 128, batching_window_seconds: 0, batch_size: 10 },
+      }),
       prices,
       { ...A, throughputBytesPerSecond: 3_000_000 },
     );
-    expect(e.warnings).toContain('kinesis-ingest: 1 shard(s) take 1.05 MB/s and 1000 records/s; the traffic needs 3 (writes would be throttled)');
-    expect(e.warnings.some((w) => w.startsWith('lambda-enrichment: each of 1 concurrent batches processes'))).toBe(true);
+    expect(e.warnings).toContain(
+      'kinesis-ingest: 1 shard(s) take 1.05 MB/s and 1000 records/s; the traffic needs 3 (writes would be throttled)',
+    );
+    expect(e.warnings.some((w) => w.startsWith('lambda-enrichment: each of 1 concurrent batches processes'))).toBe(
+      true,
+    );
   });
 });

@@ -23,14 +23,32 @@ describe('price rules', () => {
   });
 
   it('a new resource type without a rule is reported, and the estimate refuses to run', () => {
-    const withNew = { ...tf, 'kinesis-ingest': { ...tf['kinesis-ingest']!, resource: { ...tf['kinesis-ingest']!.resource, aws_msk_cluster: { broker: {} } } } };
+    const withNew = {
+      ...tf,
+      'kinesis-ingest': {
+        ...tf['kinesis-ingest']!,
+        resource: { ...tf['kinesis-ingest']!.resource, aws_msk_cluster: { broker: {} } },
+      },
+    };
     expect(unpricedTypes(withNew)).toEqual(['kinesis-ingest: aws_msk_cluster']);
     expect(() =>
-      estimate({ stack: 's', region: 'us-east-1', tf: withNew, vars: Object.fromEntries(Object.keys(tf).map((c) => [c, {}])), lambdaMetricNames: [] }, prices, {
-        ...DEFAULT_ASSUMPTIONS,
-        throughputBytesPerSecond: 1e6,
-      }),
-    ).toThrow('resource types without a price rule (add them to scripts/cost/rules.ts): kinesis-ingest: aws_msk_cluster');
+      estimate(
+        {
+          stack: 's',
+          region: 'us-east-1',
+          tf: withNew,
+          vars: Object.fromEntries(Object.keys(tf).map((c) => [c, {}])),
+          lambdaMetricNames: [],
+        },
+        prices,
+        {
+          ...DEFAULT_ASSUMPTIONS,
+          throughputBytesPerSecond: 1e6,
+        },
+      ),
+    ).toThrow(
+      'resource types without a price rule (add them to scripts/cost/rules.ts): kinesis-ingest: aws_msk_cluster',
+    );
   });
 
   it('name only prices the table has, and every table price belongs to a rule', () => {
@@ -58,18 +76,29 @@ describe('the price table', () => {
   });
 
   it('rejects a price without a source, an undated one and an unknown one with a figure', () => {
-    const bad = (patch: Partial<PriceTable['prices'][string]>): PriceTable => ({ ...prices, prices: { x: { usd: 1, per: 'GB', source: ['kds-page'], read: '2026-12-01', ...patch } } });
+    const bad = (patch: Partial<PriceTable['prices'][string]>): PriceTable => ({
+      ...prices,
+      prices: { x: { usd: 1, per: 'GB', source: ['kds-page'], read: '2026-12-01', ...patch } },
+    });
     expect(() => checkPriceTable(bad({ source: [] }), 't')).toThrow('t: price x names no source');
-    expect(() => checkPriceTable(bad({ source: ['nowhere'] }), 't')).toThrow('t: price x names unknown source "nowhere"');
+    expect(() => checkPriceTable(bad({ source: ['nowhere'] }), 't')).toThrow(
+      't: price x names unknown source "nowhere"',
+    );
     expect(() => checkPriceTable(bad({ read: 'recently' }), 't')).toThrow('t: price x has no read date (YYYY-MM-DD)');
-    expect(() => checkPriceTable(bad({ status: 'unknown' }), 't')).toThrow('t: price x: usd must be null exactly when status is "unknown"');
-    expect(() => checkPriceTable(bad({ usd: null }), 't')).toThrow('t: price x: usd must be null exactly when status is "unknown"');
+    expect(() => checkPriceTable(bad({ status: 'unknown' }), 't')).toThrow(
+      't: price x: usd must be null exactly when status is "unknown"',
+    );
+    expect(() => checkPriceTable(bad({ usd: null }), 't')).toThrow(
+      't: price x: usd must be null exactly when status is "unknown"',
+    );
   });
 });
 
 describe('resource counts follow count and for_each', () => {
   it('enhanced fan-out consumers and their lag alarms: one per distinct name', () => {
-    const r = resourceInstances(tf['kinesis-ingest']!, { efo_consumer_names: ['enrichment', 'analytics', 'enrichment'] });
+    const r = resourceInstances(tf['kinesis-ingest']!, {
+      efo_consumer_names: ['enrichment', 'analytics', 'enrichment'],
+    });
     expect(countOf(r, 'aws_kinesis_stream_consumer')).toBe(2);
     expect(alarmMetrics(r)).toEqual({ alarms: 4, metrics: 4 });
     expect(countOf(resourceInstances(tf['kinesis-ingest']!, {}), 'aws_kinesis_stream_consumer')).toBe(0);

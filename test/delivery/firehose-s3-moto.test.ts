@@ -35,7 +35,12 @@ import {
   PutRecordBatchCommand,
   PutRecordCommand,
 } from '@aws-sdk/client-firehose';
-import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient, PutRecordCommand as PutKinesisRecordCommand } from '@aws-sdk/client-kinesis';
+import {
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  KinesisClient,
+  PutRecordCommand as PutKinesisRecordCommand,
+} from '@aws-sdk/client-kinesis';
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -69,7 +74,8 @@ interface SynthesizedExtendedS3 {
 }
 
 const tf = readComponent('firehose-s3');
-const ext = onlyResource(tf, 'aws_kinesis_firehose_delivery_stream')[1].extended_s3_configuration as SynthesizedExtendedS3;
+const ext = onlyResource(tf, 'aws_kinesis_firehose_delivery_stream')[1]
+  .extended_s3_configuration as SynthesizedExtendedS3;
 
 /** A literal, or `${var.x}` resolved to the variable's default (what a stack that sets nothing gets). */
 function resolve(expression: string | number): unknown {
@@ -99,9 +105,16 @@ function destination(bucket: string, dynamicPartitioning: boolean): ExtendedS3De
     Prefix: dynamicPartitioning ? prefixes.eventHour : prefixes.arrivalTime,
     ErrorOutputPrefix: ext.error_output_prefix,
     CompressionFormat: ext.compression_format as CompressionFormat,
-    BufferingHints: { SizeInMBs: resolve(ext.buffering_size) as number, IntervalInSeconds: resolve(ext.buffering_interval) as number },
+    BufferingHints: {
+      SizeInMBs: resolve(ext.buffering_size) as number,
+      IntervalInSeconds: resolve(ext.buffering_interval) as number,
+    },
     EncryptionConfiguration: { KMSEncryptionConfig: { AWSKMSKeyARN: KEY_ARN } },
-    CloudWatchLoggingOptions: { Enabled: true, LogGroupName: '/aws/kinesisfirehose/acme-ue1-local-archive', LogStreamName: 'DestinationDelivery' },
+    CloudWatchLoggingOptions: {
+      Enabled: true,
+      LogGroupName: '/aws/kinesisfirehose/acme-ue1-local-archive',
+      LogStreamName: 'DestinationDelivery',
+    },
     DynamicPartitioningConfiguration: {
       Enabled: dynamicPartitioning,
       RetryOptions: { DurationInSeconds: ext.dynamic_partitioning_configuration.retry_duration },
@@ -127,7 +140,12 @@ let kinesis: KinesisClient;
 beforeAll(() => {
   firehose = new FirehoseClient(moto.clientConfig());
   // Path-style (no <bucket>.127.0.0.1 host names); no flexible checksums (not needed by moto).
-  s3 = new S3Client({ ...moto.clientConfig(), forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+  s3 = new S3Client({
+    ...moto.clientConfig(),
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
   kinesis = new KinesisClient(moto.clientConfig());
 });
 
@@ -191,37 +209,45 @@ describe('firehose-s3 delivery (moto): what moto implements', () => {
     expect(prefixes.eventHour).toBe(
       'raw/year=!{partitionKeyFromQuery:year}/month=!{partitionKeyFromQuery:month}/day=!{partitionKeyFromQuery:day}/hour=!{partitionKeyFromQuery:hour}/',
     );
-    expect(prefixes.arrivalTime).toBe('raw/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/');
+    expect(prefixes.arrivalTime).toBe(
+      'raw/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/',
+    );
     expect(ext.error_output_prefix).toMatch(/^errors\/!\{firehose:error-output-type\}\//);
     expect(ext.compression_format).toBe('GZIP');
     expect(resolve(ext.buffering_size)).toBe(64);
     expect(resolve(ext.buffering_interval)).toBe(300);
   });
 
-  it.each([true, false])('accepts and describes the synthesized configuration (dynamic partitioning %s)', async (dynamicPartitioning) => {
-    const { name, bucket } = await deliveryStream({ dynamicPartitioning });
-    const described = (await firehose.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: name }))).DeliveryStreamDescription!;
-    expect(described.DeliveryStreamStatus).toBe('ACTIVE');
-    expect(described.DeliveryStreamType).toBe('DirectPut');
-    const d = described.Destinations![0]!.ExtendedS3DestinationDescription!;
-    const wanted = destination(bucket, dynamicPartitioning);
-    expect(d).toMatchObject({
-      BucketARN: wanted.BucketARN,
-      Prefix: wanted.Prefix,
-      ErrorOutputPrefix: wanted.ErrorOutputPrefix,
-      CompressionFormat: 'GZIP',
-      BufferingHints: { SizeInMBs: 64, IntervalInSeconds: 300 },
-      EncryptionConfiguration: wanted.EncryptionConfiguration,
-      ProcessingConfiguration: wanted.ProcessingConfiguration,
-      DynamicPartitioningConfiguration: wanted.DynamicPartitioningConfiguration,
-    });
-  });
+  it.each([true, false])(
+    'accepts and describes the synthesized configuration (dynamic partitioning %s)',
+    async (dynamicPartitioning) => {
+      const { name, bucket } = await deliveryStream({ dynamicPartitioning });
+      const described = (await firehose.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: name })))
+        .DeliveryStreamDescription!;
+      expect(described.DeliveryStreamStatus).toBe('ACTIVE');
+      expect(described.DeliveryStreamType).toBe('DirectPut');
+      const d = described.Destinations![0]!.ExtendedS3DestinationDescription!;
+      const wanted = destination(bucket, dynamicPartitioning);
+      expect(d).toMatchObject({
+        BucketARN: wanted.BucketARN,
+        Prefix: wanted.Prefix,
+        ErrorOutputPrefix: wanted.ErrorOutputPrefix,
+        CompressionFormat: 'GZIP',
+        BufferingHints: { SizeInMBs: 64, IntervalInSeconds: 300 },
+        EncryptionConfiguration: wanted.EncryptionConfiguration,
+        ProcessingConfiguration: wanted.ProcessingConfiguration,
+        DynamicPartitioningConfiguration: wanted.DynamicPartitioningConfiguration,
+      });
+    },
+  );
 
   it('delivers a PutRecordBatch of raw events into the bucket under the prefix, bytes intact, as one object', async () => {
     const { name, bucket } = await deliveryStream({ dynamicPartitioning: false });
     const records = Array.from({ length: 25 }, (_, i) => bytes(rawEvent(i)));
     const before = new Date();
-    const put = await firehose.send(new PutRecordBatchCommand({ DeliveryStreamName: name, Records: records.map((Data) => ({ Data })) }));
+    const put = await firehose.send(
+      new PutRecordBatchCommand({ DeliveryStreamName: name, Records: records.map((Data) => ({ Data })) }),
+    );
     const after = new Date();
     expect(put.FailedPutCount).toBe(0);
     expect(put.RequestResponses).toHaveLength(25);
@@ -241,12 +267,16 @@ describe('firehose-s3 delivery (moto): what moto implements', () => {
   it('delivers each PutRecord as its own object (no buffering)', async () => {
     const { name, bucket } = await deliveryStream({ dynamicPartitioning: false });
     for (let i = 0; i < 3; i++) {
-      const r = await firehose.send(new PutRecordCommand({ DeliveryStreamName: name, Record: { Data: bytes(rawEvent(i)) } }));
+      const r = await firehose.send(
+        new PutRecordCommand({ DeliveryStreamName: name, Record: { Data: bytes(rawEvent(i)) } }),
+      );
       expect(r.RecordId).toMatch(/^[0-9a-f-]{36}$/);
     }
     const stored = await objects(bucket, 'raw/');
     expect(stored).toHaveLength(3);
-    const events = stored.map((o) => JSON.parse(o.body.toString('utf8')) as { event_id: string }).map((e) => e.event_id);
+    const events = stored
+      .map((o) => JSON.parse(o.body.toString('utf8')) as { event_id: string })
+      .map((e) => e.event_id);
     expect(events.sort()).toEqual(['evt-0', 'evt-1', 'evt-2']);
   });
 });
@@ -256,7 +286,9 @@ describe('firehose-s3 delivery (moto): what moto implements', () => {
 describe('firehose-s3 delivery (moto): what moto does not emulate', () => {
   it('dynamic partitioning: the JQ query is not run, !{partitionKeyFromQuery:…} stays literal', async () => {
     const { name, bucket } = await deliveryStream({ dynamicPartitioning: true });
-    await firehose.send(new PutRecordCommand({ DeliveryStreamName: name, Record: { Data: bytes(rawEvent(1, '2024-03-05T07:08:09Z')) } }));
+    await firehose.send(
+      new PutRecordCommand({ DeliveryStreamName: name, Record: { Data: bytes(rawEvent(1, '2024-03-05T07:08:09Z')) } }),
+    );
     const [object] = await objects(bucket);
     expect(object!.key).toMatch(keyPattern(prefixes.eventHour, name));
     // AWS would write raw/year=2024/month=03/day=05/hour=07/<stream>-…
@@ -267,14 +299,20 @@ describe('firehose-s3 delivery (moto): what moto does not emulate', () => {
     const { name, bucket } = await deliveryStream({ dynamicPartitioning: false });
     await firehose.send(new PutRecordCommand({ DeliveryStreamName: name, Record: { Data: bytes(rawEvent(1)) } }));
     const [object] = await objects(bucket);
-    expect(object!.key.startsWith('raw/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/')).toBe(true);
+    expect(
+      object!.key.startsWith(
+        'raw/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/',
+      ),
+    ).toBe(true);
     expect(object!.key).toMatch(/\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/[^/]+$/);
   });
 
   it('compression, the record delimiter and the delivery stream KMS key are not applied', async () => {
     const { name, bucket } = await deliveryStream({ dynamicPartitioning: true });
     const records = [bytes(rawEvent(1)), bytes(rawEvent(2))];
-    await firehose.send(new PutRecordBatchCommand({ DeliveryStreamName: name, Records: records.map((Data) => ({ Data })) }));
+    await firehose.send(
+      new PutRecordBatchCommand({ DeliveryStreamName: name, Records: records.map((Data) => ({ Data })) }),
+    );
     const [object] = await objects(bucket);
     // GZIP would start with 1f 8b; AppendDelimiterToRecord would end each record with "\n".
     expect(object!.body.subarray(0, 2).equals(Buffer.from([0x1f, 0x8b]))).toBe(false);
@@ -289,7 +327,9 @@ describe('firehose-s3 delivery (moto): what moto does not emulate', () => {
     await s3.send(
       new PutBucketEncryptionCommand({
         Bucket: bucket,
-        ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: bucketKey } }] },
+        ServerSideEncryptionConfiguration: {
+          Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: bucketKey } }],
+        },
       }),
     );
     await firehose.send(new PutRecordCommand({ DeliveryStreamName: name, Record: { Data: bytes(rawEvent(1)) } }));
@@ -312,9 +352,13 @@ describe('firehose-s3 delivery (moto): what moto does not emulate', () => {
     const once = new FirehoseClient({ ...moto.clientConfig(), maxAttempts: 1 });
     const failure = await once
       .send(new PutRecordCommand({ DeliveryStreamName: name, Record: { Data: bytes(rawEvent(1)) } }))
-      .then(() => undefined, (err: { $metadata?: { httpStatusCode?: number } }) => err);
+      .then(
+        () => undefined,
+        (err: { $metadata?: { httpStatusCode?: number } }) => err,
+      );
     expect(failure?.$metadata?.httpStatusCode).toBe(500);
-    const described = (await firehose.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: name }))).DeliveryStreamDescription!;
+    const described = (await firehose.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: name })))
+      .DeliveryStreamDescription!;
     expect(described.FailureDescription).toBeUndefined();
   });
 
@@ -324,7 +368,11 @@ describe('firehose-s3 delivery (moto): what moto does not emulate', () => {
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     const config = { ...destination(bucket, true), BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 0 } };
     const created = await firehose.send(
-      new CreateDeliveryStreamCommand({ DeliveryStreamName: `invalid-buffer-${counter}`, DeliveryStreamType: 'DirectPut', ExtendedS3DestinationConfiguration: config }),
+      new CreateDeliveryStreamCommand({
+        DeliveryStreamName: `invalid-buffer-${counter}`,
+        DeliveryStreamType: 'DirectPut',
+        ExtendedS3DestinationConfiguration: config,
+      }),
     );
     expect(created.DeliveryStreamARN).toMatch(/^arn:aws:firehose:us-east-1:\d{12}:deliverystream\/invalid-buffer-/);
   });
@@ -335,7 +383,8 @@ describe('firehose-s3 delivery (moto): what moto does not emulate', () => {
     const bucket = `acme-ue1-local-archive-raw-${counter}`;
     const name = `acme-ue1-local-archive-${counter}`;
     await kinesis.send(new CreateStreamCommand({ StreamName: stream, StreamModeDetails: { StreamMode: 'ON_DEMAND' } }));
-    const streamArn = (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }))).StreamDescriptionSummary!.StreamARN!;
+    const streamArn = (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream })))
+      .StreamDescriptionSummary!.StreamARN!;
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     await firehose.send(
       new CreateDeliveryStreamCommand({
@@ -345,11 +394,14 @@ describe('firehose-s3 delivery (moto): what moto does not emulate', () => {
         ExtendedS3DestinationConfiguration: destination(bucket, false),
       }),
     );
-    const described = (await firehose.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: name }))).DeliveryStreamDescription!;
+    const described = (await firehose.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: name })))
+      .DeliveryStreamDescription!;
     expect(described.DeliveryStreamType).toBe('KinesisStreamAsSource');
     expect(described.Source?.KinesisStreamSourceDescription?.KinesisStreamARN).toBe(streamArn);
 
-    await kinesis.send(new PutKinesisRecordCommand({ StreamName: stream, PartitionKey: 'cust-1', Data: bytes(rawEvent(1)) }));
+    await kinesis.send(
+      new PutKinesisRecordCommand({ StreamName: stream, PartitionKey: 'cust-1', Data: bytes(rawEvent(1)) }),
+    );
     await new Promise((r) => setTimeout(r, 1500));
     expect(await objects(bucket)).toEqual([]);
 

@@ -13,7 +13,17 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,9 +35,18 @@ import { REPO_ROOT } from '../support/paths';
 const SCRIPT = join(REPO_ROOT, 'scripts', 'opensearch-setup.ts');
 const TSX = join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
 const TOOLS_BIN = join(REPO_ROOT, '.tools', 'bin');
-const TEMPLATE_TEXT = readFileSync(join(REPO_ROOT, 'components', 'firehose-opensearch', 'events-index-template.json'), 'utf8');
-const PIPELINES_TEXT = readFileSync(join(REPO_ROOT, 'components', 'firehose-opensearch', 'events-ingest-pipelines.json'), 'utf8');
-const PIPELINES = JSON.parse(PIPELINES_TEXT) as Record<string, { processors: Record<string, Record<string, unknown>>[] }>;
+const TEMPLATE_TEXT = readFileSync(
+  join(REPO_ROOT, 'components', 'firehose-opensearch', 'events-index-template.json'),
+  'utf8',
+);
+const PIPELINES_TEXT = readFileSync(
+  join(REPO_ROOT, 'components', 'firehose-opensearch', 'events-ingest-pipelines.json'),
+  'utf8',
+);
+const PIPELINES = JSON.parse(PIPELINES_TEXT) as Record<
+  string,
+  { processors: Record<string, Record<string, unknown>>[] }
+>;
 /** The pipelines in the order they must be created: a pipeline called by another one first. */
 const PIPELINE_ORDER = ['events-idempotent-event', 'events-idempotent-aggregate', 'events-idempotent'];
 /** `events-*`, escaped on the wire (SigV4 signs it escaped once more). */
@@ -50,7 +69,8 @@ const REGION = 'eu-central-1';
 
 /** The role Firehose is mapped to, spelled out: changing the permissions must change this test. */
 const EXPECTED_ROLE = {
-  description: 'Firehose delivery (firehose-opensearch): bulk-index into the daily events indices. Managed by scripts/opensearch-setup.ts.',
+  description:
+    'Firehose delivery (firehose-opensearch): bulk-index into the daily events indices. Managed by scripts/opensearch-setup.ts.',
   cluster_permissions: ['cluster_monitor', 'indices:data/write/bulk*'],
   index_permissions: [
     {
@@ -101,7 +121,12 @@ async function startRecorder(): Promise<Recorder> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const recorded = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const recorded = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       recorder.requests.push(recorded);
       const answer = recorder.respond(recorded);
       res.writeHead(answer.status, { 'content-type': 'application/json' });
@@ -141,7 +166,11 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 /** Runs a command asynchronously (the recorder answers from this process's event loop). */
 function run(command: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd?: string }): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd ?? REPO_ROOT, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: options.cwd ?? REPO_ROOT,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -162,20 +191,29 @@ const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).u
  * Recomputes the AWS Signature Version 4 of a recorded request from the secret key and compares
  * it with the one in its Authorization header. Returns the parsed credential scope.
  */
-function verifySigV4(req: Recorded, secretKey: string): { accessKey: string; date: string; region: string; service: string; signedHeaders: string[] } {
+function verifySigV4(
+  req: Recorded,
+  secretKey: string,
+): { accessKey: string; date: string; region: string; service: string; signedHeaders: string[] } {
   const auth = String(req.headers.authorization ?? '');
-  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(auth);
+  const m =
+    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(
+      auth,
+    );
   expect(m, `Authorization header: ${auth}`).not.toBeNull();
   const [, accessKey, date, region, service, signedHeaderList, signature] = m as RegExpExecArray;
   const signedHeaders = signedHeaderList.split(';');
   const amzDate = String(req.headers['x-amz-date']);
   expect(amzDate.startsWith(date)).toBe(true);
-  const canonicalHeaders = signedHeaders.map((h) => `${h}:${String(req.headers[h]).trim().replace(/\s+/g, ' ')}\n`).join('');
+  const canonicalHeaders = signedHeaders
+    .map((h) => `${h}:${String(req.headers[h]).trim().replace(/\s+/g, ' ')}\n`)
+    .join('');
   const payloadHash = sha256Hex(req.body);
   const [path, query = ''] = req.path.split('?');
   // RFC 3986 escaping (encodeURIComponent leaves !'()* alone), applied twice to each decoded path
   // segment: every service but S3 signs the escaped form of the already escaped path.
-  const escape = (v: string) => encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const escape = (v: string) =>
+    encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   const canonicalPath = path
     .split('/')
     .map((segment) => escape(escape(decodeURIComponent(segment))))
@@ -184,11 +222,21 @@ function verifySigV4(req: Recorded, secretKey: string): { accessKey: string; dat
     .map(([k, v]) => `${escape(k)}=${escape(v)}`)
     .sort()
     .join('&');
-  const canonicalRequest = [req.method, canonicalPath, canonicalQuery, canonicalHeaders, signedHeaderList, payloadHash].join('\n');
+  const canonicalRequest = [
+    req.method,
+    canonicalPath,
+    canonicalQuery,
+    canonicalHeaders,
+    signedHeaderList,
+    payloadHash,
+  ].join('\n');
   const scope = `${date}/${region}/${service}/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
   const key = hmac(hmac(hmac(hmac(`AWS4${secretKey}`, date), region), service), 'aws4_request');
-  expect(createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex'), `signature of ${req.method} ${req.path}`).toBe(signature);
+  expect(
+    createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex'),
+    `signature of ${req.method} ${req.path}`,
+  ).toBe(signature);
   return { accessKey, date, region, service, signedHeaders };
 }
 
@@ -207,7 +255,7 @@ describe('opensearch-setup requests (loopback recorder, signing on)', () => {
     await recorder.close();
   });
 
-  it('PUTs the ingest pipelines, the index template, the existing indices\' default pipeline, the events_writer role and its mapping, exactly, SigV4-signed for es', async () => {
+  it("PUTs the ingest pipelines, the index template, the existing indices' default pipeline, the events_writer role and its mapping, exactly, SigV4-signed for es", async () => {
     const r = await runScript(['--endpoint', recorder.url, '--role-arn', ROLE_ARN, '--region', REGION]);
     expect(r.status, r.stderr).toBe(0);
 
@@ -229,7 +277,9 @@ describe('opensearch-setup requests (loopback recorder, signing on)', () => {
       expect(req.headers['x-amz-security-token']).toBe(SESSION_TOKEN);
       const sig = verifySigV4(req, SECRET_KEY);
       expect(sig).toMatchObject({ accessKey: ACCESS_KEY, region: REGION, service: 'es' });
-      expect(sig.signedHeaders).toEqual(expect.arrayContaining(['host', 'x-amz-date', 'x-amz-content-sha256', 'x-amz-security-token', 'content-type']));
+      expect(sig.signedHeaders).toEqual(
+        expect.arrayContaining(['host', 'x-amz-date', 'x-amz-content-sha256', 'x-amz-security-token', 'content-type']),
+      );
     }
     expect(r.stdout).toContain(`(SigV4 service es, region ${REGION})`);
     expect(r.stdout).toContain('PUT /_plugins/_security/api/rolesmapping/events_writer');
@@ -248,7 +298,10 @@ describe('opensearch-setup requests (loopback recorder, signing on)', () => {
   it('an HTTP 403 fails the run with a message naming the request, status and body, and stops there', async () => {
     recorder.respond = (req) =>
       req.path === '/_plugins/_security/api/roles/events_writer'
-        ? { status: 403, body: '{"status":"FORBIDDEN","message":"No permission to access REST API: User acme-ci with Security roles [] does not have any access to endpoint ROLES"}' }
+        ? {
+            status: 403,
+            body: '{"status":"FORBIDDEN","message":"No permission to access REST API: User acme-ci with Security roles [] does not have any access to endpoint ROLES"}',
+          }
         : defaultAnswer(req);
     const r = await runScript(['--endpoint', recorder.url, '--role-arn', ROLE_ARN, '--region', REGION]);
     expect(r.status).toBe(1);
@@ -262,7 +315,8 @@ describe('opensearch-setup requests (loopback recorder, signing on)', () => {
 
   it('retries 503 (domain still processing) and then succeeds', async () => {
     let failures = 1;
-    recorder.respond = (req) => (req.path === '/_index_template/events' && failures-- > 0 ? { status: 503, body: 'busy' } : defaultAnswer(req));
+    recorder.respond = (req) =>
+      req.path === '/_index_template/events' && failures-- > 0 ? { status: 503, body: 'busy' } : defaultAnswer(req);
     const r = await runScript(['--endpoint', recorder.url, '--role-arn', ROLE_ARN, '--region', REGION]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('HTTP 503');
@@ -304,11 +358,15 @@ describe('the events-idempotent pipelines (components/firehose-opensearch/events
 
   it('take _id from event_id / aggregate_id and a long external_gte _version from version', () => {
     const set = (name: string) =>
-      Object.fromEntries(PIPELINES[name]!.processors.filter((p) => 'set' in p).map((p) => [p.set!.field, p.set!.value]));
+      Object.fromEntries(
+        PIPELINES[name]!.processors.filter((p) => 'set' in p).map((p) => [p.set!.field, p.set!.value]),
+      );
     expect(set('events-idempotent-event')).toEqual({ _id: '{{{event_id}}}' });
     expect(set('events-idempotent-aggregate')).toEqual({ _id: '{{{aggregate_id}}}', _version_type: 'external_gte' });
     // A {{template}} is a string, and _version must be a long: a convert, not a set.
-    expect(PIPELINES['events-idempotent-aggregate']!.processors.find((p) => p.convert?.target_field === '_version')!.convert).toMatchObject({
+    expect(
+      PIPELINES['events-idempotent-aggregate']!.processors.find((p) => p.convert?.target_field === '_version')!.convert,
+    ).toMatchObject({
       field: 'version',
       type: 'long',
     });
@@ -316,9 +374,15 @@ describe('the events-idempotent pipelines (components/firehose-opensearch/events
 
   it('refuses a pipelines file that is not an object of named, non-empty pipelines', () => {
     expect(() => readPipelines('[', 'p.json')).toThrow(/p\.json is not valid JSON/);
-    expect(() => readPipelines('[]', 'p.json')).toThrow('p.json: must be an object of pipeline id -> pipeline definition');
-    expect(() => readPipelines('{"Bad Name":{"processors":[{}]}}', 'p.json')).toThrow('p.json: pipeline id "Bad Name" must match');
-    expect(() => readPipelines('{"ok":{"processors":[]}}', 'p.json')).toThrow('p.json: pipeline "ok" needs a non-empty "processors" list');
+    expect(() => readPipelines('[]', 'p.json')).toThrow(
+      'p.json: must be an object of pipeline id -> pipeline definition',
+    );
+    expect(() => readPipelines('{"Bad Name":{"processors":[{}]}}', 'p.json')).toThrow(
+      'p.json: pipeline id "Bad Name" must match',
+    );
+    expect(() => readPipelines('{"ok":{"processors":[]}}', 'p.json')).toThrow(
+      'p.json: pipeline "ok" needs a non-empty "processors" list',
+    );
   });
 });
 
@@ -328,7 +392,9 @@ describe('opensearch-setup helpers', () => {
     expect(url.protocol).toBe('https:');
     expect(resolveRegion(undefined, url)).toBe('us-east-1');
     expect(resolveRegion('eu-west-1', url)).toBe('eu-west-1');
-    expect(resolveRegion(undefined, normalizeEndpoint('vpc-acme-prd-search-abc.ap-southeast-2.es.amazonaws.com'))).toBe('ap-southeast-2');
+    expect(resolveRegion(undefined, normalizeEndpoint('vpc-acme-prd-search-abc.ap-southeast-2.es.amazonaws.com'))).toBe(
+      'ap-southeast-2',
+    );
   });
 
   it('finds the outputs JSON after init/workspace chatter on stdout', () => {
@@ -389,10 +455,16 @@ process.stdout.write(JSON.stringify(doc, null, 2) + '\\n');
   }
 
   it('reads domain_endpoint and role_arn with `atmos terraform output <component> -s <stack> -- -json`', async () => {
-    const { bin, log } = fakeAtmos({ opensearch: { domain_endpoint: recorder.url }, 'firehose-opensearch': { role_arn: ROLE_ARN } });
+    const { bin, log } = fakeAtmos({
+      opensearch: { domain_endpoint: recorder.url },
+      'firehose-opensearch': { role_arn: ROLE_ARN },
+    });
     const r = await runScript(['--stack', 'dev', '--region', REGION], cleanEnv({ ATMOS_BIN: bin }));
     expect(r.status, r.stderr).toBe(0);
-    const calls = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]);
+    const calls = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as string[]);
     expect(calls).toEqual([
       ['terraform', 'output', 'opensearch', '-s', 'dev', '--', '-json'],
       ['terraform', 'output', 'firehose-opensearch', '-s', 'dev', '--', '-json'],
@@ -405,72 +477,84 @@ process.stdout.write(JSON.stringify(doc, null, 2) + '\\n');
     const { bin } = fakeAtmos({ opensearch: { domain_endpoint: recorder.url } });
     const r = await runScript(['--stack', 'dev', '--region', REGION], cleanEnv({ ATMOS_BIN: bin }));
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('atmos terraform output firehose-opensearch -s dev -- -json: no string output "role_arn"');
+    expect(r.stderr).toContain(
+      'atmos terraform output firehose-opensearch -s dev -- -json: no string output "role_arn"',
+    );
     expect(recorder.requests).toHaveLength(0);
   });
 
   const haveTools = existsSync(join(TOOLS_BIN, 'atmos')) && existsSync(join(TOOLS_BIN, 'tofu'));
-  it.runIf(haveTools)('real Atmos: the deploy workflow step runs the custom command with -s <stack>, which reads real outputs', async () => {
-    // A throw-away Atmos project: the repo's atmos.yaml (its `commands:`) and deploy workflow,
-    // two stub components with only outputs, a local backend, and links to scripts/ and node_modules/.
-    const sandbox = join(dir, 'project');
-    mkdirSync(join(sandbox, 'stacks', 'deploy'), { recursive: true });
-    mkdirSync(join(sandbox, 'stacks', 'workflows'), { recursive: true });
-    copyFileSync(join(REPO_ROOT, 'atmos.yaml'), join(sandbox, 'atmos.yaml'));
-    copyFileSync(join(REPO_ROOT, 'stacks', 'workflows', 'deploy.yaml'), join(sandbox, 'stacks', 'workflows', 'deploy.yaml'));
-    symlinkSync(join(REPO_ROOT, 'scripts'), join(sandbox, 'scripts'));
-    symlinkSync(join(REPO_ROOT, 'node_modules'), join(sandbox, 'node_modules'));
-    const stub = (component: string, output: string, value: string) => {
-      mkdirSync(join(sandbox, 'components', component), { recursive: true });
-      writeFileSync(
-        join(sandbox, 'components', component, 'main.tf.json'),
-        JSON.stringify({ variable: { stage: { type: 'string' } }, output: { [output]: { value } } }),
+  it.runIf(haveTools)(
+    'real Atmos: the deploy workflow step runs the custom command with -s <stack>, which reads real outputs',
+    async () => {
+      // A throw-away Atmos project: the repo's atmos.yaml (its `commands:`) and deploy workflow,
+      // two stub components with only outputs, a local backend, and links to scripts/ and node_modules/.
+      const sandbox = join(dir, 'project');
+      mkdirSync(join(sandbox, 'stacks', 'deploy'), { recursive: true });
+      mkdirSync(join(sandbox, 'stacks', 'workflows'), { recursive: true });
+      copyFileSync(join(REPO_ROOT, 'atmos.yaml'), join(sandbox, 'atmos.yaml'));
+      copyFileSync(
+        join(REPO_ROOT, 'stacks', 'workflows', 'deploy.yaml'),
+        join(sandbox, 'stacks', 'workflows', 'deploy.yaml'),
       );
-    };
-    stub('opensearch', 'domain_endpoint', recorder.url);
-    stub('firehose-opensearch', 'role_arn', ROLE_ARN);
-    writeFileSync(
-      join(sandbox, 'stacks', 'deploy', 'sandbox.yaml'),
-      [
-        'vars:',
-        '  stage: sandbox',
-        'terraform:',
-        '  backend_type: local',
-        '  backend:',
-        '    local:',
-        "      path: '../../.state/{{ .atmos_component }}/terraform.tfstate'",
-        "      workspace_dir: '../../.state/{{ .atmos_component }}'",
-        'components:',
-        '  terraform:',
-        '    opensearch: { vars: {} }',
-        '    firehose-opensearch: { vars: {} }',
-        '',
-      ].join('\n'),
-    );
-    const env = cleanEnv({
-      PATH: `${TOOLS_BIN}:${process.env.PATH}`,
-      AWS_REGION: REGION,
-      ATMOS_TELEMETRY_ENABLED: 'false',
-      ATMOS_VERSION_CHECK_ENABLED: 'false',
-      NO_COLOR: '1',
-    });
-    for (const component of ['opensearch', 'firehose-opensearch']) {
-      const applied = await run('atmos', ['terraform', 'deploy', component, '-s', 'sandbox'], { cwd: sandbox, env });
-      expect(applied.status, `${applied.stdout}\n${applied.stderr}`).toBe(0);
-    }
+      symlinkSync(join(REPO_ROOT, 'scripts'), join(sandbox, 'scripts'));
+      symlinkSync(join(REPO_ROOT, 'node_modules'), join(sandbox, 'node_modules'));
+      const stub = (component: string, output: string, value: string) => {
+        mkdirSync(join(sandbox, 'components', component), { recursive: true });
+        writeFileSync(
+          join(sandbox, 'components', component, 'main.tf.json'),
+          JSON.stringify({ variable: { stage: { type: 'string' } }, output: { [output]: { value } } }),
+        );
+      };
+      stub('opensearch', 'domain_endpoint', recorder.url);
+      stub('firehose-opensearch', 'role_arn', ROLE_ARN);
+      writeFileSync(
+        join(sandbox, 'stacks', 'deploy', 'sandbox.yaml'),
+        [
+          'vars:',
+          '  stage: sandbox',
+          'terraform:',
+          '  backend_type: local',
+          '  backend:',
+          '    local:',
+          "      path: '../../.state/{{ .atmos_component }}/terraform.tfstate'",
+          "      workspace_dir: '../../.state/{{ .atmos_component }}'",
+          'components:',
+          '  terraform:',
+          '    opensearch: { vars: {} }',
+          '    firehose-opensearch: { vars: {} }',
+          '',
+        ].join('\n'),
+      );
+      const env = cleanEnv({
+        PATH: `${TOOLS_BIN}:${process.env.PATH}`,
+        AWS_REGION: REGION,
+        ATMOS_TELEMETRY_ENABLED: 'false',
+        ATMOS_VERSION_CHECK_ENABLED: 'false',
+        NO_COLOR: '1',
+      });
+      for (const component of ['opensearch', 'firehose-opensearch']) {
+        const applied = await run('atmos', ['terraform', 'deploy', component, '-s', 'sandbox'], { cwd: sandbox, env });
+        expect(applied.status, `${applied.stdout}\n${applied.stderr}`).toBe(0);
+      }
 
-    const r = await run('atmos', ['workflow', 'deploy-all', '-f', 'deploy', '-s', 'sandbox', '--from-step', 'opensearch-setup'], { cwd: sandbox, env });
-    const output = `${r.stdout}\n${r.stderr}`;
-    expect(r.status, output).toBe(0);
-    expect(output).toContain('atmos terraform output opensearch -s sandbox -- -json');
-    expect(output).toContain(`done (${N} of ${N} requests succeeded)`);
-    expect(recorder.requests.map((q) => `${q.method} ${q.path}`)).toEqual(ALL_REQUESTS);
-    expect(recorder.requests[N - 1].body).toBe(JSON.stringify(expectedMapping(ROLE_ARN)));
-    expect(verifySigV4(recorder.requests[0], SECRET_KEY).region).toBe(REGION);
+      const r = await run(
+        'atmos',
+        ['workflow', 'deploy-all', '-f', 'deploy', '-s', 'sandbox', '--from-step', 'opensearch-setup'],
+        { cwd: sandbox, env },
+      );
+      const output = `${r.stdout}\n${r.stderr}`;
+      expect(r.status, output).toBe(0);
+      expect(output).toContain('atmos terraform output opensearch -s sandbox -- -json');
+      expect(output).toContain(`done (${N} of ${N} requests succeeded)`);
+      expect(recorder.requests.map((q) => `${q.method} ${q.path}`)).toEqual(ALL_REQUESTS);
+      expect(recorder.requests[N - 1].body).toBe(JSON.stringify(expectedMapping(ROLE_ARN)));
+      expect(verifySigV4(recorder.requests[0], SECRET_KEY).region).toBe(REGION);
 
-    // Without a stack the custom command refuses to run (the flag is required).
-    const noStack = await run('atmos', ['opensearch-setup'], { cwd: sandbox, env });
-    expect(noStack.status).not.toBe(0);
-    expect(`${noStack.stdout}${noStack.stderr}`).toContain('required flag(s) "stack" not set');
-  });
+      // Without a stack the custom command refuses to run (the flag is required).
+      const noStack = await run('atmos', ['opensearch-setup'], { cwd: sandbox, env });
+      expect(noStack.status).not.toBe(0);
+      expect(`${noStack.stdout}${noStack.stderr}`).toContain('required flag(s) "stack" not set');
+    },
+  );
 });

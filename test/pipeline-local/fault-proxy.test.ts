@@ -24,7 +24,12 @@ describe('fault proxy', () => {
       res.end(JSON.stringify({ StreamNames: ['from-second-upstream'], HasMoreStreams: false }));
     });
     await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
-    proxy = new FaultProxy(moto.endpoint, [{ targetPrefix: 'Kinesis_20131202.ListStreams', upstream: `http://127.0.0.1:${(other.address() as AddressInfo).port}` }]);
+    proxy = new FaultProxy(moto.endpoint, [
+      {
+        targetPrefix: 'Kinesis_20131202.ListStreams',
+        upstream: `http://127.0.0.1:${(other.address() as AddressInfo).port}`,
+      },
+    ]);
     await proxy.start();
   });
   afterAll(async () => {
@@ -37,7 +42,9 @@ describe('fault proxy', () => {
   it('passes requests through to the default upstream and routes by X-Amz-Target', async () => {
     const kinesis = new KinesisClient(viaProxy());
     await kinesis.send(new CreateStreamCommand({ StreamName: 'fp-stream', ShardCount: 1 }));
-    const put = await kinesis.send(new PutRecordCommand({ StreamName: 'fp-stream', PartitionKey: 'k', Data: Buffer.from('x') }));
+    const put = await kinesis.send(
+      new PutRecordCommand({ StreamName: 'fp-stream', PartitionKey: 'k', Data: Buffer.from('x') }),
+    );
     expect(put.SequenceNumber).toMatch(/^\d+$/);
     expect((await kinesis.send(new ListStreamsCommand({}))).StreamNames).toEqual(['from-second-upstream']);
     expect(otherHits).toBe(1);
@@ -46,18 +53,33 @@ describe('fault proxy', () => {
 
   it('answers matching requests with the fault for its count, every n-th, then passes again', async () => {
     const kinesis = new KinesisClient(viaProxy());
-    proxy.add({ name: 'throttle', target: 'Kinesis_20131202.PutRecord', every: 2, count: 2, action: KINESIS_THROTTLED });
+    proxy.add({
+      name: 'throttle',
+      target: 'Kinesis_20131202.PutRecord',
+      every: 2,
+      count: 2,
+      action: KINESIS_THROTTLED,
+    });
     const outcomes: string[] = [];
     for (let i = 0; i < 6; i++) {
       try {
-        await kinesis.send(new PutRecordCommand({ StreamName: 'fp-stream', PartitionKey: 'k', Data: Buffer.from(String(i)) }));
+        await kinesis.send(
+          new PutRecordCommand({ StreamName: 'fp-stream', PartitionKey: 'k', Data: Buffer.from(String(i)) }),
+        );
         outcomes.push('ok');
       } catch (e) {
         outcomes.push((e as Error).name);
       }
     }
     // requests 1 and 3 are faulted (every 2nd matching, starting with the first), then the count is used up
-    expect(outcomes).toEqual(['ProvisionedThroughputExceededException', 'ok', 'ProvisionedThroughputExceededException', 'ok', 'ok', 'ok']);
+    expect(outcomes).toEqual([
+      'ProvisionedThroughputExceededException',
+      'ok',
+      'ProvisionedThroughputExceededException',
+      'ok',
+      'ok',
+      'ok',
+    ]);
     expect(proxy.injected.get('throttle')).toBe(2);
     proxy.clear();
   });
@@ -65,7 +87,12 @@ describe('fault proxy', () => {
   it('resets connections while a time-bounded rule is active (a network failure for the SDK)', async () => {
     const sqs = new SQSClient(viaProxy());
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'fp-queue' }));
-    proxy.add({ name: 'sqs down', target: 'AmazonSQS.SendMessage', untilMs: Date.now() + 1_500, action: { kind: 'reset' } });
+    proxy.add({
+      name: 'sqs down',
+      target: 'AmazonSQS.SendMessage',
+      untilMs: Date.now() + 1_500,
+      action: { kind: 'reset' },
+    });
     await expect(sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'a' }))).rejects.toThrow();
     // other SQS operations pass meanwhile
     expect((await sqs.send(new ListQueuesCommand({}))).QueueUrls).toContain(QueueUrl);

@@ -20,7 +20,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function actionlint(file: string) {
   if (!existsSync(ACTIONLINT)) throw new Error(`actionlint not found at ${ACTIONLINT}: run scripts/bootstrap.sh`);
   // -shellcheck= / -pyflakes=: no optional linters from PATH, the same result on every machine
-  const r = spawnSync(ACTIONLINT, ['-no-color', '-shellcheck=', '-pyflakes=', file], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const r = spawnSync(ACTIONLINT, ['-no-color', '-shellcheck=', '-pyflakes=', file], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  });
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
@@ -38,7 +41,12 @@ describe('the plan-summary pull-request workflow', () => {
 
   it('actionlint does catch a broken copy (a wrong matrix key, an unknown action input)', () => {
     const bad = join(dir, 'bad.yml');
-    writeFileSync(bad, text.replace('STACK: ${{ matrix.stack }}', 'STACK: ${{ matrix.stak }}').replace('node-version-file: .node-version', 'node-version-files: .node-version'));
+    writeFileSync(
+      bad,
+      text
+        .replace('STACK: ${{ matrix.stack }}', 'STACK: ${{ matrix.stak }}')
+        .replace('node-version-file: .node-version', 'node-version-files: .node-version'),
+    );
     const r = actionlint(bad);
     expect(r.status).toBe(1);
     expect(r.output).toMatch(/property "stak" is not defined in object type \{stack: string\}/);
@@ -46,7 +54,10 @@ describe('the plan-summary pull-request workflow', () => {
   });
 
   it('plans every deploy stack with atmos plan-summary and posts the report the script writes', () => {
-    const stacks = /stack: \[([^\]]+)\]/.exec(text)?.[1]?.split(',').map((s) => s.trim());
+    const stacks = /stack: \[([^\]]+)\]/
+      .exec(text)?.[1]
+      ?.split(',')
+      .map((s) => s.trim());
     expect(stacks).toEqual(['dev', 'staging', 'prod']);
     expect(text).toContain('atmos plan-summary -s "$STACK"');
     expect(text).toContain('npm run synth');

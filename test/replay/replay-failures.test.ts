@@ -25,13 +25,32 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeleteStreamCommand, DescribeStreamSummaryCommand, GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, PutRecordCommand, type _Record } from '@aws-sdk/client-kinesis';
+import {
+  DeleteStreamCommand,
+  DescribeStreamSummaryCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  ListShardsCommand,
+  PutRecordCommand,
+  type _Record,
+} from '@aws-sdk/client-kinesis';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLambda, type LambdaBuild } from '../../scripts/build-lambda';
 import { createHandler } from '../../lambda-src/src/runtime';
-import { clients, createQueue, createStream, createTable, drainQueue, expectedCustomer, FAST_RETRY, profileItem, readStream, seedTable } from '../../lambda-src/test/helpers';
+import {
+  clients,
+  createQueue,
+  createStream,
+  createTable,
+  drainQueue,
+  expectedCustomer,
+  FAST_RETRY,
+  profileItem,
+  readStream,
+  seedTable,
+} from '../../lambda-src/test/helpers';
 import { eventRecord, type KinesisBatchInfo, type OnFailureRecord } from '../../scripts/replay-failures';
 import { ATMOS_BIN, atmosJsonSync } from '../support/atmos';
 import { REPO_ROOT } from '../support/paths';
@@ -46,7 +65,15 @@ const ACCOUNT = '123456789012';
 const moto = useMotoServer();
 const scratch = mkdtempSync(join(tmpdir(), 'replay-test-'));
 
-const described = atmosJsonSync<{ vars: Record<string, Value> }>(['describe', 'component', 'lambda-enrichment', '-s', 'local', '--format', 'json']);
+const described = atmosJsonSync<{ vars: Record<string, Value> }>([
+  'describe',
+  'component',
+  'lambda-enrichment',
+  '-s',
+  'local',
+  '--format',
+  'json',
+]);
 const vars = described.vars;
 const label = ['namespace', 'environment', 'stage', 'name'].map((k) => vars[k]).join('-');
 const NAMES = {
@@ -100,7 +127,9 @@ async function faultProxy(target: string): Promise<Proxy> {
       const fault = proxy.fault;
       if (req.headers['x-amz-target'] === 'Kinesis_20131202.PutRecords' && fault && proxy.injected < fault.times) {
         const doc = JSON.parse(body.toString('utf8')) as { StreamName?: string; Records: { Data: string }[] };
-        const index = doc.Records.findIndex((r) => Buffer.from(r.Data, 'base64').toString('utf8').includes(`"event_id":"${fault.eventId}"`));
+        const index = doc.Records.findIndex((r) =>
+          Buffer.from(r.Data, 'base64').toString('utf8').includes(`"event_id":"${fault.eventId}"`),
+        );
         if (doc.StreamName === NAMES.output && index >= 0) {
           dropped = index;
           proxy.injected++;
@@ -108,11 +137,17 @@ async function faultProxy(target: string): Promise<Proxy> {
           body = Buffer.from(JSON.stringify(doc));
         }
       }
-      const refused = { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded for shard (fault proxy)' };
+      const refused = {
+        ErrorCode: 'ProvisionedThroughputExceededException',
+        ErrorMessage: 'Rate exceeded for shard (fault proxy)',
+      };
       const answer = (status: number, headers: http.IncomingHttpHeaders, payload: Buffer) => {
         let out = payload;
         if (dropped >= 0 && status === 200) {
-          const doc = JSON.parse(payload.toString('utf8') || '{"FailedRecordCount":0,"Records":[]}') as { FailedRecordCount: number; Records: unknown[] };
+          const doc = JSON.parse(payload.toString('utf8') || '{"FailedRecordCount":0,"Records":[]}') as {
+            FailedRecordCount: number;
+            Records: unknown[];
+          };
           doc.Records.splice(dropped, 0, refused);
           doc.FailedRecordCount += 1;
           out = Buffer.from(JSON.stringify(doc));
@@ -122,11 +157,21 @@ async function faultProxy(target: string): Promise<Proxy> {
       };
       if (dropped >= 0 && body.toString('utf8').includes('"Records":[]')) {
         // The refused entry was the only one: moto would reject an empty PutRecords.
-        answer(200, { 'content-type': 'application/x-amz-json-1.1' }, Buffer.from('{"FailedRecordCount":0,"Records":[]}'));
+        answer(
+          200,
+          { 'content-type': 'application/x-amz-json-1.1' },
+          Buffer.from('{"FailedRecordCount":0,"Records":[]}'),
+        );
         return;
       }
       const forward = http.request(
-        { hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...withoutHopByHop(req.headers), 'content-length': String(body.length) } },
+        {
+          hostname: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...withoutHopByHop(req.headers), 'content-length': String(body.length) },
+        },
         (up) => {
           const parts: Buffer[] = [];
           up.on('data', (c: Buffer) => parts.push(c));
@@ -150,7 +195,13 @@ async function faultProxy(target: string): Promise<Proxy> {
 // ------------------------------------------------------------------- moto (IAM, Lambda)
 
 /** One unsigned call to moto (it routes by the credential scope's service and checks no signature). */
-async function motoCall(service: string, method: string, path: string, body: string, contentType: string): Promise<string> {
+async function motoCall(
+  service: string,
+  method: string,
+  path: string,
+  body: string,
+  contentType: string,
+): Promise<string> {
   const res = await fetch(`${moto.endpoint}${path}`, {
     method,
     headers: {
@@ -193,7 +244,9 @@ function onFailure(batch: _Record[], shardId: string, invokeCount: number): OnFa
 
 async function shardRecords(shardId: string): Promise<_Record[]> {
   const c = clients(moto);
-  const it = await c.kinesis.send(new GetShardIteratorCommand({ StreamName: NAMES.source, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }));
+  const it = await c.kinesis.send(
+    new GetShardIteratorCommand({ StreamName: NAMES.source, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }),
+  );
   const got = await c.kinesis.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator!, Limit: 10_000 }));
   return got.Records ?? [];
 }
@@ -217,9 +270,11 @@ beforeAll(async () => {
   failuresUrl = await createQueue(c.sqs, NAMES.failures);
 
   // The function's environment exactly as synthesized, for the local stack's vars.
-  const env = new TerraformEvaluator(tf, { vars, accountId: ACCOUNT, references: { 'aws_sqs_queue.dlq.url': dlqUrl } }).value(
-    tf.resource!.aws_lambda_function!.function!.environment as Value,
-  ) as { variables: Record<string, Value> };
+  const env = new TerraformEvaluator(tf, {
+    vars,
+    accountId: ACCOUNT,
+    references: { 'aws_sqs_queue.dlq.url': dlqUrl },
+  }).value(tf.resource!.aws_lambda_function!.function!.environment as Value) as { variables: Record<string, Value> };
   functionEnv = Object.fromEntries(Object.entries(env.variables).map(([k, v]) => [k, String(v)]));
   expect(functionEnv.OUTPUT_STREAM_NAME).toBe(NAMES.output);
 
@@ -231,7 +286,10 @@ beforeAll(async () => {
       Action: 'CreateRole',
       Version: '2010-05-08',
       RoleName: label,
-      AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] }),
+      AssumeRolePolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      }),
     }).toString(),
     'application/x-www-form-urlencoded; charset=utf-8',
   );
@@ -253,7 +311,13 @@ beforeAll(async () => {
   );
 
   for (const e of EVENTS) {
-    await c.kinesis.send(new PutRecordCommand({ StreamName: NAMES.source, PartitionKey: e.customer_id, Data: Buffer.from(JSON.stringify(e)) }));
+    await c.kinesis.send(
+      new PutRecordCommand({
+        StreamName: NAMES.source,
+        PartitionKey: e.customer_id,
+        Data: Buffer.from(JSON.stringify(e)),
+      }),
+    );
   }
 }, 180_000);
 
@@ -267,7 +331,19 @@ afterAll(async () => {
  * in this process and must keep serving while the command runs.
  */
 function runReplay(extra: string[] = []): Promise<{ status: number; stdout: string; stderr: string }> {
-  const args = ['replay-failures', '-s', 'local', '--', '--mode', 'local', '--bundle', build.zip, '--retry-delay-ms', '20', ...extra];
+  const args = [
+    'replay-failures',
+    '-s',
+    'local',
+    '--',
+    '--mode',
+    'local',
+    '--bundle',
+    build.zip,
+    '--retry-delay-ms',
+    '20',
+    ...extra,
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn(ATMOS_BIN, args, {
       cwd: REPO_ROOT,
@@ -301,9 +377,14 @@ function runReplay(extra: string[] = []): Promise<{ status: number; stdout: stri
 
 async function queueDepth(url: string): Promise<number> {
   const a = await clients(moto).sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
   );
-  return Number(a.Attributes!.ApproximateNumberOfMessages) + Number(a.Attributes!.ApproximateNumberOfMessagesNotVisible);
+  return (
+    Number(a.Attributes!.ApproximateNumberOfMessages) + Number(a.Attributes!.ApproximateNumberOfMessagesNotVisible)
+  );
 }
 
 describe('replay-failures after an outage of the output stream', () => {
@@ -317,7 +398,9 @@ describe('replay-failures after an outage of the output stream', () => {
       sqs: c.sqs,
       retry: FAST_RETRY,
     });
-    const shards = (await c.kinesis.send(new ListShardsCommand({ StreamName: NAMES.source }))).Shards!.map((s) => s.ShardId!);
+    const shards = (await c.kinesis.send(new ListShardsCommand({ StreamName: NAMES.source }))).Shards!.map(
+      (s) => s.ShardId!,
+    );
     let seen = 0;
     for (const shardId of shards) {
       const records = await shardRecords(shardId);
@@ -327,7 +410,9 @@ describe('replay-failures after an outage of the output stream', () => {
         let invocations = 0;
         for (let attempt = 0; attempt <= RETRIES && batch.length > 0; attempt++) {
           invocations++;
-          const event = { Records: batch.map((r) => eventRecord(r, { shardId, streamArn } as KinesisBatchInfo, roleArn, TEST_REGION)) } as unknown as KinesisStreamEvent;
+          const event = {
+            Records: batch.map((r) => eventRecord(r, { shardId, streamArn } as KinesisBatchInfo, roleArn, TEST_REGION)),
+          } as unknown as KinesisStreamEvent;
           const res = await handler(event);
           const failed = res.batchItemFailures.map((f) => f.itemIdentifier);
           if (failed.length === 0) {
@@ -349,7 +434,9 @@ describe('replay-failures after an outage of the output stream', () => {
     expect(messages.reduce((n, m) => n + m.KinesisBatchInfo.batchSize, 0)).toBe(EVENTS.length);
     expect(await queueDepth(failuresUrl)).toBe(messages.length);
     expect(await queueDepth(dlqUrl)).toBe(0);
-    await expect(c.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: NAMES.output }))).rejects.toThrow(/not found|ResourceNotFound/i);
+    await expect(c.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: NAMES.output }))).rejects.toThrow(
+      /not found|ResourceNotFound/i,
+    );
   }, 120_000);
 
   it('the replay (atmos replay-failures -s local): every event exactly once, in order per customer; both queues empty', async () => {
@@ -357,7 +444,9 @@ describe('replay-failures after an outage of the output stream', () => {
     await createStream(c.kinesis, NAMES.output, 1);
     // The last record of the first batch is refused 7 times: the handler (6 attempts) reports it.
     const target = messages[0]!.KinesisBatchInfo.endSequenceNumber;
-    const targetRecord = (await shardRecords(messages[0]!.KinesisBatchInfo.shardId)).find((r) => r.SequenceNumber === target)!;
+    const targetRecord = (await shardRecords(messages[0]!.KinesisBatchInfo.shardId)).find(
+      (r) => r.SequenceNumber === target,
+    )!;
     const targetEvent = JSON.parse(Buffer.from(targetRecord.Data!).toString('utf8')) as { event_id: string };
     proxy.fault = { eventId: targetEvent.event_id, times: 7 };
 
@@ -378,12 +467,19 @@ describe('replay-failures after an outage of the output stream', () => {
     for (const w of written) {
       const n = Number(String(w.body.customer_id).slice('cust-'.length));
       const event = EVENTS.find((e) => e.event_id === w.body.event_id)!;
-      expect(w.body).toMatchObject({ ...event, record_type: 'event', customer_name: n <= 5 ? `Customer ${n}` : null, customer: n <= 5 ? expectedCustomer(n) : null });
+      expect(w.body).toMatchObject({
+        ...event,
+        record_type: 'event',
+        customer_name: n <= 5 ? `Customer ${n}` : null,
+        customer: n <= 5 ? expectedCustomer(n) : null,
+      });
     }
     // One output shard: the stream order is the write order; each customer's events in their order.
     for (let customer = 0; customer < 8; customer++) {
       const order = written.filter((w) => w.body.customer_id === `cust-${customer}`).map((w) => w.body.event_id);
-      expect(order, `cust-${customer}`).toEqual(EVENTS.filter((e) => e.customer_id === `cust-${customer}`).map((e) => e.event_id));
+      expect(order, `cust-${customer}`).toEqual(
+        EVENTS.filter((e) => e.customer_id === `cust-${customer}`).map((e) => e.event_id),
+      );
     }
     expect(await queueDepth(failuresUrl)).toBe(0);
     expect(await queueDepth(dlqUrl)).toBe(0);
@@ -407,15 +503,27 @@ describe('replay-failures after an outage of the output stream', () => {
     const out = r.stdout + r.stderr;
     console.log(r.stdout);
     expect(r.status, out).toBe(1);
-    expect(out).toMatch(/KEPT \(trimmed\): record \d+ of shardId-\d+ is no longer in the stream \(first readable: \d+\); it was trimmed after the retention period/);
-    expect(out).toContain('KEPT (invalid): no KinesisBatchInfo (not an on-failure record of a Kinesis event source mapping)');
-    expect(out).toContain('summary: 2 message(s): 0 replayed and deleted, 2 kept (1 trimmed from the stream, 0 still failing, 0 behind a kept message, 1 not on-failure records)');
+    expect(out).toMatch(
+      /KEPT \(trimmed\): record \d+ of shardId-\d+ is no longer in the stream \(first readable: \d+\); it was trimmed after the retention period/,
+    );
+    expect(out).toContain(
+      'KEPT (invalid): no KinesisBatchInfo (not an on-failure record of a Kinesis event source mapping)',
+    );
+    expect(out).toContain(
+      'summary: 2 message(s): 0 replayed and deleted, 2 kept (1 trimmed from the stream, 0 still failing, 0 behind a kept message, 1 not on-failure records)',
+    );
     expect((await readStream(c.kinesis, NAMES.output)).length).toBe(before);
     // Both kept, and visible again at once (not after the 15-minute visibility timeout).
     const left = await drainQueue(c.sqs, failuresUrl);
-    expect(left.map((m) => (m.body as unknown as { KinesisBatchInfo?: KinesisBatchInfo }).KinesisBatchInfo?.startSequenceNumber ?? 'invalid').sort()).toEqual(
-      [trimmed.KinesisBatchInfo.startSequenceNumber, 'invalid'].sort(),
-    );
+    expect(
+      left
+        .map(
+          (m) =>
+            (m.body as unknown as { KinesisBatchInfo?: KinesisBatchInfo }).KinesisBatchInfo?.startSequenceNumber ??
+            'invalid',
+        )
+        .sort(),
+    ).toEqual([trimmed.KinesisBatchInfo.startSequenceNumber, 'invalid'].sort());
   }, 180_000);
 
   it('--mode invoke sends a real lambda:Invoke; an invocation that fails keeps the message (moto runs no Lambda code without Docker)', async () => {
@@ -427,8 +535,12 @@ describe('replay-failures after an outage of the output stream', () => {
     console.log(r.stdout);
     expect(r.status, out).toBe(1);
     expect(out).toContain(`function ${NAMES.fn} (lambda:Invoke)`);
-    expect(out).toMatch(/KEPT \(failing\): shardId-\d+ \d+\.\.\d+: \d+ record\(s\) still failing after 1 invocation\(s\): function error \(Handled\): error running docker/);
-    expect(out).toContain('summary: 1 message(s): 0 replayed and deleted, 1 kept (0 trimmed from the stream, 1 still failing');
+    expect(out).toMatch(
+      /KEPT \(failing\): shardId-\d+ \d+\.\.\d+: \d+ record\(s\) still failing after 1 invocation\(s\): function error \(Handled\): error running docker/,
+    );
+    expect(out).toContain(
+      'summary: 1 message(s): 0 replayed and deleted, 1 kept (0 trimmed from the stream, 1 still failing',
+    );
     expect((await readStream(c.kinesis, NAMES.output)).length).toBe(before);
     expect((await drainQueue(c.sqs, failuresUrl)).map((m) => m.body)).toEqual([messages[0]]);
   }, 180_000);

@@ -19,7 +19,15 @@ import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { Testing, TerraformStack } from 'cdktf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipCheck, skippedChecks } from '../../components/shared/checkov';
-import { CHECKOV_GAP, evaluate, runCheckov, writeScanCopy, type CheckovReport, type Evaluation, type Finding } from '../support/checkov';
+import {
+  CHECKOV_GAP,
+  evaluate,
+  runCheckov,
+  writeScanCopy,
+  type CheckovReport,
+  type Evaluation,
+  type Finding,
+} from '../support/checkov';
 import { COMPONENTS_DIR, synthesizedComponents } from '../support/components';
 
 const components = synthesizedComponents();
@@ -58,9 +66,13 @@ function table(ev: Evaluation): string {
   const lines = ['checkov (terraform_json) per component:', `  ${'component'.padEnd(22)} passed failed skipped`];
   const count = (list: Finding[], c: string) => list.filter((f) => fileOf.get(f.file) === c).length;
   for (const c of components) {
-    lines.push(`  ${c.padEnd(22)} ${String(count(ev.passed, c)).padStart(6)} ${String(count(ev.failed, c)).padStart(6)} ${String(count(ev.skipped, c)).padStart(7)}`);
+    lines.push(
+      `  ${c.padEnd(22)} ${String(count(ev.passed, c)).padStart(6)} ${String(count(ev.failed, c)).padStart(6)} ${String(count(ev.skipped, c)).padStart(7)}`,
+    );
   }
-  lines.push(`  ${'total'.padEnd(22)} ${String(ev.passed.length).padStart(6)} ${String(ev.failed.length).padStart(6)} ${String(ev.skipped.length).padStart(7)}`);
+  lines.push(
+    `  ${'total'.padEnd(22)} ${String(ev.passed.length).padStart(6)} ${String(ev.failed.length).padStart(6)} ${String(ev.skipped.length).padStart(7)}`,
+  );
   lines.push('skipped checks (annotation next to the resource):');
   if (ev.skipped.length === 0) lines.push('  (none)');
   for (const f of ev.skipped) lines.push(`  ${fileOf.get(f.file)} ${f.address} ${f.checkId} "${f.title}": ${f.reason}`);
@@ -107,11 +119,17 @@ describe('checkov over the synthesized components', () => {
     expect(report.summary.checkov_version).toBe('3.3.30');
     expect(report.summary.parsing_errors, stderr.slice(-3000)).toBe(0);
     // a check that crashed or a block left out of the graph is a silent gap: refuse it
-    const gaps = stderr.split('\n').filter((l) => CHECKOV_GAP.test(l)).map((l) => l.slice(0, 300));
+    const gaps = stderr
+      .split('\n')
+      .filter((l) => CHECKOV_GAP.test(l))
+      .map((l) => l.slice(0, 300));
     expect(gaps).toEqual([]);
     const all = [...report.results.passed_checks, ...report.results.failed_checks, ...report.results.skipped_checks];
     for (const c of components) {
-      expect(all.some((r) => fileOf.get(r.file_abs_path) === c), `no checkov results for ${c}`).toBe(true);
+      expect(
+        all.some((r) => fileOf.get(r.file_abs_path) === c),
+        `no checkov results for ${c}`,
+      ).toBe(true);
     }
   });
 
@@ -128,17 +146,24 @@ describe('checkov over the synthesized components', () => {
 describe('checkov skip annotations (skipCheck fixture, same checkov run)', () => {
   it('skips an annotated failure with its reason, fails an unannotated one, reports a stale annotation', () => {
     const ev = evaluate(report, fixtureFiles);
-    const of = (list: Finding[]) => list.filter((f) => f.checkId === 'CKV_AWS_27').map((f) => [f.address, f.reason ?? null]);
+    const of = (list: Finding[]) =>
+      list.filter((f) => f.checkId === 'CKV_AWS_27').map((f) => [f.address, f.reason ?? null]);
     expect(of(ev.skipped)).toEqual([
       ['aws_sqs_queue.annotated', 'fixture: encryption deliberately off to prove the annotation'],
       ['aws_sqs_queue.not_plan_only', 'fixture: fails here too, so wrongly marked plan-only'],
     ]);
     expect(of(ev.failed)).toEqual([['aws_sqs_queue.plain', null]]);
     // the plan-only annotation on the encrypted plan_only queue is neither stale nor refused here
-    expect(of(ev.staleSkips)).toEqual([['aws_sqs_queue.encrypted', 'fixture: this annotation is not needed and must be reported']]);
-    expect(of(ev.notPlanOnly)).toEqual([['aws_sqs_queue.not_plan_only', 'fixture: fails here too, so wrongly marked plan-only']]);
+    expect(of(ev.staleSkips)).toEqual([
+      ['aws_sqs_queue.encrypted', 'fixture: this annotation is not needed and must be reported'],
+    ]);
+    expect(of(ev.notPlanOnly)).toEqual([
+      ['aws_sqs_queue.not_plan_only', 'fixture: fails here too, so wrongly marked plan-only'],
+    ]);
     // checkov 3.3.30 itself ignores the annotation: it reports the annotated queues as failed
-    expect(report.results.failed_checks.filter((r) => r.check_id === 'CKV_AWS_27' && r.file_abs_path.includes('fixture'))).toHaveLength(3);
+    expect(
+      report.results.failed_checks.filter((r) => r.check_id === 'CKV_AWS_27' && r.file_abs_path.includes('fixture')),
+    ).toHaveLength(3);
   });
 
   it('refuses malformed skips', () => {

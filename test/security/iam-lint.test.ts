@@ -21,12 +21,17 @@ const counts: { component: string; documents: number; statements: number; violat
 afterAll(() => {
   const lines = [
     'IAM lint: documented exceptions',
-    ...RESOURCE_WILDCARD_EXCEPTIONS.map((e) => `  sid ${e.sids.join(" | ")}: Resource "*" only for ${e.actions.join(', ')} (${e.reason})`),
+    ...RESOURCE_WILDCARD_EXCEPTIONS.map(
+      (e) => `  sid ${e.sids.join(' | ')}: Resource "*" only for ${e.actions.join(', ')} (${e.reason})`,
+    ),
     ...OTHER_EXCEPTIONS.map((e) => `  ${e.what} (${e.reason})`),
     'IAM lint: exceptions in use',
     ...(used.length === 0 ? ['  (none)'] : used.map((u) => `  ${u.where}: ${u.exception}`)),
     'IAM lint: per component',
-    ...counts.map((c) => `  ${c.component.padEnd(22)} documents ${String(c.documents).padStart(2)}  statements ${String(c.statements).padStart(3)}  violations ${c.violations}`),
+    ...counts.map(
+      (c) =>
+        `  ${c.component.padEnd(22)} documents ${String(c.documents).padStart(2)}  statements ${String(c.statements).padStart(3)}  violations ${c.violations}`,
+    ),
   ];
   console.log(lines.join('\n'));
 });
@@ -40,12 +45,15 @@ describe('IAM lint over the synthesized components', () => {
     expect(r.statements).toBeGreaterThanOrEqual(13);
   });
 
-  it.each(components)('%s: exact actions, exact resources, ARNs built from what the component declares', (component) => {
-    const r = lintComponent(readComponent(component), component);
-    used.push(...r.exceptions);
-    counts.push({ component, documents: r.documents, statements: r.statements, violations: r.violations.length });
-    expect(r.violations.map((v) => `${v.where} [${v.rule}] ${v.detail}`)).toEqual([]);
-  });
+  it.each(components)(
+    '%s: exact actions, exact resources, ARNs built from what the component declares',
+    (component) => {
+      const r = lintComponent(readComponent(component), component);
+      used.push(...r.exceptions);
+      counts.push({ component, documents: r.documents, statements: r.statements, violations: r.violations.length });
+      expect(r.violations.map((v) => `${v.where} [${v.rule}] ${v.detail}`)).toEqual([]);
+    },
+  );
 });
 
 describe('IAM lint rules (fixtures: each rule can fail)', () => {
@@ -53,7 +61,10 @@ describe('IAM lint rules (fixtures: each rule can fail)', () => {
   function fixture(statements: Record<string, unknown>[], extra: Partial<TerraformJson> = {}): TerraformJson {
     return {
       variable: { region: { type: 'string' }, table: { type: 'string' } },
-      locals: { table_arn: 'arn:${data.aws_partition.p.partition}:dynamodb:${var.region}:${data.aws_caller_identity.c.account_id}:table/${var.table}' },
+      locals: {
+        table_arn:
+          'arn:${data.aws_partition.p.partition}:dynamodb:${var.region}:${data.aws_caller_identity.c.account_id}:table/${var.table}',
+      },
       data: {
         aws_partition: { p: {} },
         aws_caller_identity: { c: {} },
@@ -70,7 +81,11 @@ describe('IAM lint rules (fixtures: each rule can fail)', () => {
   const ok = { sid: 'Ok', effect: 'Allow', actions: ['dynamodb:GetItem'], resources: ['${local.table_arn}'] };
 
   it('passes an exact statement', () => {
-    expect(rules(fixture([ok, { ...ok, sid: 'Queue', actions: ['sqs:SendMessage'], resources: ['${aws_sqs_queue.q.arn}'] }]))).toEqual([]);
+    expect(
+      rules(
+        fixture([ok, { ...ok, sid: 'Queue', actions: ['sqs:SendMessage'], resources: ['${aws_sqs_queue.q.arn}'] }]),
+      ),
+    ).toEqual([]);
   });
   it('refuses "*", service:* and partial wildcard actions, and NotAction', () => {
     const r = rules(
@@ -100,9 +115,20 @@ describe('IAM lint rules (fixtures: each rule can fail)', () => {
   it('refuses hard-coded account ids, regions, partitions, literals and undeclared references', () => {
     const r = rules(
       fixture([
-        { ...ok, resources: ['arn:${data.aws_partition.p.partition}:dynamodb:${var.region}:123456789012:table/${var.table}'] },
-        { ...ok, resources: ['arn:${data.aws_partition.p.partition}:dynamodb:eu-west-1:${data.aws_caller_identity.c.account_id}:table/x'] },
-        { ...ok, resources: ['arn:aws:dynamodb:${var.region}:${data.aws_caller_identity.c.account_id}:table/${var.table}'] },
+        {
+          ...ok,
+          resources: ['arn:${data.aws_partition.p.partition}:dynamodb:${var.region}:123456789012:table/${var.table}'],
+        },
+        {
+          ...ok,
+          resources: [
+            'arn:${data.aws_partition.p.partition}:dynamodb:eu-west-1:${data.aws_caller_identity.c.account_id}:table/x',
+          ],
+        },
+        {
+          ...ok,
+          resources: ['arn:aws:dynamodb:${var.region}:${data.aws_caller_identity.c.account_id}:table/${var.table}'],
+        },
         { ...ok, resources: ['${var.not_declared}'] },
         { ...ok, resources: ['${aws_sqs_queue.other.arn}'] },
         { ...ok, resources: ['table-without-expression'] },
@@ -124,7 +150,15 @@ describe('IAM lint rules (fixtures: each rule can fail)', () => {
     };
     tf.resource!.aws_sqs_queue_policy = { qp: { policy: '${data.aws_iam_policy_document.qdoc.json}' } };
     tf.data!.aws_iam_policy_document!.qdoc = {
-      statement: [{ sid: 'Public', effect: 'Allow', actions: ['sqs:SendMessage'], resources: ['${aws_sqs_queue.q.arn}'], principals: [{ type: '*', identifiers: ['*'] }] }],
+      statement: [
+        {
+          sid: 'Public',
+          effect: 'Allow',
+          actions: ['sqs:SendMessage'],
+          resources: ['${aws_sqs_queue.q.arn}'],
+          principals: [{ type: '*', identifiers: ['*'] }],
+        },
+      ],
     };
     expect(rules(tf)).toEqual(['exact-actions: wildcard action "s3:*"', 'no-public-allow: Allow to principal "*" (*)']);
   });
@@ -134,19 +168,32 @@ describe('IAM lint rules (fixtures: each rule can fail)', () => {
       effect: 'Allow',
       actions: ['kms:*'],
       resources: ['*'],
-      principals: [{ type: 'AWS', identifiers: ['arn:${data.aws_partition.p.partition}:iam::${data.aws_caller_identity.c.account_id}:root'] }],
+      principals: [
+        {
+          type: 'AWS',
+          identifiers: ['arn:${data.aws_partition.p.partition}:iam::${data.aws_caller_identity.c.account_id}:root'],
+        },
+      ],
     };
     const tf = fixture([ok]);
     tf.data!.aws_iam_policy_document!.key = { statement: [admin] };
     tf.resource!.aws_kms_key = { k: { policy: '${data.aws_iam_policy_document.key.json}' } };
     expect(rules(tf)).toEqual([]);
     // the same statement in a role policy is refused
-    expect(rules(fixture([admin]))).toEqual(['exact-actions: wildcard action "kms:*"', 'exact-resources: Resource "*" in AccountAdministersKey (not a documented exception)']);
+    expect(rules(fixture([admin]))).toEqual([
+      'exact-actions: wildcard action "kms:*"',
+      'exact-resources: Resource "*" in AccountAdministersKey (not a documented exception)',
+    ]);
   });
   it('lints literal JSON policies and refuses policies it cannot review', () => {
     const tf = fixture([ok]);
     tf.resource!.aws_sns_topic_policy = {
-      lit: { policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'All', Effect: 'Allow', Action: 'sns:*', Resource: '*' }] }) },
+      lit: {
+        policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Sid: 'All', Effect: 'Allow', Action: 'sns:*', Resource: '*' }],
+        }),
+      },
       enc: { policy: '${jsonencode({Statement = []})}' },
     };
     expect(rules(tf)).toEqual([

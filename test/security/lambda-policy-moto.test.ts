@@ -45,7 +45,17 @@ import { GetQueueAttributesCommand, SendMessageBatchCommand, SendMessageCommand,
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../../lambda-src/src/runtime';
-import { createQueue, createStream, createTable, drainQueue, FAST_RETRY, kinesisEvent, profileItem, readStream, seedTable } from '../../lambda-src/test/helpers';
+import {
+  createQueue,
+  createStream,
+  createTable,
+  drainQueue,
+  FAST_RETRY,
+  kinesisEvent,
+  profileItem,
+  readStream,
+  seedTable,
+} from '../../lambda-src/test/helpers';
 import { policyDocuments, renderPolicy, type IamPolicy } from '../support/iam-policy';
 import { startMotoServer, TEST_REGION } from '../support/moto';
 import { readComponent } from '../support/synth';
@@ -138,7 +148,10 @@ const VARIANTS: Record<string, object> = {
   // the same policy for a DLQ of another name: moto enforces SQS resources, so this must fail
   'other-dlq': motoView(renderPolicy(permissions, evaluatorFor(`${queueName}-other`))),
   // the mapping's on-failure delivery: without its statement, and for a failures queue of another name
-  'without-on-failure': motoView({ ...RENDERED, Statement: RENDERED.Statement.filter((s) => s.Sid !== 'OnFailureDestination') }),
+  'without-on-failure': motoView({
+    ...RENDERED,
+    Statement: RENDERED.Statement.filter((s) => s.Sid !== 'OnFailureDestination'),
+  }),
   'other-failures': motoView(renderPolicy(permissions, evaluatorFor(queueName, '', `${failuresName}-other`))),
   // canary: the rendered policy as is (see the file comment)
   'exact-arns': RENDERED,
@@ -161,7 +174,8 @@ async function iamCall(params: Record<string, string>): Promise<string> {
     headers: {
       'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
       // moto routes by the credential scope's service; the signature is not checked within the budget
-      authorization: 'AWS4-HMAC-SHA256 Credential=bootstrap/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00',
+      authorization:
+        'AWS4-HMAC-SHA256 Credential=bootstrap/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00',
     },
     body: new URLSearchParams({ Version: '2010-05-08', ...params }).toString(),
   });
@@ -172,7 +186,12 @@ async function iamCall(params: Record<string, string>): Promise<string> {
 
 async function createUser(name: string, policy: object): Promise<Keys> {
   await iamCall({ Action: 'CreateUser', UserName: name });
-  await iamCall({ Action: 'PutUserPolicy', UserName: name, PolicyName: 'role-permissions', PolicyDocument: JSON.stringify(policy) });
+  await iamCall({
+    Action: 'PutUserPolicy',
+    UserName: name,
+    PolicyName: 'role-permissions',
+    PolicyDocument: JSON.stringify(policy),
+  });
   const xml = await iamCall({ Action: 'CreateAccessKey', UserName: name });
   const id = /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(xml)?.[1];
   const secret = /<SecretAccessKey>([^<]+)<\/SecretAccessKey>/.exec(xml)?.[1];
@@ -204,7 +223,9 @@ function clientsFor(k: Keys): Clients {
         try {
           return await next(args);
         } catch (e) {
-          errors.push(`${context.commandName} ${(e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? '?'}`);
+          errors.push(
+            `${context.commandName} ${(e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? '?'}`,
+          );
           throw e;
         }
       },
@@ -250,8 +271,13 @@ beforeAll(async () => {
   failuresUrl = await createQueue(admin.sqs, failuresName);
   await createQueue(admin.sqs, `${failuresName}-other`);
   for (const [i, e] of EVENTS.entries()) {
-    await admin.kinesis.send(new PutRecordCommand({ StreamName: SOURCE, PartitionKey: e.customer_id, Data: Buffer.from(JSON.stringify(e)) }));
-    if (i === 3) await admin.kinesis.send(new PutRecordCommand({ StreamName: SOURCE, PartitionKey: 'x', Data: Buffer.from(MALFORMED) }));
+    await admin.kinesis.send(
+      new PutRecordCommand({ StreamName: SOURCE, PartitionKey: e.customer_id, Data: Buffer.from(JSON.stringify(e)) }),
+    );
+    if (i === 3)
+      await admin.kinesis.send(
+        new PutRecordCommand({ StreamName: SOURCE, PartitionKey: 'x', Data: Buffer.from(MALFORMED) }),
+      );
   }
 }, 120_000);
 
@@ -266,7 +292,9 @@ async function scenario(variant: string) {
     const shards = await c.kinesis.send(new ListShardsCommand({ StreamName: SOURCE }));
     const records = [];
     for (const shard of shards.Shards ?? []) {
-      const it = await c.kinesis.send(new GetShardIteratorCommand({ StreamName: SOURCE, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }));
+      const it = await c.kinesis.send(
+        new GetShardIteratorCommand({ StreamName: SOURCE, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }),
+      );
       const got = await c.kinesis.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator!, Limit: 1000 }));
       records.push(...(got.Records ?? []));
     }
@@ -274,7 +302,10 @@ async function scenario(variant: string) {
     const fnEnv = evaluatorFor(queueName, queueUrl).value(tf.resource!.aws_lambda_function!.function!.environment) as {
       variables: Record<string, Value>;
     };
-    const env = { ...Object.fromEntries(Object.entries(fnEnv.variables).map(([k, v]) => [k, String(v)])), POWERTOOLS_LOG_LEVEL: 'SILENT' };
+    const env = {
+      ...Object.fromEntries(Object.entries(fnEnv.variables).map(([k, v]) => [k, String(v)])),
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+    };
     const handler = createHandler({ env, dynamodb: c.ddb, kinesis: c.kinesis, sqs: c.sqs, retry: FAST_RETRY });
     const event = kinesisEvent(records.map((r) => ({ data: Buffer.from(r.Data!), partitionKey: r.PartitionKey! })));
     const res = await handler(event);
@@ -304,8 +335,12 @@ describe('lambda-enrichment role permissions under moto IAM enforcement', () => 
     const source = await admin.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: SOURCE }));
     const output = await admin.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: OUTPUT }));
     const table = await admin.ddb.send(new DescribeTableCommand({ TableName: TABLE }));
-    const queue = await admin.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
-    const failures = await admin.sqs.send(new GetQueueAttributesCommand({ QueueUrl: failuresUrl, AttributeNames: ['QueueArn'] }));
+    const queue = await admin.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+    );
+    const failures = await admin.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: failuresUrl, AttributeNames: ['QueueArn'] }),
+    );
     expect(arns).toEqual([
       source.StreamDescriptionSummary!.StreamARN,
       output.StreamDescriptionSummary!.StreamARN,
@@ -360,15 +395,18 @@ describe('lambda-enrichment role permissions under moto IAM enforcement', () => 
     ['dynamodb:BatchGetItem', 'BatchGetItemCommand', { emitted: 0, deadLettered: 0, failed: 9 }, 0],
     ['kinesis:PutRecords', 'PutRecordsCommand', { emitted: 0, deadLettered: 0, failed: 9 }, 0],
     ['sqs:SendMessage', 'SendMessageBatchCommand', { emitted: 4, deadLettered: 0, failed: 5 }, 4],
-  ] as const)('without %s the handler reports the affected records as failures', async (action, command, counts, at) => {
-    const r = await scenario(`without-${action.replace(':', '-')}`);
-    if (!r.ok) throw r.error;
-    expect(r.summary).toMatchObject({ records: 9, ...counts });
-    expect(r.res.batchItemFailures).toHaveLength(1);
-    expect(r.summary).toMatchObject({ redelivered: 9 - at });
-    expect(new Set(r.errors)).toEqual(new Set([`${command} 403`]));
-    await drainQueue(admin.sqs, queueUrl);
-  });
+  ] as const)(
+    'without %s the handler reports the affected records as failures',
+    async (action, command, counts, at) => {
+      const r = await scenario(`without-${action.replace(':', '-')}`);
+      if (!r.ok) throw r.error;
+      expect(r.summary).toMatchObject({ records: 9, ...counts });
+      expect(r.res.batchItemFailures).toHaveLength(1);
+      expect(r.summary).toMatchObject({ redelivered: 9 - at });
+      expect(new Set(r.errors)).toEqual(new Set([`${command} 403`]));
+      await drainQueue(admin.sqs, queueUrl);
+    },
+  );
 
   it('the DLQ statement is enforced on its resource: the same policy for another queue is refused', async () => {
     const r = await scenario('other-dlq');
@@ -382,7 +420,12 @@ describe('lambda-enrichment role permissions under moto IAM enforcement', () => 
     const c = clientsFor(keys.get(variant)!);
     const shard = (await c.kinesis.send(new ListShardsCommand({ StreamName: SOURCE }))).Shards![0]!;
     const body = {
-      requestContext: { requestId: 'req-1', functionArn: `arn:aws:lambda:${TEST_REGION}:${ACCOUNT}:function:acme-ue1-dev-enrichment`, condition: 'RetryAttemptsExhausted', approximateInvokeCount: 4 },
+      requestContext: {
+        requestId: 'req-1',
+        functionArn: `arn:aws:lambda:${TEST_REGION}:${ACCOUNT}:function:acme-ue1-dev-enrichment`,
+        condition: 'RetryAttemptsExhausted',
+        approximateInvokeCount: 4,
+      },
       responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: '' },
       version: '1.0',
       timestamp: '2026-01-01T00:00:10.000Z',
@@ -415,7 +458,7 @@ describe('lambda-enrichment role permissions under moto IAM enforcement', () => 
   it.each([
     ['without-on-failure', 'without the OnFailureDestination statement'],
     ['other-failures', 'with the statement for another queue'],
-  ])("the on-failure delivery is refused %s (%s)", async (variant) => {
+  ])('the on-failure delivery is refused %s (%s)', async (variant) => {
     const r = await deliverOnFailure(variant);
     expect(r.ok).toBe(false);
     expect(r.errors).toEqual(['SendMessageCommand 403']);
@@ -427,9 +470,13 @@ describe('lambda-enrichment role permissions under moto IAM enforcement', () => 
     // matching motoView adaptation instead of this canary.
     const c = clientsFor(keys.get('exact-arns')!);
     await expect(
-      c.kinesis.send(new PutRecordsCommand({ StreamName: OUTPUT, Records: [{ PartitionKey: 'p', Data: Buffer.from('{}') }] })),
+      c.kinesis.send(
+        new PutRecordsCommand({ StreamName: OUTPUT, Records: [{ PartitionKey: 'p', Data: Buffer.from('{}') }] }),
+      ),
     ).rejects.toThrow();
-    await expect(c.sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: [{ Id: '1', MessageBody: '{}' }] }))).rejects.toThrow();
+    await expect(
+      c.sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: [{ Id: '1', MessageBody: '{}' }] })),
+    ).rejects.toThrow();
     expect(c.errors).toEqual(['PutRecordsCommand 403', 'SendMessageBatchCommand 403']);
   });
 });

@@ -15,8 +15,10 @@ export interface AtmosSandbox {
 
 export function atmosSandbox(stackFile: { name: string; content: string }): AtmosSandbox {
   const dir = mkdtempSync(join(tmpdir(), 'atmos-sandbox-'));
-  const config = readFileSync(join(REPO_ROOT, 'atmos.yaml'), 'utf8')
-    .replace('base_path: "components"', `base_path: "${join(REPO_ROOT, 'components')}"`);
+  const config = readFileSync(join(REPO_ROOT, 'atmos.yaml'), 'utf8').replace(
+    'base_path: "components"',
+    `base_path: "${join(REPO_ROOT, 'components')}"`,
+  );
   writeFileSync(join(dir, 'atmos.yaml'), config);
   // Atmos joins the schema path onto its base path, so the schemas are copied too.
   for (const sub of ['catalog', 'mixins', 'workflows', 'schemas']) {

@@ -14,7 +14,13 @@ export interface AtmosResult {
 }
 
 function atmosEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, ATMOS_TELEMETRY_ENABLED: 'false', ATMOS_VERSION_CHECK_ENABLED: 'false', NO_COLOR: '1', ...extra };
+  return {
+    ...process.env,
+    ATMOS_TELEMETRY_ENABLED: 'false',
+    ATMOS_VERSION_CHECK_ENABLED: 'false',
+    NO_COLOR: '1',
+    ...extra,
+  };
 }
 
 /**
@@ -57,7 +63,12 @@ export async function atmosJson<T>(args: readonly string[], options: { cwd?: str
  */
 export function atmosJsonSync<T>(args: readonly string[], options: { cwd?: string } = {}): T {
   if (!existsSync(ATMOS_BIN)) throw new Error(`atmos not found at ${ATMOS_BIN}: run scripts/bootstrap.sh first`);
-  const r = spawnSync(ATMOS_BIN, [...args], { cwd: options.cwd ?? REPO_ROOT, encoding: 'utf8', env: atmosEnv(), timeout: 120_000 });
+  const r = spawnSync(ATMOS_BIN, [...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    encoding: 'utf8',
+    env: atmosEnv(),
+    timeout: 120_000,
+  });
   if (r.status !== 0) throw new Error(`atmos ${args.join(' ')} failed (${r.status}):\n${r.stderr}\n${r.stdout}`);
   return JSON.parse(r.stdout) as T;
 }

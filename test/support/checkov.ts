@@ -36,7 +36,13 @@ export interface CheckovRecord {
 }
 
 export interface CheckovReport {
-  readonly summary: { passed: number; failed: number; skipped: number; parsing_errors: number; checkov_version: string };
+  readonly summary: {
+    passed: number;
+    failed: number;
+    skipped: number;
+    parsing_errors: number;
+    checkov_version: string;
+  };
   readonly results: { passed_checks: CheckovRecord[]; failed_checks: CheckovRecord[]; skipped_checks: CheckovRecord[] };
 }
 
@@ -47,7 +53,8 @@ function expandDynamicBlocks(body: Record<string, unknown>, path: string, expand
     delete body.dynamic;
     for (const [name, spec] of Object.entries(dynamic)) {
       const contents = (Array.isArray(spec) ? spec : [spec]).map((x) => (x as { content?: unknown }).content);
-      const existing = body[name] === undefined ? [] : Array.isArray(body[name]) ? (body[name] as unknown[]) : [body[name]];
+      const existing =
+        body[name] === undefined ? [] : Array.isArray(body[name]) ? (body[name] as unknown[]) : [body[name]];
       body[name] = [...existing, ...contents];
       expanded.push(`${path}.dynamic.${name}`);
     }
@@ -101,28 +108,31 @@ export const CHECKOV_GAP = /Failed to run check|Failed to add block|Failed to pa
  */
 export async function runCheckov(dir: string): Promise<{ report: CheckovReport; stderr: string }> {
   if (!existsSync(CHECKOV_BIN)) throw new Error(`checkov not found at ${CHECKOV_BIN}: run scripts/bootstrap.sh first`);
-  const r = await new Promise<{ status: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) => {
-    const child = execFile(
-      CHECKOV_BIN,
-      ['--framework', 'terraform_json', '--directory', dir, '--output', 'json', '--compact', '--skip-download'],
-      {
-        cwd: dir,
-        encoding: 'utf8',
-        maxBuffer: 256 * 1024 * 1024,
-        timeout: 240_000,
-        // offline: no platform calls, no version check
-        env: { ...process.env, BC_SKIP_MAPPING: 'TRUE', LOG_LEVEL: 'WARNING' },
-      },
-      (_error, stdout, stderr) => resolve({ status: child.exitCode, signal: child.signalCode, stdout, stderr }),
-    );
-  });
+  const r = await new Promise<{ status: number | null; signal: string | null; stdout: string; stderr: string }>(
+    (resolve) => {
+      const child = execFile(
+        CHECKOV_BIN,
+        ['--framework', 'terraform_json', '--directory', dir, '--output', 'json', '--compact', '--skip-download'],
+        {
+          cwd: dir,
+          encoding: 'utf8',
+          maxBuffer: 256 * 1024 * 1024,
+          timeout: 240_000,
+          // offline: no platform calls, no version check
+          env: { ...process.env, BC_SKIP_MAPPING: 'TRUE', LOG_LEVEL: 'WARNING' },
+        },
+        (_error, stdout, stderr) => resolve({ status: child.exitCode, signal: child.signalCode, stdout, stderr }),
+      );
+    },
+  );
   // exit code 1 = failed checks (read from the report); anything else is a crash
   if (r.status !== 0 && r.status !== 1) {
     throw new Error(`checkov exited with ${r.status} ${r.signal ?? ''}\n${r.stderr}\n${r.stdout.slice(0, 2000)}`);
   }
   const parsed = JSON.parse(r.stdout) as CheckovReport | CheckovReport[];
   const report = Array.isArray(parsed) ? parsed.find((x) => x.results) : parsed;
-  if (!report?.summary) throw new Error(`checkov printed no terraform_json report:\n${r.stdout.slice(0, 2000)}\n${r.stderr}`);
+  if (!report?.summary)
+    throw new Error(`checkov printed no terraform_json report:\n${r.stdout.slice(0, 2000)}\n${r.stderr}`);
   report.results.passed_checks ??= [];
   report.results.failed_checks ??= [];
   report.results.skipped_checks ??= [];
@@ -187,7 +197,8 @@ export function skipAnnotations(body: Record<string, unknown>): SkipAnnotation[]
     if (typeof s.id !== 'string' || typeof s.comment !== 'string' || s.comment.trim() === '') {
       throw new Error(`malformed checkov skip annotation ${JSON.stringify(s)}: needs id and comment`);
     }
-    if (s.plan_only !== undefined && s.plan_only !== true) throw new Error(`malformed checkov skip annotation ${JSON.stringify(s)}: plan_only is true or absent`);
+    if (s.plan_only !== undefined && s.plan_only !== true)
+      throw new Error(`malformed checkov skip annotation ${JSON.stringify(s)}: plan_only is true or absent`);
     return { id: s.id, comment: s.comment, planOnly: s.plan_only === true };
   });
 }
@@ -218,7 +229,10 @@ export interface Evaluation {
  * Applies the per-resource skip annotations to checkov's records for the given files
  * (path → the Terraform JSON written there by {@link writeScanCopy}).
  */
-export function evaluate(report: CheckovReport, files: ReadonlyMap<string, { tf: Record<string, unknown>; text: string }>): Evaluation {
+export function evaluate(
+  report: CheckovReport,
+  files: ReadonlyMap<string, { tf: Record<string, unknown>; text: string }>,
+): Evaluation {
   const locations = new Map([...files].map(([path, f]) => [path, blockLocations(f.tf, f.text)]));
   const locate = (r: CheckovRecord): BlockLocation | undefined =>
     locations.get(r.file_abs_path)?.find((b) => b.startLine === r.file_line_range[0]);
@@ -233,7 +247,8 @@ export function evaluate(report: CheckovReport, files: ReadonlyMap<string, { tf:
   const inScope = (r: CheckovRecord) => files.has(r.file_abs_path);
   for (const r of report.results.passed_checks.filter(inScope)) ev.passed.push(finding(r));
   // if a later checkov honours the annotations itself, its own skips count as skipped
-  for (const r of report.results.skipped_checks.filter(inScope)) ev.skipped.push(finding(r, r.check_result.suppress_comment ?? ''));
+  for (const r of report.results.skipped_checks.filter(inScope))
+    ev.skipped.push(finding(r, r.check_result.suppress_comment ?? ''));
   const failedHere = new Set<string>();
   for (const r of report.results.failed_checks.filter(inScope)) {
     const block = locate(r);

@@ -63,10 +63,22 @@ export const KEY_ADMIN_SID = 'AccountAdministersKey';
 
 /** Other documented exceptions, for the printed list. */
 export const OTHER_EXCEPTIONS: readonly { what: string; reason: string }[] = [
-  { what: `key policy statement ${KEY_ADMIN_SID}: action kms:* for the account root`, reason: 'without it the key can become unmanageable (AWS default key policy)' },
-  { what: 'key policies (documents used only as aws_kms_key.policy): Resource "*"', reason: 'in a key policy "*" means this key' },
-  { what: 'trust policies (documents used as assume_role_policy): no Resource', reason: 'a trust policy names principals, not resources' },
-  { what: 'Deny statements: wildcard actions (e.g. DenyInsecureTransport s3:* / sqs:*)', reason: 'a broad Deny only narrows access' },
+  {
+    what: `key policy statement ${KEY_ADMIN_SID}: action kms:* for the account root`,
+    reason: 'without it the key can become unmanageable (AWS default key policy)',
+  },
+  {
+    what: 'key policies (documents used only as aws_kms_key.policy): Resource "*"',
+    reason: 'in a key policy "*" means this key',
+  },
+  {
+    what: 'trust policies (documents used as assume_role_policy): no Resource',
+    reason: 'a trust policy names principals, not resources',
+  },
+  {
+    what: 'Deny statements: wildcard actions (e.g. DenyInsecureTransport s3:* / sqs:*)',
+    reason: 'a broad Deny only narrows access',
+  },
 ];
 
 export interface Violation {
@@ -126,7 +138,8 @@ function provenance(value: string, tf: TerraformJson): string[] {
   const exprs = parts.filter((p): p is { expr: string } => 'expr' in p);
   if (exprs.length === 0) problems.push('a literal: not built from the resources/variables the component declares');
   for (const e of exprs) {
-    for (const r of undeclaredReferences(e.expr, tf)) problems.push(`refers to ${r}, which the component does not declare`);
+    for (const r of undeclaredReferences(e.expr, tf))
+      problems.push(`refers to ${r}, which the component does not declare`);
   }
   const literal = parts.map((p) => ('text' in p ? p.text : '\u0000')).join('');
   if (ACCOUNT_ID.test(literal)) problems.push('hard-coded account id');
@@ -146,7 +159,8 @@ type DocKind = 'trust' | 'key' | 'other';
 
 function kindOf(doc: PolicyDocumentInfo): DocKind {
   if (doc.uses.length > 0 && doc.uses.every((u) => u.attribute === 'assume_role_policy')) return 'trust';
-  if (doc.uses.length > 0 && doc.uses.every((u) => u.resourceType === 'aws_kms_key' && u.attribute === 'policy')) return 'key';
+  if (doc.uses.length > 0 && doc.uses.every((u) => u.resourceType === 'aws_kms_key' && u.attribute === 'policy'))
+    return 'key';
   return 'other';
 }
 
@@ -190,7 +204,10 @@ function lintStatement(
       } else if (ex && actions.every((a) => ex.actions.includes(a)) && !s.not_actions) {
         exceptions.push({ where, exception: `${sid}: Resource "*" for ${actions.join(', ')}` });
       } else if (ex) {
-        v('exact-resources', `sid ${sid} may use "*" only for ${ex.actions.join(', ')}; also allows ${actions.filter((a) => !ex.actions.includes(a)).join(', ')}`);
+        v(
+          'exact-resources',
+          `sid ${sid} may use "*" only for ${ex.actions.join(', ')}; also allows ${actions.filter((a) => !ex.actions.includes(a)).join(', ')}`,
+        );
       } else {
         v('exact-resources', `Resource "*" in ${sid} (not a documented exception)`);
       }
@@ -232,9 +249,12 @@ function blocksFromJson(policy: { Statement?: unknown }): StatementBlock[] {
     principals:
       st.Principal === '*'
         ? [{ type: '*', identifiers: ['*'] }]
-        : Object.entries((st.Principal ?? {}) as Record<string, unknown>).map(([type, ids]) => ({ type, identifiers: arr(ids)! })),
-    condition: Object.entries((st.Condition ?? {}) as Record<string, Record<string, unknown>>).flatMap(([test, byVar]) =>
-      Object.entries(byVar).map(([variable, values]) => ({ test, variable, values: arr(values)! })),
+        : Object.entries((st.Principal ?? {}) as Record<string, unknown>).map(([type, ids]) => ({
+            type,
+            identifiers: arr(ids)!,
+          })),
+    condition: Object.entries((st.Condition ?? {}) as Record<string, Record<string, unknown>>).flatMap(
+      ([test, byVar]) => Object.entries(byVar).map(([variable, values]) => ({ test, variable, values: arr(values)! })),
     ),
   }));
 }
@@ -249,11 +269,22 @@ export function lintComponent(tf: TerraformJson, component: string): LintResult 
     const kind = kindOf(doc);
     for (const s of doc.statements) {
       statements++;
-      lintStatement(tf, `${component} ${doc.address} ${s.where} (${s.block.sid ?? 'no sid'})`, kind, s.block, violations, exceptions);
+      lintStatement(
+        tf,
+        `${component} ${doc.address} ${s.where} (${s.block.sid ?? 'no sid'})`,
+        kind,
+        s.block,
+        violations,
+        exceptions,
+      );
       if (s.forEach !== undefined) {
         for (const r of templateParts(s.forEach).filter((p): p is { expr: string } => 'expr' in p)) {
           for (const bad of undeclaredReferences(r.expr, tf)) {
-            violations.push({ where: `${component} ${doc.address} ${s.where}`, rule: 'for-each', detail: `for_each refers to ${bad}` });
+            violations.push({
+              where: `${component} ${doc.address} ${s.where}`,
+              rule: 'for-each',
+              detail: `for_each refers to ${bad}`,
+            });
           }
         }
       }
@@ -275,7 +306,8 @@ export function lintComponent(tf: TerraformJson, component: string): LintResult 
       });
       continue;
     }
-    const kind: DocKind = p.use.attribute === 'assume_role_policy' ? 'trust' : p.use.resourceType === 'aws_kms_key' ? 'key' : 'other';
+    const kind: DocKind =
+      p.use.attribute === 'assume_role_policy' ? 'trust' : p.use.resourceType === 'aws_kms_key' ? 'key' : 'other';
     for (const [i, block] of blocksFromJson(parsed).entries()) {
       statements++;
       lintStatement(tf, `${where} Statement[${i}] (${block.sid ?? 'no sid'})`, kind, block, violations, exceptions);

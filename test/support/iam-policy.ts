@@ -72,7 +72,12 @@ function policyAttributes(tf: TerraformJson): { use: PolicyUse; value: unknown }
       } else if (v !== null && typeof v === 'object') {
         for (const [i, item] of asList(v as Record<string, unknown>).entries()) {
           if (item !== null && typeof item === 'object') {
-            walk(resourceType, address, `${prefix}${k}${Array.isArray(v) ? `[${i}]` : ''}.`, item as Record<string, unknown>);
+            walk(
+              resourceType,
+              address,
+              `${prefix}${k}${Array.isArray(v) ? `[${i}]` : ''}.`,
+              item as Record<string, unknown>,
+            );
           }
         }
       }
@@ -88,10 +93,17 @@ function policyAttributes(tf: TerraformJson): { use: PolicyUse; value: unknown }
 export function policyDocuments(tf: TerraformJson): { documents: PolicyDocumentInfo[]; inline: InlinePolicy[] } {
   const attrs = policyAttributes(tf);
   const documents = Object.entries(tf.data?.aws_iam_policy_document ?? {}).map(([name, body]): PolicyDocumentInfo => {
-    const b = body as { statement?: StatementBlock[]; dynamic?: { statement?: { for_each: string; content: StatementBlock }[] } };
+    const b = body as {
+      statement?: StatementBlock[];
+      dynamic?: { statement?: { for_each: string; content: StatementBlock }[] };
+    };
     const statements: DocumentStatement[] = [
       ...asList(b.statement).map((block, i) => ({ where: `statement[${i}]`, block })),
-      ...asList(b.dynamic?.statement).map((d, i) => ({ where: `dynamic.statement[${i}]`, forEach: d.for_each, block: d.content })),
+      ...asList(b.dynamic?.statement).map((d, i) => ({
+        where: `dynamic.statement[${i}]`,
+        forEach: d.for_each,
+        block: d.content,
+      })),
     ];
     const uses = attrs.filter((a) => DOC_REF.exec(String(a.value))?.[1] === name).map((a) => a.use);
     return { address: `data.aws_iam_policy_document.${name}`, name, statements, uses };
@@ -118,7 +130,8 @@ export interface IamPolicy {
 }
 
 function strings(v: Value, what: string): string[] {
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new Error(`${what} did not evaluate to a list of strings`);
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+    throw new Error(`${what} did not evaluate to a list of strings`);
   return v as string[];
 }
 
@@ -130,11 +143,14 @@ function strings(v: Value, what: string): string[] {
 export function renderPolicy(doc: PolicyDocumentInfo, ev: TerraformEvaluator): IamPolicy {
   const out: IamStatement[] = [];
   for (const s of doc.statements) {
-    const times = s.forEach === undefined ? 1 : (() => {
-      const each = ev.value(s.forEach);
-      if (!Array.isArray(each)) throw new Error(`${doc.address} ${s.where}: for_each is not a list`);
-      return each.length;
-    })();
+    const times =
+      s.forEach === undefined
+        ? 1
+        : (() => {
+            const each = ev.value(s.forEach);
+            if (!Array.isArray(each)) throw new Error(`${doc.address} ${s.where}: for_each is not a list`);
+            return each.length;
+          })();
     for (let n = 0; n < times; n++) {
       const b = s.block;
       const st: IamStatement = { Effect: (b.effect ?? 'Allow') as 'Allow' | 'Deny' };
@@ -142,7 +158,8 @@ export function renderPolicy(doc: PolicyDocumentInfo, ev: TerraformEvaluator): I
       if (b.actions) st.Action = strings(ev.value(b.actions), `${doc.address} ${s.where} actions`);
       if (b.not_actions) st.NotAction = strings(ev.value(b.not_actions), `${doc.address} ${s.where} not_actions`);
       if (b.resources) st.Resource = strings(ev.value(b.resources), `${doc.address} ${s.where} resources`);
-      if (b.not_resources) st.NotResource = strings(ev.value(b.not_resources), `${doc.address} ${s.where} not_resources`);
+      if (b.not_resources)
+        st.NotResource = strings(ev.value(b.not_resources), `${doc.address} ${s.where} not_resources`);
       if (b.principals) {
         st.Principal = {};
         for (const p of b.principals) st.Principal[p.type] = strings(ev.value(p.identifiers), 'principal identifiers');

@@ -23,7 +23,13 @@ export async function startKinesisMock(): Promise<KinesisMock> {
   const [plain, tls] = [await freePort(), await freePort()];
   const child = spawn(process.execPath, [join(REPO_ROOT, 'node_modules', 'kinesis-local', 'main.js')], {
     cwd: join(REPO_ROOT, 'node_modules', 'kinesis-local'),
-    env: { ...process.env, KINESIS_MOCK_PLAIN_PORT: String(plain), KINESIS_MOCK_TLS_PORT: String(tls), LOG_LEVEL: 'WARN', CREATE_STREAM_DURATION: '0ms' },
+    env: {
+      ...process.env,
+      KINESIS_MOCK_PLAIN_PORT: String(plain),
+      KINESIS_MOCK_TLS_PORT: String(tls),
+      LOG_LEVEL: 'WARN',
+      CREATE_STREAM_DURATION: '0ms',
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const endpoint = `http://127.0.0.1:${plain}`;

@@ -77,7 +77,9 @@ async function waitUntilUp(endpoint: string, child: ChildProcess, timeoutMs: num
  * Starts a moto server and returns a handle; prefer {@link useMotoServer} in tests.
  * `env`: extra environment for the server (the apply tier's MOTO_LAMBDA_EXTERNAL_KINESIS_ENDPOINT).
  */
-export async function startMotoServer(opts: { env?: Record<string, string> } = {}): Promise<MotoServer & { stop(): Promise<void> }> {
+export async function startMotoServer(
+  opts: { env?: Record<string, string> } = {},
+): Promise<MotoServer & { stop(): Promise<void> }> {
   if (!existsSync(MOTO_BIN)) {
     throw new Error(`moto_server not found at ${MOTO_BIN}: run scripts/bootstrap.sh first`);
   }
@@ -120,4 +122,3 @@ export async function startMotoServer(opts: { env?: Record<string, string> } = {
       }),
   };
 }
-

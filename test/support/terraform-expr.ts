@@ -168,7 +168,12 @@ class Parser {
   }
   private postfix(): Value {
     const t = this.peek();
-    if (t?.kind === 'ident' && !['true', 'false', 'null'].includes(t.text) && this.toks[this.pos + 1]?.kind === 'op' && (this.toks[this.pos + 1] as { text: string }).text === '(') {
+    if (
+      t?.kind === 'ident' &&
+      !['true', 'false', 'null'].includes(t.text) &&
+      this.toks[this.pos + 1]?.kind === 'op' &&
+      (this.toks[this.pos + 1] as { text: string }).text === '('
+    ) {
       return this.call();
     }
     if (t?.kind === 'ident' && !['true', 'false', 'null'].includes(t.text)) return this.reference();
@@ -319,7 +324,8 @@ export class TerraformEvaluator {
       .map((p) => {
         if ('text' in p) return p.text;
         const v = this.expression(p.expr);
-        if (v === null || typeof v === 'object') throw new Error(`interpolation "\${${p.expr}}" is not a primitive in "${t}"`);
+        if (v === null || typeof v === 'object')
+          throw new Error(`interpolation "\${${p.expr}}" is not a primitive in "${t}"`);
         return String(v);
       })
       .join('');

@@ -78,7 +78,9 @@ function parsePlanJson(stdout: string): Pick<TofuPlanResult, 'errors' | 'warning
       const d = {
         severity: msg.diagnostic.severity,
         summary: msg.diagnostic.summary,
-        detail: (msg.diagnostic.detail ?? '').replace(/\n\nThis was checked by the validation rule at [^\n]*$/, '').trim(),
+        detail: (msg.diagnostic.detail ?? '')
+          .replace(/\n\nThis was checked by the validation rule at [^\n]*$/, '')
+          .trim(),
       };
       (d.severity === 'error' ? errors : warnings).push(d);
     }
@@ -109,7 +111,11 @@ export function tofuWorkspace(config: object): TofuWorkspace {
   writeFileSync(cliConfig, '');
   writeFileSync(join(root, 'main.tf.json'), `${JSON.stringify(config, null, 2)}\n`);
   const env = offlineEnv(cliConfig);
-  const init = run(['init', '-backend=false', '-input=false', '-no-color', '-get=false', `-plugin-dir=${emptyPlugins}`], root, env);
+  const init = run(
+    ['init', '-backend=false', '-input=false', '-no-color', '-get=false', `-plugin-dir=${emptyPlugins}`],
+    root,
+    env,
+  );
   if (init.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`tofu init failed (${init.status}):\n${init.stdout}\n${init.stderr}`);
@@ -126,7 +132,19 @@ export function tofuWorkspace(config: object): TofuWorkspace {
     },
     outputs(varFile) {
       const planFile = join(dir, 'outputs.tfplan');
-      const plan = run(['plan', '-input=false', '-lock=false', '-refresh=false', '-no-color', `-var-file=${varFile}`, `-out=${planFile}`], root, env);
+      const plan = run(
+        [
+          'plan',
+          '-input=false',
+          '-lock=false',
+          '-refresh=false',
+          '-no-color',
+          `-var-file=${varFile}`,
+          `-out=${planFile}`,
+        ],
+        root,
+        env,
+      );
       if (plan.status !== 0) throw new Error(`tofu plan failed (${plan.status}):\n${plan.stdout}\n${plan.stderr}`);
       const show = run(['show', '-json', '-no-color', planFile], root, env);
       if (show.status !== 0) throw new Error(`tofu show failed (${show.status}):\n${show.stderr}`);
@@ -190,7 +208,8 @@ export function preconditionsConfig(tf: TerraformJson): PreconditionsConfig {
     }
   }
   const evaluable = (expression: unknown) =>
-    [...referenceRoots(expression)].every((r) => r === 'var' || r === 'local') && localRefs(expression).every((l) => usable.has(l));
+    [...referenceRoots(expression)].every((r) => r === 'var' || r === 'local') &&
+    localRefs(expression).every((l) => usable.has(l));
 
   const standIns: Record<string, object> = {};
   const included: string[] = [];
@@ -199,7 +218,10 @@ export function preconditionsConfig(tf: TerraformJson): PreconditionsConfig {
     for (const [name, resource] of Object.entries(resources)) {
       const lifecycle = resource.lifecycle as { precondition?: unknown[] } | undefined;
       if (!lifecycle?.precondition?.length) continue;
-      const repetition = { ...(resource.count !== undefined ? { count: resource.count } : {}), ...(resource.for_each !== undefined ? { for_each: resource.for_each } : {}) };
+      const repetition = {
+        ...(resource.count !== undefined ? { count: resource.count } : {}),
+        ...(resource.for_each !== undefined ? { for_each: resource.for_each } : {}),
+      };
       if (!evaluable(lifecycle.precondition) || !evaluable(repetition)) {
         skipped.push(`${type}.${name}`);
         continue;
@@ -227,6 +249,8 @@ export function preconditionsConfig(tf: TerraformJson): PreconditionsConfig {
 export async function generateVarfile(component: string, stack: string, file: string, cwd?: string): Promise<void> {
   const r = await atmos(['terraform', 'generate', 'varfile', component, '-s', stack, '-f', file], cwd ? { cwd } : {});
   if (r.status !== 0 || !existsSync(file)) {
-    throw new Error(`atmos terraform generate varfile ${component} -s ${stack} failed (${r.status}):\n${r.stderr}\n${r.stdout}`);
+    throw new Error(
+      `atmos terraform generate varfile ${component} -s ${stack} failed (${r.status}):\n${r.stderr}\n${r.stdout}`,
+    );
   }
 }

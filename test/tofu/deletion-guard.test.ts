@@ -14,7 +14,9 @@ import { offlineEnv, run } from '../support/tofu';
 
 const tf = readComponent('kinesis-ingest');
 const guard = JSON.parse(
-  JSON.stringify(tf.resource!.terraform_data!.stream_deletion_guard).replaceAll('aws_kinesis_stream.stream.arn', 'terraform_data.stream.output').replaceAll('aws_kinesis_stream.stream.name', 'terraform_data.stream.output'),
+  JSON.stringify(tf.resource!.terraform_data!.stream_deletion_guard)
+    .replaceAll('aws_kinesis_stream.stream.arn', 'terraform_data.stream.output')
+    .replaceAll('aws_kinesis_stream.stream.name', 'terraform_data.stream.output'),
 ) as Record<string, unknown>;
 delete guard['//'];
 
@@ -41,7 +43,11 @@ describe('deletion guard (real OpenTofu, built-in provider only)', () => {
 
   it('initialises with no provider download', () => {
     write('stream-v1');
-    const init = run(['init', '-backend=false', '-input=false', '-no-color', `-plugin-dir=${join(dir, 'no-plugins')}`], root, env);
+    const init = run(
+      ['init', '-backend=false', '-input=false', '-no-color', `-plugin-dir=${join(dir, 'no-plugins')}`],
+      root,
+      env,
+    );
     expect(init.status, init.stdout + init.stderr).toBe(0);
     const apply = tofu('apply', '-auto-approve', ...vars(true));
     expect(apply.status, apply.stdout + apply.stderr).toBe(0);
@@ -50,7 +56,9 @@ describe('deletion guard (real OpenTofu, built-in provider only)', () => {
   it('refuses destroy while protected, naming the variable, and keeps the stream', () => {
     const destroy = tofu('destroy', '-auto-approve', ...vars(true));
     expect(destroy.status).not.toBe(0);
-    expect(destroy.stdout + destroy.stderr).toMatch(/Refusing to destroy Kinesis stream stream-v1: deletion_protection is true/);
+    expect(destroy.stdout + destroy.stderr).toMatch(
+      /Refusing to destroy Kinesis stream stream-v1: deletion_protection is true/,
+    );
     expect(state()).toContain('terraform_data.stream');
   });
 

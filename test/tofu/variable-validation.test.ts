@@ -49,7 +49,11 @@ function workspacesOf(component: string) {
   if (!ws) {
     const tf = readComponent(component);
     const pre = preconditionsConfig(tf);
-    ws = { variables: tofuWorkspace(variablesOnlyConfig(tf)), preconditions: tofuWorkspace(pre.config), skipped: pre.skipped };
+    ws = {
+      variables: tofuWorkspace(variablesOnlyConfig(tf)),
+      preconditions: tofuWorkspace(pre.config),
+      skipped: pre.skipped,
+    };
     workspaces.set(component, ws);
   }
   return ws;
@@ -61,7 +65,8 @@ afterAll(() => {
   }
 });
 
-const preconditionFailures = (r: TofuPlanResult) => r.errors.filter((e) => e.summary === 'Resource precondition failed');
+const preconditionFailures = (r: TofuPlanResult) =>
+  r.errors.filter((e) => e.summary === 'Resource precondition failed');
 
 describe('deploy stacks pass OpenTofu variable validation and var-only preconditions', () => {
   describe.each(componentNames)('%s', (component) => {
@@ -126,13 +131,22 @@ describe('invalid stack fixtures: which layer rejects them', () => {
 
   afterAll(() => {
     const cols: (keyof Row)[] = ['fixture', 'schema', 'tofu', 'precondition', 'message'];
-    const heads = ['fixture', 'atmos validate (JSON Schema, OPA)', 'tofu variable validation', 'tofu precondition', 'message'];
+    const heads = [
+      'fixture',
+      'atmos validate (JSON Schema, OPA)',
+      'tofu variable validation',
+      'tofu precondition',
+      'message',
+    ];
     const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
     const sorted = [...rows].sort((a, b) => a.fixture.localeCompare(b.fixture));
     console.log(
-      ['', line(heads), line(heads.map(() => '---')), ...sorted.map((r) => line(cols.map((c) => r[c].replace(/\|/g, '\\|'))))].join(
-        '\n',
-      ),
+      [
+        '',
+        line(heads),
+        line(heads.map(() => '---')),
+        ...sorted.map((r) => line(cols.map((c) => r[c].replace(/\|/g, '\\|')))),
+      ].join('\n'),
     );
   });
 
@@ -162,11 +176,19 @@ describe('invalid stack fixtures: which layer rejects them', () => {
         schema: schemaRejects ? `rejects: ${schemaMessages.join('; ')}` : 'accepts',
         tofu: vars.status !== 0 ? 'rejects' : vars.warnings.length > 0 ? 'accepts, warns' : 'accepts',
         precondition:
-          preFailures.length > 0 ? `rejects: ${preFailures.map((d) => d.detail).join('; ')}` : otherPreErrors > 0 ? 'not reached' : 'accepts',
+          preFailures.length > 0
+            ? `rejects: ${preFailures.map((d) => d.detail).join('; ')}`
+            : otherPreErrors > 0
+              ? 'not reached'
+              : 'accepts',
         // Summary and the detail's first sentence (undeclared-variable warnings go on at length).
         message:
           [...vars.errors, ...vars.warnings]
-            .map((d) => diagnosticText(d).replace(/(\.) [A-Z].*$/, '$1').replace(varfile, '<varfile>'))
+            .map((d) =>
+              diagnosticText(d)
+                .replace(/(\.) [A-Z].*$/, '$1')
+                .replace(varfile, '<varfile>'),
+            )
             .join('; ') || '—',
       });
 
@@ -193,9 +215,14 @@ describe('invalid stack fixtures: which layer rejects them', () => {
       const preHeader = header('precondition');
       if (preHeader) {
         expect(preHeader).toMatch(/^rejects \S/);
-        expect(preFailures.map(diagnosticText).join('\n'), pre.output).toMatch(new RegExp(preHeader.slice('rejects '.length), 's'));
+        expect(preFailures.map(diagnosticText).join('\n'), pre.output).toMatch(
+          new RegExp(preHeader.slice('rejects '.length), 's'),
+        );
       } else {
-        expect(preFailures.map(diagnosticText), `a precondition rejects ${file}: add a "# precondition:" header`).toEqual([]);
+        expect(
+          preFailures.map(diagnosticText),
+          `a precondition rejects ${file}: add a "# precondition:" header`,
+        ).toEqual([]);
       }
     } finally {
       sandbox.dispose();
@@ -215,7 +242,8 @@ describe('OpenTofu 1.12 validation conditions', () => {
         validation: [
           {
             condition: '${var.stream_mode == "PROVISIONED" ? var.shard_count != null : var.shard_count == null}',
-            error_message: 'Invalid combination: shard_count must be set when stream_mode is PROVISIONED and null when it is ON_DEMAND.',
+            error_message:
+              'Invalid combination: shard_count must be set when stream_mode is PROVISIONED and null when it is ON_DEMAND.',
           },
         ],
       },
@@ -256,7 +284,11 @@ describe('OpenTofu 1.12 validation conditions', () => {
     const config = {
       variable: {
         stream_mode: { type: 'string', default: 'ON_DEMAND' },
-        shard_count: { type: 'number', default: null, validation: [{ condition: '${var.stream_mode == "ON_DEMAND"}', error_message: 'x.' }] },
+        shard_count: {
+          type: 'number',
+          default: null,
+          validation: [{ condition: '${var.stream_mode == "ON_DEMAND"}', error_message: 'x.' }],
+        },
       },
     };
     expect(() => tofuWorkspace(config).dispose()).toThrow(/must refer to var\.shard_count/);
@@ -268,12 +300,16 @@ describe('OpenTofu 1.12 validation conditions', () => {
         stream_mode: {
           type: 'string',
           default: 'ON_DEMAND',
-          validation: [{ condition: '${var.stream_mode == "PROVISIONED" || var.shard_count == null}', error_message: 'x.' }],
+          validation: [
+            { condition: '${var.stream_mode == "PROVISIONED" || var.shard_count == null}', error_message: 'x.' },
+          ],
         },
         shard_count: {
           type: 'number',
           default: null,
-          validation: [{ condition: '${var.shard_count == null || var.stream_mode == "PROVISIONED"}', error_message: 'y.' }],
+          validation: [
+            { condition: '${var.shard_count == null || var.stream_mode == "PROVISIONED"}', error_message: 'y.' },
+          ],
         },
       },
     });

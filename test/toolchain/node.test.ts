@@ -9,7 +9,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleProcessEnv, kinesisEvent, profileItem, rawEvent, setUp, type Resources } from '../../lambda-src/test/helpers';
+import {
+  bundleProcessEnv,
+  kinesisEvent,
+  profileItem,
+  rawEvent,
+  setUp,
+  type Resources,
+} from '../../lambda-src/test/helpers';
 import { buildLambda, type LambdaBuild } from '../../scripts/build-lambda';
 import { useMotoServer } from '../support/moto';
 import { REPO_ROOT } from '../support/paths';

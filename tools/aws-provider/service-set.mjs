@@ -58,7 +58,7 @@ function componentTypes(repo) {
   if (missing.length > 0) {
     die(
       `components/${missing.join('/main.tf.json, components/')}/main.tf.json missing: ` +
-        'run `npm run synth` first (the service set is computed from every component\'s synthesized types)',
+        "run `npm run synth` first (the service set is computed from every component's synthesized types)",
     );
   }
   const out = new Set();
@@ -69,7 +69,9 @@ function componentTypes(repo) {
     // hashicorp/aws; skip the built-in `terraform` provider (terraform_data).
     const aws = new Set(
       Object.entries(j.terraform?.required_providers ?? {})
-        .filter(([, v]) => /^(?:(?:registry\.terraform\.io|registry\.opentofu\.org)\/)?(?:hashicorp\/)?aws$/.test(v?.source ?? ''))
+        .filter(([, v]) =>
+          /^(?:(?:registry\.terraform\.io|registry\.opentofu\.org)\/)?(?:hashicorp\/)?aws$/.test(v?.source ?? ''),
+        )
         .map(([k]) => k),
     );
     for (const kind of KINDS) {
@@ -77,7 +79,10 @@ function componentTypes(repo) {
         for (const [name, block] of Object.entries(blocks)) {
           const local = (block?.provider ?? type.split('_')[0]).split('.')[0];
           if (aws.has(local)) out.add(`${kind} ${type}`);
-          else if (local !== 'terraform') die(`components/${c}: ${kind} ${type}.${name} uses provider "${local}", which is not hashicorp/aws: only the AWS provider is built here`);
+          else if (local !== 'terraform')
+            die(
+              `components/${c}: ${kind} ${type}.${name} uses provider "${local}", which is not hashicorp/aws: only the AWS provider is built here`,
+            );
         }
       }
     }
@@ -113,7 +118,8 @@ function buildIndex(src) {
       }
       let kind = null;
       if (/^Ephemeral/.test(fn)) kind = 'ephemeral';
-      else if (/ListResources$|^Actions$/.test(fn)) kind = null; // list resources/actions: no HCL block of ours
+      else if (/ListResources$|^Actions$/.test(fn))
+        kind = null; // list resources/actions: no HCL block of ours
       else if (/DataSources$/.test(fn)) kind = 'data';
       else if (/Resources$/.test(fn)) kind = 'resource';
       if (!kind) continue;
@@ -181,7 +187,11 @@ function pruneImports(text) {
     const ident = im[1] ?? im[2].split('/').pop();
     return new RegExp(`\\b${ident}\\.`).test(rest);
   });
-  return text.slice(0, m.index) + `\nimport (\n${kept.join('\n').replace(/\n{2,}/g, '\n\n')}\n)\n` + text.slice(m.index + m[0].length);
+  return (
+    text.slice(0, m.index) +
+    `\nimport (\n${kept.join('\n').replace(/\n{2,}/g, '\n\n')}\n)\n` +
+    text.slice(m.index + m[0].length)
+  );
 }
 
 const pristine = new Map();
@@ -262,7 +272,10 @@ function closeSet(src, index, roots) {
     // graph does not depend on the getters (conns imports only SDK clients), and keeping all 264
     // would make `go list` download every SDK client module.
     const names = new Set([...P].map((p) => index.spName[p]));
-    writeGetters(src, Object.keys(index.generated).filter((g) => names.has(index.getters[g])));
+    writeGetters(
+      src,
+      Object.keys(index.generated).filter((g) => names.has(index.getters[g])),
+    );
     const { files } = moduleFiles(src);
     const used = new Set();
     const ref = /\.(\w+Client)\b/g;

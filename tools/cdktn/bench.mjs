@@ -60,7 +60,11 @@ for (let i = 0; i < runs; i++) {
 console.log(`node ${process.version}, ${runs} runs each, all components`);
 for (const l of labels) {
   const r = results[l];
-  const parts = [`median wall ${median(r.map((x) => x.wall)).toFixed(2)} s`, `peak RSS ${median(r.map((x) => x.rss)).toFixed(0)} MB`];
-  if (r[0].bundle !== undefined) parts.push(`bundle ${median(r.map((x) => x.bundle))} ms`, `synth ${median(r.map((x) => x.synth))} ms (in-process)`);
+  const parts = [
+    `median wall ${median(r.map((x) => x.wall)).toFixed(2)} s`,
+    `peak RSS ${median(r.map((x) => x.rss)).toFixed(0)} MB`,
+  ];
+  if (r[0].bundle !== undefined)
+    parts.push(`bundle ${median(r.map((x) => x.bundle))} ms`, `synth ${median(r.map((x) => x.synth))} ms (in-process)`);
   console.log(`${l.padEnd(12)} ${parts.join(', ')}`);
 }

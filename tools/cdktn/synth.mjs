@@ -69,7 +69,9 @@ function stale() {
   const built = statSync(bundle).mtimeMs;
   const inputs = JSON.parse(readFileSync(inputsFile, 'utf8')).map((p) => join(root, p));
   const locks = [join(root, 'package-lock.json'), join(here, 'package-lock.json')];
-  return [fileURLToPath(import.meta.url), ...locks, ...inputs].some((p) => !existsSync(p) || statSync(p).mtimeMs > built);
+  return [fileURLToPath(import.meta.url), ...locks, ...inputs].some(
+    (p) => !existsSync(p) || statSync(p).mtimeMs > built,
+  );
 }
 
 const rebuilt = stale();
@@ -90,7 +92,9 @@ if (rebuilt) {
   // Which files went into the bundle (paths relative to the repository root): what stale()
   // checks, and the proof, for a test, that the cdktn bundle holds no cdktf module and the other
   // way round.
-  const inputs = Object.keys(result.metafile.inputs).map((p) => relative(root, join(workdir, p))).sort();
+  const inputs = Object.keys(result.metafile.inputs)
+    .map((p) => relative(root, join(workdir, p)))
+    .sort();
   writeFileSync(inputsFile, `${JSON.stringify(inputs, null, 1)}\n`);
 }
 const bundled = performance.now();
