@@ -151,7 +151,11 @@ function batchesWithFirstSeen(customers: number[], size: number): number {
   let n = 0;
   for (let i = 0; i < customers.length; i += size) {
     let fresh = false;
-    for (const c of customers.slice(i, i + size)) if (!seen.has(c)) seen.add(c), (fresh = true);
+    for (const c of customers.slice(i, i + size)) {
+      if (seen.has(c)) continue;
+      seen.add(c);
+      fresh = true;
+    }
     if (fresh) n++;
   }
   return n;

@@ -295,7 +295,7 @@ export function evaluateJq(q: JqQuery, input: Json): Record<string, Json> {
         if (v === null) continue;
         if (typeof v !== 'object' || Array.isArray(v))
           throw new Error(`Cannot index ${jqType(v)} with "${step.field}"`);
-        v = Object.prototype.hasOwnProperty.call(v, step.field) ? v[step.field]! : null;
+        v = Object.hasOwn(v, step.field) ? v[step.field]! : null;
       } else {
         if (v === null) continue;
         if (typeof v !== 'string' && !Array.isArray(v)) throw new Error(`Cannot index ${jqType(v)} with object`);

@@ -170,6 +170,7 @@ function atmosBin(): string {
  * trailing part of stdout that starts on a line of its own with "{".
  */
 export function trailingJson(stdout: string): Record<string, unknown> | undefined {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colour codes (ESC [ ... m) from Atmos' output
   const lines = stdout.replace(/\u001b\[[0-9;]*m/g, '').split('\n');
   for (let i = lines.length - 1; i >= 0; i--) {
     if (!lines[i].startsWith('{')) continue;

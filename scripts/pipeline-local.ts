@@ -75,11 +75,11 @@ async function main(): Promise<number> {
     const pipeline = await startPipeline({ log, cleanup });
     const runId = flags['run-id'] ?? `pl${Date.now().toString(36)}`;
     const r = await runScenario(pipeline, { runId, load, faults });
-    process.stdout.write(renderReport(r) + '\n');
+    process.stdout.write(`${renderReport(r)}\n`);
     log(
       `setup: emulators ${pipeline.timings.emulators!.toFixed(0)} s, deploy ${pipeline.timings.deploy!.toFixed(0)} s; total ${((Date.now() - t0) / 1000).toFixed(0)} s`,
     );
-    process.stdout.write(summaryLine(r) + '\n');
+    process.stdout.write(`${summaryLine(r)}\n`);
     return r.exact && r.lost === 0 && r.duplicates === 0 ? 0 : 1;
   } catch (e) {
     process.stderr.write(`pipeline-local: ${(e as Error).stack ?? e}\n`);

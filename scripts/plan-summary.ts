@@ -256,7 +256,7 @@ async function main(argv: string[]): Promise<number> {
   writeFileSync(reportFile, md);
   const code = exitCode(ordered);
   writeFileSync(
-    reportFile.replace(/\.md$/, '') + '.json',
+    `${reportFile.replace(/\.md$/, '')}.json`,
     `${JSON.stringify({ stack, destroy: values.destroy, exitCode: code, wallSeconds, planDir: relative(ROOT, planDir), results: ordered }, null, 2)}\n`,
   );
   process.stdout.write(md);

@@ -445,9 +445,7 @@ class LambdaApi {
     });
   }
 
-  async configuration(
-    name: string,
-  ): Promise<{
+  async configuration(name: string): Promise<{
     FunctionArn: string;
     Role: string;
     Timeout?: number;

@@ -11,6 +11,11 @@ source scripts/env.sh
 log "typecheck (tsc --noEmit, strict)"
 npx tsc --noEmit
 
+# Formatting and lint (biome.json, pinned in package.json): a formatting diff or a lint error fails here,
+# before the slow tiers.
+log "biome ci: formatting and lint"
+npx biome ci --colors=off .
+
 log "vitest: synth, components, Atmos contract, Lambda handler against moto"
 mkdir -p .tools/reports
 status=0

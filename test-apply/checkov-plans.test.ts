@@ -33,7 +33,7 @@ const STACKS = ['local', 'dev', 'staging', 'prod'] as const;
 
 let emulators: Emulators | undefined;
 let work = '';
-let plans: EmulatorPlan[] = [];
+const plans: EmulatorPlan[] = [];
 let report: CheckovReport;
 let stderr = '';
 

@@ -40,7 +40,7 @@ describe('pipeline-local', () => {
         `| ${r.faults} | ${r.eventsIn} | ${r.documents} | ${r.duplicates} | ${r.lost} | ${r.exact ? 'yes' : 'no'} |`,
       );
     mkdirSync(join(REPO_ROOT, '.tools', 'reports'), { recursive: true });
-    writeFileSync(join(REPO_ROOT, '.tools', 'reports', 'pipeline-local-faults.md'), lines.join('\n') + '\n');
+    writeFileSync(join(REPO_ROOT, '.tools', 'reports', 'pipeline-local-faults.md'), `${lines.join('\n')}\n`);
     log(lines.join('\n'));
   });
 

@@ -52,7 +52,7 @@ export function policyDocument(
   id: string,
   statements: readonly PolicyStatement[],
 ): DataAwsIamPolicyDocument {
-  statements.forEach((s) => check(id, s));
+  for (const s of statements) check(id, s);
   const doc = new DataAwsIamPolicyDocument(scope, id, {
     statement: statements
       .filter((s) => s.enabledWhen === undefined)

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: the fault-injection middleware wraps every AWS SDK v3 command of any client; the SDK's own middleware types are per-client generics.
 /**
  * Test helpers for the enrichment handler: Kinesis event builders, moto resource set-up,
  * read-back of the output stream and the DLQ, and fault injection that rewrites single real
@@ -253,7 +254,6 @@ export async function drainQueue(sqs: SQSClient, queueUrl: string): Promise<DlqM
 
 // ---------------------------------------------------------------- fault injection / observation
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type AnyClient = { middlewareStack: { add(mw: any, opts: any): void } };
 
 /** Records the input of every call of a command that reaches the wire. */

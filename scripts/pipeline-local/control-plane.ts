@@ -68,7 +68,7 @@ export async function awsCall(opts: {
   if (opts.target) headers['x-amz-target'] = opts.target;
   if (body !== undefined) headers['content-type'] = opts.contentType ?? 'application/x-amz-json-1.1';
   const query: Record<string, string> = {};
-  url.searchParams.forEach((v, k) => (query[k] = v));
+  for (const [k, v] of url.searchParams) query[k] = v;
   const req = {
     method: opts.method ?? 'POST',
     protocol: url.protocol,
@@ -225,7 +225,8 @@ export async function readDeployed(opts: {
     throw new Error(
       `DescribeApplication ${appName}: HTTP ${app.status} ${app.text.slice(0, 300)} (was kinesis-analytics deployed?)`,
     );
-  const d = (app.json as { ApplicationDetail: Record<string, any> }).ApplicationDetail; // eslint-disable-line @typescript-eslint/no-explicit-any -- DescribeApplication's nested shape
+  // biome-ignore lint/suspicious/noExplicitAny: DescribeApplication's nested shape, read field by field below
+  const d = (app.json as { ApplicationDetail: Record<string, any> }).ApplicationDetail;
   const groups = (d.ApplicationConfigurationDescription?.EnvironmentPropertyDescriptions?.PropertyGroupDescriptions ??
     []) as { PropertyGroupId: string; PropertyMap: Record<string, string> }[];
   const group = groups.find((g) => g.PropertyGroupId === 'pipeline');

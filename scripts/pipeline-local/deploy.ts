@@ -43,7 +43,7 @@ interface Step {
 export function workflowSteps(): Step[] {
   // The workflow file is small and regular: read its deploy-all steps without a YAML dependency.
   const text = readFileSync(join(REPO_ROOT, 'stacks', 'workflows', 'deploy.yaml'), 'utf8');
-  const body = text.split(/^  deploy-all:\s*$/m)[1]!.split(/^  [a-z-]+:\s*$/m)[0]!;
+  const body = text.split(/^ {2}deploy-all:\s*$/m)[1]!.split(/^ {2}[a-z-]+:\s*$/m)[0]!;
   const steps: Step[] = [];
   let cur: Partial<Step> | undefined;
   for (const line of body.split('\n')) {

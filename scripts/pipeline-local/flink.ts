@@ -130,7 +130,7 @@ export class LocalFlink {
     });
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       if (!line.startsWith('@@ ')) {
-        this.output = (this.output + line + '\n').slice(-20_000);
+        this.output = `${this.output + line}\n`.slice(-20_000);
         return;
       }
       const m = JSON.parse(line.slice(3)) as Msg;
@@ -167,8 +167,14 @@ export class LocalFlink {
       );
       this.waiters.push({
         event,
-        resolve: (m) => (clearTimeout(timer), resolve(m)),
-        reject: (e) => (clearTimeout(timer), reject(e)),
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       });
     });
   }

@@ -29,9 +29,9 @@ export function renderReport(r: ScenarioResult): string {
     const want = e.events + e.aggregates;
     const bar = '█'.repeat(Math.round((got / max) * 40));
     out.push(
-      `  ${hhmm(k)}   ${String(got).padStart(5)}  ${String(want).padStart(5)} (${e.events} + ${e.aggregates})${got === want ? '' : '  ← differs'}`.padEnd(
+      `${`  ${hhmm(k)}   ${String(got).padStart(5)}  ${String(want).padStart(5)} (${e.events} + ${e.aggregates})${got === want ? '' : '  ← differs'}`.padEnd(
         52,
-      ) + `  ${bar}`,
+      )}  ${bar}`,
     );
   }
   out.push(

@@ -27,8 +27,8 @@ export function os(
   method: string,
   path: string,
   body?: string | object,
+  // biome-ignore lint/suspicious/noExplicitAny: OpenSearch responses vary per API
 ): Promise<{ status: number; json: any }> {
-  // eslint-disable-line @typescript-eslint/no-explicit-any -- OpenSearch responses vary per API
   const url = new URL(`${endpoint}/${path}`);
   const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
   return new Promise((resolve, reject) => {

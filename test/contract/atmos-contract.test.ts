@@ -154,7 +154,9 @@ describe('re-synthesis next to Terraform state', () => {
 
 describe('atmos terraform generate', () => {
   const generated: string[] = [];
-  afterAll(() => generated.forEach((path) => rmSync(path, { force: true })));
+  afterAll(() => {
+    for (const path of generated) rmSync(path, { force: true });
+  });
 
   describe.each(DEPLOY_STACKS)('stack %s', (stack) => {
     it.each(componentNames)(
@@ -208,7 +210,7 @@ describe('atmos terraform generate', () => {
 describe('deploy workflow', () => {
   const workflow = readFileSync(join(REPO_ROOT, 'stacks', 'workflows', 'deploy.yaml'), 'utf8');
   const order = (name: string) => {
-    const block = workflow.split(/^  (?=[a-z-]+:$)/m).find((b) => b.startsWith(`${name}:`)) ?? '';
+    const block = workflow.split(/^ {2}(?=[a-z-]+:$)/m).find((b) => b.startsWith(`${name}:`)) ?? '';
     return [...block.matchAll(/- command: terraform (?:deploy|plan) ([a-z0-9-]+)/g)].map((m) => m[1]!);
   };
 

@@ -251,7 +251,7 @@ describe('unknown prices', () => {
   });
 
   it('a price the table lacks is an error, not unknown', () => {
-    const { ['flink.kpu_hour']: _drop, ...rest } = prices.prices;
+    const { 'flink.kpu_hour': _drop, ...rest } = prices.prices;
     void _drop;
     expect(() => estimate(smallStack(), { ...prices, prices: rest }, A)).toThrow(
       'price table us-east-1 has no entry "flink.kpu_hour" (add it, with its source, or mark it unknown)',

@@ -193,12 +193,12 @@ const bytes = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8');
 
 /** `YYYY/MM/DD/HH` (UTC), moto's arrival-hour folder. */
 const hourFolder = (d: Date) => d.toISOString().slice(0, 13).replace(/-/g, '/').replace('T', '/');
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** moto's object key: <prefix><YYYY/MM/DD/HH>/<stream>-<version>-<YYYY-MM-DD-HH-MM-SS>-<uuid>. */
 function keyPattern(prefix: string, stream: string): RegExp {
   return new RegExp(
-    `^${escape(prefix)}(\\d{4}/\\d{2}/\\d{2}/\\d{2})/${escape(stream)}-1-\\d{4}-\\d{2}-\\d{2}-\\d{2}-\\d{2}-\\d{2}-[0-9a-f-]{36}$`,
+    `^${escapeRegex(prefix)}(\\d{4}/\\d{2}/\\d{2}/\\d{2})/${escapeRegex(stream)}-1-\\d{4}-\\d{2}-\\d{2}-\\d{2}-\\d{2}-\\d{2}-[0-9a-f-]{36}$`,
   );
 }
 

@@ -212,14 +212,14 @@ function verifySigV4(
   const [path, query = ''] = req.path.split('?');
   // RFC 3986 escaping (encodeURIComponent leaves !'()* alone), applied twice to each decoded path
   // segment: every service but S3 signs the escaped form of the already escaped path.
-  const escape = (v: string) =>
+  const uriEscape = (v: string) =>
     encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   const canonicalPath = path
     .split('/')
-    .map((segment) => escape(escape(decodeURIComponent(segment))))
+    .map((segment) => uriEscape(uriEscape(decodeURIComponent(segment))))
     .join('/');
   const canonicalQuery = [...new URLSearchParams(query)]
-    .map(([k, v]) => `${escape(k)}=${escape(v)}`)
+    .map(([k, v]) => `${uriEscape(k)}=${uriEscape(v)}`)
     .sort()
     .join('&');
   const canonicalRequest = [
@@ -262,7 +262,7 @@ describe('opensearch-setup requests (loopback recorder, signing on)', () => {
     expect(recorder.requests.map((q) => `${q.method} ${q.path}`)).toEqual(ALL_REQUESTS);
     const pipelines = recorder.requests.slice(0, PIPELINE_ORDER.length);
     const [template, settings, role, mapping] = recorder.requests.slice(PIPELINE_ORDER.length);
-    pipelines.forEach((q, i) => expect(q.body).toBe(JSON.stringify(PIPELINES[PIPELINE_ORDER[i]!])));
+    for (const [i, q] of pipelines.entries()) expect(q.body).toBe(JSON.stringify(PIPELINES[PIPELINE_ORDER[i]!]));
     expect(template.body).toBe(TEMPLATE_TEXT);
     // The template makes the pipeline (PUT before it) the default of every new events-* index,
     // and the settings request gives indices that already exist the same default.

@@ -167,7 +167,8 @@ export function renderPolicy(doc: PolicyDocumentInfo, ev: TerraformEvaluator): I
       if (b.condition) {
         st.Condition = {};
         for (const c of b.condition) {
-          (st.Condition[c.test] ??= {})[c.variable] = strings(ev.value(c.values), 'condition values');
+          st.Condition[c.test] ??= {};
+          st.Condition[c.test][c.variable] = strings(ev.value(c.values), 'condition values');
         }
       }
       out.push(st);

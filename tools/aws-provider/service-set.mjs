@@ -265,7 +265,7 @@ function moduleFiles(src) {
 function closeSet(src, index, roots) {
   const P = new Set(roots);
   for (const p of P) if (!index.spName[p]) die(`unknown service package ${p}`);
-  const getterNames = Object.keys(index.getters);
+  const _getterNames = Object.keys(index.getters);
   for (let round = 1; ; round++) {
     writeServicePackages(src, [...P].sort());
     // While listing, keep the getters of the registered packages: the provider-internal package
@@ -280,7 +280,7 @@ function closeSet(src, index, roots) {
     const used = new Set();
     const ref = /\.(\w+Client)\b/g;
     for (const f of files) {
-      if (f.endsWith('/' + GETTERS)) continue;
+      if (f.endsWith(`/${GETTERS}`)) continue;
       for (const m of readFileSync(f, 'utf8').matchAll(ref)) if (index.getters[m[1]]) used.add(m[1]);
     }
     const before = P.size;
@@ -304,19 +304,19 @@ function closeSet(src, index, roots) {
 const [cmd, ...args] = process.argv.slice(2);
 switch (cmd) {
   case 'types':
-    process.stdout.write(componentTypes(args[0]).join('\n') + '\n');
+    process.stdout.write(`${componentTypes(args[0]).join('\n')}\n`);
     break;
   case 'index':
-    writeFileSync(args[1], JSON.stringify(buildIndex(args[0]), null, 1) + '\n');
+    writeFileSync(args[1], `${JSON.stringify(buildIndex(args[0]), null, 1)}\n`);
     break;
   case 'roots': {
     const typeLines = readFileSync(args[1], 'utf8').split('\n').filter(Boolean);
-    process.stdout.write(rootsOf(loadIndex(args[0]), typeLines).join('\n') + '\n');
+    process.stdout.write(`${rootsOf(loadIndex(args[0]), typeLines).join('\n')}\n`);
     break;
   }
   case 'close': {
     const r = closeSet(args[0], loadIndex(args[1]), args.slice(2));
-    process.stdout.write(JSON.stringify(r) + '\n');
+    process.stdout.write(`${JSON.stringify(r)}\n`);
     break;
   }
   default:
