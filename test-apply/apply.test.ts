@@ -146,19 +146,11 @@ const KNOWN_DRIFT: Partial<Record<Component, { addresses: string[]; converges: b
   // the bucket policy, built from a policy document data source that reads the bucket, shows as
   // "known after apply" in the same plan and is rewritten unchanged.
   'firehose-s3': { addresses: ['aws_s3_bucket.archive', 'aws_s3_bucket_policy.archive_policy'], converges: true },
-  // Their role policies name the bucket ARN through a policy document data source too.
-  // kinesis-analytics: also the application, which does not converge: moto's Managed Flink
-  // (patch 0004) keeps no RunConfiguration, so the run_configuration block the component writes
-  // (allow_non_restored_state) is missing from every DescribeApplication and every plan adds it
-  // again. To close: store and describe RunConfiguration in tools/moto/0004.
+  // Their role policies name the bucket ARN through a policy document data source too. (The
+  // application's run_configuration drift is closed: tools/moto/0004 describes RunConfiguration.)
   'kinesis-analytics': {
-    addresses: [
-      'aws_s3_bucket.artifacts',
-      'aws_s3_bucket_policy.artifacts_policy',
-      'aws_iam_role_policy.role_policy',
-      'aws_kinesisanalyticsv2_application.application',
-    ],
-    converges: false,
+    addresses: ['aws_s3_bucket.artifacts', 'aws_s3_bucket_policy.artifacts_policy', 'aws_iam_role_policy.role_policy'],
+    converges: true,
   },
   'firehose-opensearch': {
     addresses: ['aws_s3_bucket.backup', 'aws_s3_bucket_policy.backup_policy', 'aws_iam_role_policy.role_policy'],
