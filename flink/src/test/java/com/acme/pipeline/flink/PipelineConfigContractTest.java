@@ -57,6 +57,14 @@ class PipelineConfigContractTest {
                 .isEqualTo(declared);
     }
 
+    @Test
+    void theLocalExampleUsesOnlyDeclaredKeysAndParses() throws IOException {
+        Properties example = PipelineConfig.readJsonFile(Path.of("config", "local.example.json"));
+        Set<String> keys = PROPERTIES.stream().map(p -> (String) p.get("key")).collect(Collectors.toSet());
+        assertThat(keys).containsAll(example.stringPropertyNames());
+        assertThatCode(() -> PipelineConfig.fromProperties(example)).doesNotThrowAnyException();
+    }
+
     @TestFactory
     Stream<DynamicTest> everyKeyAsDeclared() {
         return PROPERTIES.stream().map(p -> DynamicTest.dynamicTest(p.get("key") + " (" + p.get("type") + ")", () -> {
