@@ -16,7 +16,7 @@ export interface EnrichmentConfig {
   readonly outputStreamName: string;
   /** SQS queue URL for malformed records. */
   readonly dlqUrl: string;
-  /** DAX cluster discovery endpoint (`dax://…` / `daxs://…`); undefined = DynamoDB directly. */
+  /** DAX cluster discovery endpoint over TLS (`daxs://…`); undefined = DynamoDB directly. */
   readonly daxEndpoint: string | undefined;
   /** LRU capacity of the in-process profile cache; 0 disables the cache. */
   readonly cacheMaxEntries: number;
