@@ -10,6 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { App, type TerraformStack } from 'cdktf';
+import { PROPERTIES_FILE, propertiesDocument } from './kinesis-analytics/properties';
 import { COMPONENTS } from './registry';
 import { variablesSchema } from './shared/variables';
 
@@ -77,6 +78,11 @@ export interface SynthOptions {
   readonly schemasDir?: string;
   /** Only these components. @default all */
   readonly only?: readonly string[];
+  /**
+   * Where the Flink job's property contract goes (with kinesis-analytics).
+   * @default flink/pipeline-properties.json
+   */
+  readonly flinkPropertiesFile?: string;
 }
 
 export function synthesizeAll(options: SynthOptions = {}): SynthesizedComponent[] {
@@ -95,6 +101,12 @@ export function synthesizeAll(options: SynthOptions = {}): SynthesizedComponent[
   const app = new App({ outdir, skipValidation: true });
   const stacks = names.map((name) => COMPONENTS[name]!(app));
   app.synth();
+
+  // The Flink job's property contract (kinesis-analytics/properties.ts), for flink's JUnit test.
+  if (names.includes('kinesis-analytics')) {
+    const file = options.flinkPropertiesFile ?? join(REPO_ROOT, PROPERTIES_FILE);
+    writeIfChanged(file, `${JSON.stringify(propertiesDocument(), null, 2)}\n`);
+  }
 
   return names.map((component, i) => {
     const json = readFileSync(join(outdir, 'stacks', component, 'cdk.tf.json'), 'utf8');

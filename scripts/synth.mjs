@@ -27,6 +27,8 @@ function newestInput() {
     }
   };
   walk(join(root, 'components'));
+  // lambda-enrichment takes the handler's environment contract from lambda-src/src/config.ts.
+  walk(join(root, 'lambda-src', 'src'));
   return newest;
 }
 

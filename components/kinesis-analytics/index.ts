@@ -15,19 +15,24 @@ import { metricAlarm } from '../shared/alarms';
 import { rolePolicy, serviceRole } from '../shared/iam';
 import { customerKey, viaService } from '../shared/kms';
 import { logGroup, logRetentionVariable } from '../shared/logs';
-import { RESOURCE_NAME } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
 import { destinationStream, efoConsumer, sourceStream } from '../shared/streams';
 import { bucketLifecycleVariables, SecureBucket } from '../shared/secure-bucket';
-import { addSchemaRule, boolVariable, numberVariable, stringVariable, varRef } from '../shared/variables';
+import { addSchemaRule, boolVariable, numberVariable, stringVariable } from '../shared/variables';
+import {
+  booleanDefault,
+  enumValues,
+  integerRange,
+  PIPELINE_PROPERTIES,
+  PROPERTY_GROUP,
+  propertyMapExpression,
+  stringPattern,
+} from './properties';
 
 /** The jar `npm run build:flink` writes next to main.tf.json. */
 export const FLINK_ARTIFACT = 'dist/flink-aggregator.jar';
 const JAR_KEY = 'flink/flink-aggregator.jar';
-/** The property group the job reads (flink/README.md). */
-export const PROPERTY_GROUP = 'pipeline';
-
-const TIMESTREAM_NAME = { regex: '[a-zA-Z0-9_.-]{3,256}', hint: '3-256 letters, digits, "_", "." or "-"' };
+export { PROPERTY_GROUP } from './properties';
 
 export class KinesisAnalyticsStack extends PipelineStack {
   constructor(scope: Construct, id = 'kinesis-analytics') {
@@ -39,67 +44,55 @@ export class KinesisAnalyticsStack extends PipelineStack {
       'kinesis:PutRecords',
       'kinesis:DescribeStreamSummary',
     ]);
+    // The job's settings: defaults, ranges and values come from the property declaration
+    // (properties.ts), and the property map below reads these variables by name.
     const reader = stringVariable(this, 'input_reader', {
       description:
         'How the job reads the ingest stream: POLLING (shared throughput) or EFO (efo_consumer_name). Default POLLING.',
-      default: 'POLLING',
-      allowed: ['POLLING', 'EFO'],
+      ...enumValues('input.reader'),
     });
     const efoConsumerName = stringVariable(this, 'efo_consumer_name', {
       description:
         'Registered EFO consumer (kinesis-ingest efo_consumer_names) used when input_reader = EFO. Default null.',
       default: null,
-      pattern: RESOURCE_NAME,
+      pattern: stringPattern('input.efo.consumer.name'),
     });
-    const initialPosition = stringVariable(this, 'initial_position', {
+    stringVariable(this, 'initial_position', {
       description: 'Where a job without state starts reading. Default LATEST. One of LATEST, TRIM_HORIZON.',
-      default: 'LATEST',
-      allowed: ['LATEST', 'TRIM_HORIZON'],
+      ...enumValues('input.initial.position'),
     });
-    const windowMinutes = numberVariable(this, 'window_size_minutes', {
+    numberVariable(this, 'window_size_minutes', {
       description: 'Tumbling event-time window length, in minutes. Default 5 (the blueprint). Range 1-1440.',
-      default: 5,
-      min: 1,
-      max: 1440,
+      ...integerRange('window.size.minutes'),
       unit: 'minutes',
     });
-    const lateness = numberVariable(this, 'allowed_lateness_seconds', {
+    numberVariable(this, 'allowed_lateness_seconds', {
       description:
         'How late an event may be and still update its window; later ones are counted as late. Default 0. Range 0-3600.',
-      default: 0,
-      min: 0,
-      max: 3600,
+      ...integerRange('window.allowed.lateness.seconds'),
       unit: 'seconds',
     });
-    const outOfOrderness = numberVariable(this, 'out_of_orderness_seconds', {
+    numberVariable(this, 'out_of_orderness_seconds', {
       description: 'Watermark delay for out-of-order events, in seconds. Default 30. Range 0-3600.',
-      default: 30,
-      min: 0,
-      max: 3600,
+      ...integerRange('watermark.out.of.orderness.seconds'),
       unit: 'seconds',
     });
-    const idleness = numberVariable(this, 'idleness_seconds', {
+    numberVariable(this, 'idleness_seconds', {
       description: 'A shard without events for this long stops holding back the watermark. Default 60. Range 1-3600.',
-      default: 60,
-      min: 1,
-      max: 3600,
+      ...integerRange('watermark.idleness.seconds'),
       unit: 'seconds',
     });
-    const futureSkew = numberVariable(this, 'max_future_skew_seconds', {
+    numberVariable(this, 'max_future_skew_seconds', {
       description:
         'An event more than this far ahead of processing time is counted (futureEvents) and set aside: it never moves a watermark. Default 300. Range 0-86400.',
-      default: 300,
-      min: 0,
-      max: 86_400,
+      ...integerRange('event.max.future.skew.seconds'),
       unit: 'seconds',
     });
-    const pollingInterval = numberVariable(this, 'polling_interval_ms', {
+    numberVariable(this, 'polling_interval_ms', {
       description:
         'input_reader = POLLING: least time between two GetRecords calls on one shard. Kinesis allows 5 calls/s per shard shared by all polling readers; ' +
         'Firehose and the Lambda mapping poll once per second each, so the default 1000 (1 call/s) keeps the three at 3 of 5. Range 200-60000.',
-      default: 1000,
-      min: 200,
-      max: 60_000,
+      ...integerRange('input.polling.interval.ms'),
       unit: 'ms',
     });
     const allowNonRestoredState = boolVariable(this, 'allow_non_restored_state', {
@@ -110,17 +103,17 @@ export class KinesisAnalyticsStack extends PipelineStack {
     });
     const timestreamEnabled = boolVariable(this, 'timestream_enabled', {
       description: 'Also write aggregates to Timestream (timestream_database_name/table_name). Default false.',
-      default: false,
+      default: booleanDefault('timestream.enabled'),
     });
     const timestreamDatabase = stringVariable(this, 'timestream_database_name', {
       description: 'Timestream database (timestream output database_name), when timestream_enabled. Default null.',
       default: null,
-      pattern: TIMESTREAM_NAME,
+      pattern: stringPattern('timestream.database'),
     });
     const timestreamTable = stringVariable(this, 'timestream_table_name', {
       description: 'Timestream table (timestream output table_name), when timestream_enabled. Default null.',
       default: null,
-      pattern: TIMESTREAM_NAME,
+      pattern: stringPattern('timestream.table'),
     });
     addSchemaRule(this, {
       if: { properties: { input_reader: { const: 'EFO' } }, required: ['input_reader'] },
@@ -278,33 +271,21 @@ export class KinesisAnalyticsStack extends PipelineStack {
       },
     ]);
 
-    // The `pipeline` property group (flink/README.md). Optional keys are merged in only when set:
-    // the job rejects empty values. One hand-written expression, since CDKTF's Fn helpers cannot
-    // nest conditionals.
-    const property = (key: string, value: string) => `${JSON.stringify(key)} = ${value}`;
-    const always = [
-      property('aws.region', this.regionExpression),
-      property('input.stream.arn', `local.${source.arnLocal.node.id}`),
-      property('output.stream.arn', `local.${destination.arnLocal.node.id}`),
-      property('input.reader', varRef(reader)),
-      property('input.initial.position', varRef(initialPosition)),
-      property('window.size.minutes', `tostring(${varRef(windowMinutes)})`),
-      property('window.allowed.lateness.seconds', `tostring(${varRef(lateness)})`),
-      property('watermark.out.of.orderness.seconds', `tostring(${varRef(outOfOrderness)})`),
-      property('watermark.idleness.seconds', `tostring(${varRef(idleness)})`),
-      property('event.max.future.skew.seconds', `tostring(${varRef(futureSkew)})`),
-      property('input.polling.interval.ms', `tostring(${varRef(pollingInterval)})`),
-      property('timestream.enabled', `tostring(${varRef(timestreamEnabled)})`),
-    ];
-    const whenEfo = property('input.efo.consumer.name', varRef(efoConsumerName));
-    const whenTimestream = [
-      property('timestream.database', varRef(timestreamDatabase)),
-      property('timestream.table', varRef(timestreamTable)),
-    ];
+    // The `pipeline` property group (flink/README.md), built from its one declaration
+    // (properties.ts): optional keys are merged in only when set, since the job rejects empty values.
+    for (const p of PIPELINE_PROPERTIES) {
+      if (p.variable !== undefined && this.node.tryFindChild(p.variable) === undefined) {
+        throw new Error(`property ${p.key}: the component declares no variable ${p.variable}`);
+      }
+    }
     const flinkProperties = new TerraformLocal(
       this,
       'flink_properties',
-      `\${merge({ ${always.join(', ')} }, ${varRef(reader)} == "EFO" ? { ${whenEfo} } : {}, ${varRef(timestreamEnabled)} ? { ${whenTimestream.join(', ')} } : {})}`,
+      propertyMapExpression({
+        'aws.region': this.regionExpression,
+        'input.stream.arn': `local.${source.arnLocal.node.id}`,
+        'output.stream.arn': `local.${destination.arnLocal.node.id}`,
+      }),
     );
     const app = new Kinesisanalyticsv2Application(this, 'application', {
       name: appName,

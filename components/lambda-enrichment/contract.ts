@@ -3,7 +3,7 @@
  * CDKTF imports so that scripts (scripts/replay-failures.ts) and the monitoring component can use
  * it cheaply: resource name suffixes, the handler's metrics, the record-age margin.
  */
-import { LIMITS } from '../../lambda-src/src/config';
+import { ENV, LIMITS, LOG_LEVELS, PATTERNS } from '../../lambda-src/src/config';
 
 /** The bundle `npm run build:lambda` writes next to main.tf.json. */
 export const LAMBDA_ARTIFACT = 'dist/enrichment.zip';
@@ -45,3 +45,10 @@ export const REPLAY_MARGIN_SECONDS = 6 * 3600;
  * accepts. 64 MiB by default: a quarter of the default 256 MB function.
  */
 export const CACHE_MAX_BYTES = LIMITS.cacheMaxBytes;
+
+/**
+ * The handler's environment contract, declared once in lambda-src/src/config.ts: the variable
+ * names the component sets, the ranges and defaults of its numeric settings, the patterns of its
+ * string settings and its log levels. The component's variables take their bounds from here.
+ */
+export const HANDLER = { env: ENV, limits: LIMITS, patterns: PATTERNS, logLevels: LOG_LEVELS } as const;

@@ -36,6 +36,7 @@ import {
   DLQ_SUFFIX,
   ENRICHMENT_METRICS,
   FAILURES_QUEUE_SUFFIX,
+  HANDLER,
   LAMBDA_ARTIFACT,
   REPLAY_MARGIN_SECONDS,
 } from './contract';
@@ -45,7 +46,7 @@ export { LAMBDA_ARTIFACT } from './contract';
 /** DAX serves TLS-encrypted clients on this port (daxs://). */
 const DAX_TLS_PORT = 9111;
 
-const TABLE_NAME = { regex: '[A-Za-z0-9_.-]{3,255}', hint: '3-255 letters, digits, "_", "." or "-"' };
+const { env: ENV, limits: LIMITS, patterns: PATTERNS } = HANDLER;
 
 export class LambdaEnrichmentStack extends PipelineStack {
   constructor(scope: Construct, id = 'lambda-enrichment') {
@@ -64,7 +65,7 @@ export class LambdaEnrichmentStack extends PipelineStack {
     const table = stringVariable(this, 'lookup_table_name', {
       description: 'Name of the customer lookup table (dynamodb-lookup output table_name). Required.',
       default: REQUIRED,
-      pattern: TABLE_NAME,
+      pattern: PATTERNS.lookupTableName,
     });
     const efoConsumerName = stringVariable(this, 'efo_consumer_name', {
       description:
@@ -76,7 +77,7 @@ export class LambdaEnrichmentStack extends PipelineStack {
       description:
         'DAX endpoint (dynamodb-lookup output dax_endpoint, daxs://...). Default "" = read DynamoDB directly. Needs dax_cluster_arn and VPC subnets.',
       default: '',
-      pattern: { regex: '(daxs://[a-z0-9.-]+(:[0-9]{1,5})?)?', hint: 'empty or a daxs://host[:port] endpoint' },
+      pattern: { regex: `(${PATTERNS.daxEndpoint.regex})?`, hint: `empty or ${PATTERNS.daxEndpoint.hint}` },
     });
     const daxClusterArn = stringVariable(this, 'dax_cluster_arn', {
       description: 'ARN of the DAX cluster (dynamodb-lookup output dax_cluster_arn), for dax:BatchGetItem. Default "".',
@@ -175,9 +176,7 @@ export class LambdaEnrichmentStack extends PipelineStack {
     });
     const cacheEntries = numberVariable(this, 'cache_max_entries', {
       description: 'Profiles kept in the in-process LRU cache (CACHE_MAX_ENTRIES). Default 10000. Range 0-1000000.',
-      default: 10_000,
-      min: 0,
-      max: 1_000_000,
+      ...LIMITS.cacheMaxEntries,
     });
     const cacheBytes = numberVariable(this, 'cache_max_bytes', {
       description: `Byte bound of the in-process profile cache (CACHE_MAX_BYTES); at most half of memory_size_mb. Default ${CACHE_MAX_BYTES.default} (64 MiB). Range ${CACHE_MAX_BYTES.min}-${CACHE_MAX_BYTES.max}.`,
@@ -195,23 +194,19 @@ export class LambdaEnrichmentStack extends PipelineStack {
     });
     const cacheTtl = numberVariable(this, 'cache_ttl_seconds', {
       description: 'How long a cached profile is trusted (CACHE_TTL_SECONDS). Default 300. Range 0-86400.',
-      default: 300,
-      min: 0,
-      max: 86_400,
+      ...LIMITS.cacheTtlSeconds,
       unit: 'seconds',
     });
     const maxRecordBytes = numberVariable(this, 'max_record_bytes', {
       description:
         'Largest record accepted; larger ones go to the DLQ (MAX_RECORD_BYTES). Default 1048576. Range 1024-1048576.',
-      default: 1_048_576,
-      min: 1024,
-      max: 1_048_576,
+      ...LIMITS.maxRecordBytes,
       unit: 'bytes',
     });
     const logLevel = stringVariable(this, 'log_level', {
-      description: 'Powertools log level. Default INFO. One of DEBUG, INFO, WARN, ERROR.',
+      description: `Powertools log level. Default INFO. One of ${HANDLER.logLevels.join(', ')}.`,
       default: 'INFO',
-      allowed: ['DEBUG', 'INFO', 'WARN', 'ERROR'],
+      allowed: HANDLER.logLevels,
     });
     const retentionDays = logRetentionVariable(this);
 
@@ -417,17 +412,17 @@ export class LambdaEnrichmentStack extends PipelineStack {
       },
       environment: {
         variables: {
-          LOOKUP_TABLE_NAME: table.stringValue,
-          OUTPUT_STREAM_NAME: destination.name,
-          DLQ_URL: dlq.url,
-          DAX_ENDPOINT: daxEndpoint.stringValue,
-          CACHE_MAX_ENTRIES: Token.asString(cacheEntries.numberValue),
-          CACHE_MAX_BYTES: Token.asString(cacheBytes.numberValue),
-          CACHE_TTL_SECONDS: Token.asString(cacheTtl.numberValue),
-          MAX_RECORD_BYTES: Token.asString(maxRecordBytes.numberValue),
-          POWERTOOLS_SERVICE_NAME: functionName,
-          POWERTOOLS_METRICS_NAMESPACE: ENRICHMENT_METRICS.namespace,
-          POWERTOOLS_LOG_LEVEL: logLevel.stringValue,
+          [ENV.lookupTableName]: table.stringValue,
+          [ENV.outputStreamName]: destination.name,
+          [ENV.dlqUrl]: dlq.url,
+          [ENV.daxEndpoint]: daxEndpoint.stringValue,
+          [ENV.cacheMaxEntries]: Token.asString(cacheEntries.numberValue),
+          [ENV.cacheMaxBytes]: Token.asString(cacheBytes.numberValue),
+          [ENV.cacheTtlSeconds]: Token.asString(cacheTtl.numberValue),
+          [ENV.maxRecordBytes]: Token.asString(maxRecordBytes.numberValue),
+          [ENV.serviceName]: functionName,
+          [ENV.metricsNamespace]: ENRICHMENT_METRICS.namespace,
+          [ENV.logLevel]: logLevel.stringValue,
         },
       },
       dependsOn: [logs],

@@ -2,6 +2,11 @@
  * Environment contract of the enrichment function. The infrastructure component sets exactly
  * these variables (see lambda-src/README.md); everything is validated once, at init, and a bad
  * value fails with a message naming the variable and what is allowed.
+ *
+ * This file is the one declaration of that contract: components/lambda-enrichment takes the
+ * variable names ({@link ENV}), the numeric ranges ({@link LIMITS}), the patterns
+ * ({@link PATTERNS}) and the log levels ({@link LOG_LEVELS}) from here (through its contract.ts),
+ * so the Terraform variables accept exactly what the handler accepts. Keep it free of CDKTF.
  */
 
 export interface EnrichmentConfig {
@@ -11,7 +16,7 @@ export interface EnrichmentConfig {
   readonly outputStreamName: string;
   /** SQS queue URL for malformed records. */
   readonly dlqUrl: string;
-  /** DAX cluster discovery endpoint (`dax://…` / `daxs://…`); undefined = DynamoDB directly. */
+  /** DAX cluster discovery endpoint over TLS (`daxs://…`); undefined = DynamoDB directly. */
   readonly daxEndpoint: string | undefined;
   /** LRU capacity of the in-process profile cache; 0 disables the cache. */
   readonly cacheMaxEntries: number;
@@ -33,6 +38,42 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Every environment variable the handler reads (the Lambda runtime's own, such as AWS_REGION,
+ * aside), by the field or setting it feeds. The component sets exactly these.
+ */
+export const ENV = {
+  lookupTableName: 'LOOKUP_TABLE_NAME',
+  outputStreamName: 'OUTPUT_STREAM_NAME',
+  dlqUrl: 'DLQ_URL',
+  daxEndpoint: 'DAX_ENDPOINT',
+  cacheMaxEntries: 'CACHE_MAX_ENTRIES',
+  cacheMaxBytes: 'CACHE_MAX_BYTES',
+  cacheTtlSeconds: 'CACHE_TTL_SECONDS',
+  maxRecordBytes: 'MAX_RECORD_BYTES',
+  /** Powertools: `service` in the logs and the metrics' dimension. */
+  serviceName: 'POWERTOOLS_SERVICE_NAME',
+  /** Powertools: CloudWatch namespace of the EMF metrics. */
+  metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
+  /** Powertools: log level, one of {@link LOG_LEVELS} (any case). */
+  logLevel: 'POWERTOOLS_LOG_LEVEL',
+} as const;
+
+/**
+ * Patterns of the string settings, as bodies that mean the same in RE2 (Terraform validations),
+ * ECMAScript (JSON Schema, this handler) and Java: no anchors, no lookaround, no `\d`.
+ */
+export const PATTERNS = {
+  lookupTableName: { regex: '[A-Za-z0-9_.-]{3,255}', hint: '3-255 letters, digits, "_", "." or "-"' },
+  outputStreamName: { regex: '[A-Za-z0-9_.-]{1,128}', hint: '1-128 letters, digits, "_", "." or "-"' },
+  // daxs:// only: the cluster (dynamodb-lookup) encrypts its endpoint with TLS and serves
+  // daxs:// on 9111; dax:// (plain, 8111) would be refused by it and by the function's egress.
+  daxEndpoint: { regex: 'daxs://[a-z0-9.-]+(:[0-9]{1,5})?', hint: 'a daxs://host[:port] endpoint' },
+} as const;
+
+/** Powertools Logger's levels (`LogLevel` of @aws-lambda-powertools/logger 2.x). */
+export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
+
 export const LIMITS = {
   cacheMaxEntries: { min: 0, max: 1_000_000, default: 10_000 },
   // 64 MiB default fits the component's 256 MB function next to the runtime and one batch; the
@@ -43,9 +84,10 @@ export const LIMITS = {
   maxRecordBytes: { min: 1_024, max: 1_048_576, default: 1_048_576 },
 } as const;
 
-const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'];
-
 type Env = Record<string, string | undefined>;
+
+/** A whole-string matcher for one of {@link PATTERNS}. */
+const anchored = (regex: string): RegExp => new RegExp(`^(?:${regex})$`);
 
 function value(env: Env, name: string): string | undefined {
   const raw = env[name];
@@ -82,36 +124,36 @@ function integer(env: Env, name: string, limit: { min: number; max: number; defa
 export function loadConfig(env: Env): EnrichmentConfig {
   const lookupTableName = required(
     env,
-    'LOOKUP_TABLE_NAME',
+    ENV.lookupTableName,
     'the DynamoDB lookup table name',
-    /^[A-Za-z0-9_.-]{3,255}$/,
-    '3-255 characters of A-Z a-z 0-9 _ . -',
+    anchored(PATTERNS.lookupTableName.regex),
+    PATTERNS.lookupTableName.hint,
   );
   const outputStreamName = required(
     env,
-    'OUTPUT_STREAM_NAME',
+    ENV.outputStreamName,
     'the output Kinesis stream name',
-    /^[A-Za-z0-9_.-]{1,128}$/,
-    '1-128 characters of A-Z a-z 0-9 _ . -',
+    anchored(PATTERNS.outputStreamName.regex),
+    PATTERNS.outputStreamName.hint,
   );
   const dlqUrl = required(
     env,
-    'DLQ_URL',
+    ENV.dlqUrl,
     'the SQS dead-letter queue URL',
     /^https?:\/\/[^\s/]+\/[^\s]+$/,
     'an SQS queue URL such as https://sqs.<region>.amazonaws.com/<account>/<queue>',
   );
-  const daxEndpoint = value(env, 'DAX_ENDPOINT');
-  if (daxEndpoint !== undefined && !/^daxs?:\/\/[^\s/:]+(:\d{1,5})?\/?$/.test(daxEndpoint)) {
+  const daxEndpoint = value(env, ENV.daxEndpoint);
+  if (daxEndpoint !== undefined && !anchored(PATTERNS.daxEndpoint.regex).test(daxEndpoint)) {
     throw new ConfigError(
-      `DAX_ENDPOINT=${JSON.stringify(daxEndpoint)} is invalid: must be empty (DynamoDB directly) or a DAX ` +
-        'cluster discovery endpoint dax://host[:port] or daxs://host[:port]',
+      `${ENV.daxEndpoint}=${JSON.stringify(daxEndpoint)} is invalid: must be empty (DynamoDB directly) or ` +
+        PATTERNS.daxEndpoint.hint,
     );
   }
-  const logLevel = value(env, 'POWERTOOLS_LOG_LEVEL');
-  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel.toUpperCase())) {
+  const logLevel = value(env, ENV.logLevel);
+  if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel.toUpperCase())) {
     throw new ConfigError(
-      `POWERTOOLS_LOG_LEVEL=${JSON.stringify(logLevel)} is invalid: must be one of ${LOG_LEVELS.join(', ')}`,
+      `${ENV.logLevel}=${JSON.stringify(logLevel)} is invalid: must be one of ${LOG_LEVELS.join(', ')}`,
     );
   }
   return {
@@ -119,9 +161,9 @@ export function loadConfig(env: Env): EnrichmentConfig {
     outputStreamName,
     dlqUrl,
     daxEndpoint,
-    cacheMaxEntries: integer(env, 'CACHE_MAX_ENTRIES', LIMITS.cacheMaxEntries),
-    cacheMaxBytes: integer(env, 'CACHE_MAX_BYTES', LIMITS.cacheMaxBytes),
-    cacheTtlSeconds: integer(env, 'CACHE_TTL_SECONDS', LIMITS.cacheTtlSeconds),
-    maxRecordBytes: integer(env, 'MAX_RECORD_BYTES', LIMITS.maxRecordBytes),
+    cacheMaxEntries: integer(env, ENV.cacheMaxEntries, LIMITS.cacheMaxEntries),
+    cacheMaxBytes: integer(env, ENV.cacheMaxBytes, LIMITS.cacheMaxBytes),
+    cacheTtlSeconds: integer(env, ENV.cacheTtlSeconds, LIMITS.cacheTtlSeconds),
+    maxRecordBytes: integer(env, ENV.maxRecordBytes, LIMITS.maxRecordBytes),
   };
 }

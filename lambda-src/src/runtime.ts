@@ -5,7 +5,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { loadConfig, type EnrichmentConfig } from './config';
+import { ENV, loadConfig, type EnrichmentConfig } from './config';
 import { dynamoDbBackend, type LookupBackend } from './dynamodb-backend';
 import { createProcessor, type Processor, type ProcessorDeps } from './processor';
 import { SDK_MAX_ATTEMPTS } from './retry';
@@ -47,12 +47,12 @@ export function createHandler(options: HandlerOptions = {}): EnrichmentHandler {
   const env = options.env ?? process.env;
   const config = loadConfig(env);
   // Powertools reads the same variables from process.env; passing them keeps `env` authoritative.
-  const logLevel = (env.POWERTOOLS_LOG_LEVEL?.trim().toUpperCase() || undefined) as LogLevel | undefined;
-  const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME, logLevel });
+  const logLevel = (env[ENV.logLevel]?.trim().toUpperCase() || undefined) as LogLevel | undefined;
+  const logger = new Logger({ serviceName: env[ENV.serviceName], logLevel });
   // Without POWERTOOLS_METRICS_NAMESPACE Powertools uses its default namespace and warns once.
   const metrics = new Metrics({
-    serviceName: env.POWERTOOLS_SERVICE_NAME,
-    namespace: env.POWERTOOLS_METRICS_NAMESPACE,
+    serviceName: env[ENV.serviceName],
+    namespace: env[ENV.metricsNamespace],
   });
 
   const kinesis = options.kinesis

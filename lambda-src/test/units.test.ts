@@ -106,20 +106,22 @@ describe('loadConfig', () => {
   it.each([
     ['LOOKUP_TABLE_NAME', undefined, /LOOKUP_TABLE_NAME is required/],
     ['LOOKUP_TABLE_NAME', '   ', /LOOKUP_TABLE_NAME is required/],
-    ['LOOKUP_TABLE_NAME', 'a b', /LOOKUP_TABLE_NAME="a b" is invalid: .*3-255 characters/],
+    ['LOOKUP_TABLE_NAME', 'a b', /LOOKUP_TABLE_NAME="a b" is invalid: .*3-255 letters, digits, "_", "\." or "-"/],
     ['OUTPUT_STREAM_NAME', undefined, /OUTPUT_STREAM_NAME is required/],
     [
       'OUTPUT_STREAM_NAME',
       'arn:aws:kinesis:us-east-1:1:stream/x',
-      /OUTPUT_STREAM_NAME=.* is invalid: .*1-128 characters/,
+      /OUTPUT_STREAM_NAME=.* is invalid: .*1-128 letters, digits, "_", "\." or "-"/,
     ],
     ['DLQ_URL', undefined, /DLQ_URL is required/],
     ['DLQ_URL', 'arn:aws:sqs:us-east-1:1:q', /DLQ_URL=.* is invalid: .*SQS queue URL/],
     [
       'DAX_ENDPOINT',
       'https://dax.example',
-      /DAX_ENDPOINT=.* is invalid: .*dax:\/\/host\[:port\] or daxs:\/\/host\[:port\]/,
+      /DAX_ENDPOINT=.* is invalid: must be empty \(DynamoDB directly\) or a daxs:\/\/host\[:port\] endpoint/,
     ],
+    // plain dax:// (8111): the cluster (dynamodb-lookup) serves only TLS, on 9111
+    ['DAX_ENDPOINT', 'dax://dax.example:8111', /DAX_ENDPOINT="dax:\/\/dax.example:8111" is invalid: .*daxs:\/\//],
     [
       'CACHE_MAX_ENTRIES',
       '-1',

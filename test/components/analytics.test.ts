@@ -2,6 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import {
+  PIPELINE_PROPERTIES,
+  PROPERTIES_FILE,
+  PROPERTY_GROUP,
+  propertiesDocument,
+} from '../../components/kinesis-analytics/properties';
 import { alarmsOf, readComponent, resourcesOf } from '../support/synth';
 
 describe('kinesis-analytics', () => {
@@ -183,5 +189,68 @@ describe('timestream', () => {
       magnetic_store_retention_period_in_days: '${var.magnetic_store_retention_days}',
     });
     expect(resourcesOf(tf, 'terraform_data').table_deletion_guard!.count).toBe('${var.enabled ? 1 : 0}');
+  });
+});
+
+/**
+ * The `pipeline` property group is declared once (components/kinesis-analytics/properties.ts):
+ * the component's variables and property map come from it, and flink's PipelineConfigContractTest
+ * checks the job against the file synth writes from it.
+ */
+describe('kinesis-analytics property group = properties.ts', () => {
+  const tf = readComponent('kinesis-analytics');
+  const props = tf.locals!.flink_properties as string;
+  const schema = JSON.parse(
+    readFileSync(resolve(__dirname, '../../stacks/schemas/jsonschema/kinesis-analytics.json'), 'utf8'),
+  ) as { properties: { vars: { properties: Record<string, Record<string, unknown>> } } };
+  const varSchema = (name: string) => schema.properties.vars.properties[name]!;
+
+  it('the committed flink/pipeline-properties.json is what synth writes from the declaration', () => {
+    const committed = JSON.parse(readFileSync(resolve(__dirname, '../..', PROPERTIES_FILE), 'utf8'));
+    expect(committed).toEqual(JSON.parse(JSON.stringify(propertiesDocument())));
+    expect(committed.propertyGroupId).toBe(PROPERTY_GROUP);
+    const app = resourcesOf(tf, 'aws_kinesisanalyticsv2_application').application!;
+    const config = app.application_configuration as { environment_properties: { property_group: unknown[] } };
+    expect(config.environment_properties.property_group).toEqual([
+      { property_group_id: PROPERTY_GROUP, property_map: '${local.flink_properties}' },
+    ]);
+  });
+
+  it.each(PIPELINE_PROPERTIES.map((p) => [p.key, p] as const))('%s', (key, p) => {
+    if (p.setBy === 'local') {
+      // never set on Managed Flink
+      expect(props).not.toContain(`"${key}"`);
+      return;
+    }
+    const occurrences = props.split(`"${key}" = `).length - 1;
+    expect(occurrences, key).toBe(1);
+    if (p.setBy === 'component') return;
+    const name = p.variable!;
+    const v = tf.variable[name]!;
+    const ref = p.type === 'integer' || p.type === 'boolean' ? `tostring(var.${name})` : `var.${name}`;
+    expect(props).toContain(`"${key}" = ${ref}`);
+    switch (p.type) {
+      case 'integer':
+        expect(v.default).toBe(p.default);
+        expect(varSchema(name)).toMatchObject({ type: 'integer', minimum: p.min, maximum: p.max });
+        break;
+      case 'enum':
+        expect(v.default).toBe(p.default);
+        expect(varSchema(name).enum).toEqual(p.allowed);
+        break;
+      case 'boolean':
+        expect(v.default).toBe(p.default);
+        break;
+      case 'string':
+        expect(varSchema(name).pattern).toBe(`^(?:${p.pattern!.regex})$`);
+        break;
+    }
+  });
+
+  it('keys under a condition are set only when it holds', () => {
+    expect(props).toContain('var.input_reader == "EFO" ? { "input.efo.consumer.name" = var.efo_consumer_name } : {}');
+    expect(props).toContain(
+      'var.timestream_enabled ? { "timestream.database" = var.timestream_database_name, "timestream.table" = var.timestream_table_name } : {}',
+    );
   });
 });

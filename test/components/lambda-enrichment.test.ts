@@ -478,3 +478,128 @@ describe('failed-records alarm = the metric lambda-src emits', () => {
     expect(doc!.FailedRecords).toBe(3);
   }, 30_000);
 });
+
+/**
+ * The handler's environment contract is declared once, in lambda-src/src/config.ts: the component
+ * sets exactly the variables the real handler reads, and its Terraform variables admit exactly
+ * the values the handler accepts.
+ */
+describe('environment = lambda-src/src/config.ts', () => {
+  const { ENV, LIMITS, LOG_LEVELS, loadConfig } = lambdaConfig;
+  const environment = (fn.environment as { variables: Record<string, string> }).variables;
+  /** Set by the Lambda runtime itself (reserved: a function cannot set them). */
+  const RUNTIME_PROVIDED = new Set(['AWS_REGION']);
+  const schema = JSON.parse(
+    readFileSync(join(REPO_ROOT, 'stacks', 'schemas', 'jsonschema', 'lambda-enrichment.json'), 'utf8'),
+  ) as {
+    properties: {
+      vars: { properties: Record<string, { minimum?: number; maximum?: number; enum?: string[]; pattern?: string }> };
+    };
+  };
+  const varSchema = (name: string) => schema.properties.vars.properties[name]!;
+  /** The Terraform variable an environment variable is set from (`${var.x}`). */
+  const variableOf = (envName: string): string => {
+    const m = /^\$\{var\.([a-z0-9_]+)\}$/.exec(environment[envName] ?? '');
+    if (!m) throw new Error(`${envName} = ${environment[envName]} is not set from one variable`);
+    return m[1]!;
+  };
+  const VARS: Record<string, Value> = {
+    region: 'us-east-1',
+    namespace: 'acme',
+    environment: 'ue1',
+    stage: 'dev',
+    source_stream_name: 'acme-ue1-dev-ingest',
+    destination_stream_name: 'acme-ue1-dev-output',
+    lookup_table_name: 'acme-ue1-dev-lookup',
+  };
+  /** The environment the component gives the function, as Terraform would evaluate it. */
+  const evaluated = (vars: Record<string, Value>): Record<string, string> => {
+    const evaluator = new TerraformEvaluator(tf, {
+      vars: { ...VARS, ...vars },
+      references: {
+        'aws_sqs_queue.dlq.url': 'https://sqs.us-east-1.amazonaws.com/123456789012/acme-ue1-dev-enrichment-dlq',
+      },
+    });
+    const env = (evaluator.value(fn.environment) as { variables: Record<string, Value> }).variables;
+    return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)]));
+  };
+
+  it('the component sets every variable the handler reads, and no other', () => {
+    const read = new Set<string>();
+    for (const vars of [{}, { dax_endpoint: 'daxs://lookup.abc123.dax-clusters.us-east-1.amazonaws.com' }] as Record<
+      string,
+      Value
+    >[]) {
+      const env = new Proxy(evaluated(vars), {
+        get(target, key) {
+          if (typeof key === 'string') read.add(key);
+          return target[key as string];
+        },
+      });
+      createHandler({ env });
+    }
+    // Reads that do not happen at init (the DAX client's region is read on its first lookup):
+    // every `env.NAME` / `env[ENV.name]` in lambda-src/src, and no process.env read but the default.
+    const sources = ['config.ts', 'runtime.ts', 'processor.ts', 'dax-backend.ts', 'index.ts'].map((f) =>
+      readFileSync(join(REPO_ROOT, 'lambda-src', 'src', f), 'utf8'),
+    );
+    for (const text of sources) {
+      for (const m of text.matchAll(/\benv\.([A-Z][A-Z0-9_]*)/g)) read.add(m[1]!);
+      for (const m of text.matchAll(/\benv\[ENV\.([a-zA-Z]+)\]/g)) read.add(ENV[m[1] as keyof typeof ENV]);
+      expect(text.replace('options.env ?? process.env', '')).not.toMatch(/process\.env[.[]/);
+    }
+    const handlerReads = [...read].filter((k) => !RUNTIME_PROVIDED.has(k)).sort();
+    expect(handlerReads).toEqual(Object.values(ENV).sort());
+    expect(Object.keys(environment).sort()).toEqual(handlerReads);
+  });
+
+  it.each(Object.entries(LIMITS))('%s: the variable has the range and default the handler accepts', (field, limit) => {
+    const envName = ENV[field as keyof typeof LIMITS];
+    const name = variableOf(envName);
+    expect(tf.variable[name]!.default, name).toBe(limit.default);
+    expect(varSchema(name), name).toMatchObject({ type: 'integer', minimum: limit.min, maximum: limit.max });
+    // and the handler really takes the bounds (and refuses one beyond)
+    const base = evaluated({});
+    expect(() => loadConfig({ ...base, [envName]: String(limit.min) })).not.toThrow();
+    expect(() => loadConfig({ ...base, [envName]: String(limit.max) })).not.toThrow();
+    expect(() => loadConfig({ ...base, [envName]: String(limit.max + 1) })).toThrow(envName);
+    if (limit.min > 0) expect(() => loadConfig({ ...base, [envName]: String(limit.min - 1) })).toThrow(envName);
+  });
+
+  it('log_level admits exactly the handler log levels', () => {
+    expect(varSchema(variableOf(ENV.logLevel)).enum).toEqual([...LOG_LEVELS]);
+    const base = evaluated({});
+    for (const level of LOG_LEVELS) expect(() => loadConfig({ ...base, [ENV.logLevel]: level })).not.toThrow();
+  });
+
+  it.each([
+    [
+      'DAX_ENDPOINT',
+      [
+        '',
+        'daxs://lookup.abc123.dax-clusters.us-east-1.amazonaws.com',
+        'daxs://lookup.abc123.dax-clusters.us-east-1.amazonaws.com:9111',
+        'dax://lookup.abc123.dax-clusters.us-east-1.amazonaws.com',
+        'daxs://Lookup.example',
+        'daxs://lookup.example/',
+        'daxs://lookup.example:123456',
+        'https://lookup.example',
+      ],
+    ],
+    ['LOOKUP_TABLE_NAME', ['ab', 'abc', 'a.b_c-d', 'a b', 'x'.repeat(255), 'x'.repeat(256)]],
+    ['OUTPUT_STREAM_NAME', ['a', 'a.b_c-d', 'a/b', 'x'.repeat(128), 'x'.repeat(129)]],
+  ])('%s: the variable admits a value exactly when the handler accepts it', (envName, probes) => {
+    const pattern = new RegExp(varSchema(variableOf(envName)).pattern!);
+    const base = evaluated({});
+    for (const probe of probes) {
+      let accepted = true;
+      try {
+        // an empty value is "unset" to the handler, as to the component's optional variables
+        loadConfig({ ...base, [envName]: probe });
+      } catch {
+        accepted = false;
+      }
+      expect(accepted, `${envName}=${JSON.stringify(probe)}`).toBe(pattern.test(probe));
+    }
+  });
+});
