@@ -272,7 +272,7 @@ export function propertyMapExpression(wired: Readonly<Record<string, string>>): 
   for (const key of Object.keys(wired)) {
     if (pipelineProperty(key).setBy !== 'component') throw new Error(`"${key}" is not wired by the component`);
   }
-  const valueOf = (p: PipelineProperty): string => {
+  const valueExpression = (p: PipelineProperty): string => {
     if (p.setBy === 'component') {
       const expression = wired[p.key];
       if (expression === undefined) throw new Error(`"${p.key}" has no wiring`);
@@ -281,7 +281,7 @@ export function propertyMapExpression(wired: Readonly<Record<string, string>>): 
     const ref = `var.${p.variable}`;
     return p.type === 'integer' || p.type === 'boolean' ? `tostring(${ref})` : ref;
   };
-  const entry = (p: PipelineProperty) => `${JSON.stringify(p.key)} = ${valueOf(p)}`;
+  const entry = (p: PipelineProperty) => `${JSON.stringify(p.key)} = ${valueExpression(p)}`;
   const set = PIPELINE_PROPERTIES.filter((p) => p.setBy !== 'local');
   const always = set.filter((p) => p.when === undefined).map(entry);
   const groups = new Map<string, string[]>();
