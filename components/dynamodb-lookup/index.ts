@@ -17,8 +17,9 @@ import { Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import { metricAlarm } from '../shared/alarms';
 import { skipCheck } from '../shared/checkov';
-import { countWhen, first, whenEnabled } from '../shared/conditional';
+import { cond, countWhen, expr, first, firstRef, template, whenEnabled } from '../shared/expressions';
 import { serviceRole } from '../shared/iam';
+import { DYNAMODB, metricOf } from '../shared/metrics';
 import { KMS_KEY_ARN, SUBNET_ID, VPC_ID } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
 import { addSchemaRule, boolVariable, numberVariable, stringListVariable, stringVariable } from '../shared/variables';
@@ -179,12 +180,7 @@ export class DynamodbLookupStack extends PipelineStack {
       suffix: 'read-throttled',
       description:
         'Lookups against the table are being throttled (ReadThrottleEvents > 0); enrichment slows down and retries.',
-      metric: {
-        namespace: 'AWS/DynamoDB',
-        metricName: 'ReadThrottleEvents',
-        dimensions: { TableName: table.name },
-        statistic: 'Sum',
-      },
+      metric: metricOf(DYNAMODB.readThrottles, table.name),
       threshold: 0,
       comparison: 'GreaterThanThreshold',
     });
@@ -193,7 +189,7 @@ export class DynamodbLookupStack extends PipelineStack {
     this.output('table_arn', table.arn, 'ARN of the lookup table.');
     this.output(
       'dax_endpoint',
-      `\${${dax} ? "daxs://\${${cluster.fqn}[0].cluster_address}" : ""}`,
+      expr(cond(dax, template(`daxs://${expr(firstRef(cluster, 'cluster_address'))}`), '""')),
       'DAX TLS endpoint for clients (daxs://host), or "" without DAX. Wire it into lambda-enrichment dax_endpoint.',
     );
     this.output('dax_cluster_arn', whenEnabled(dax, cluster, 'arn'), 'ARN of the DAX cluster, or "".');

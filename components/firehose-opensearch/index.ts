@@ -19,7 +19,9 @@ import { KinesisFirehoseDeliveryStream } from '@cdktf/provider-aws/lib/kinesis-f
 import { Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import { deliveryKey, firehoseLogging, freshnessAlarm, s3WriteStatements } from '../shared/firehose';
+import { dynamicWhen, expr } from '../shared/expressions';
 import { rolePolicy, serviceRole } from '../shared/iam';
+import { FIREHOSE } from '../shared/metrics';
 import { SECURITY_GROUP_ID, SUBNET_ID } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
 import { sourceStream } from '../shared/streams';
@@ -195,15 +197,15 @@ export class FirehoseOpensearchStack extends PipelineStack {
     });
     // VPC delivery only when subnets are given: a dynamic block, so one synth serves both.
     delivery.addOverride('opensearch_configuration.dynamic.vpc_config', {
-      for_each: `\${${inVpc} ? [1] : []}`,
+      for_each: dynamicWhen(inVpc),
       content: {
-        subnet_ids: `\${${varRef(subnets)}}`,
-        security_group_ids: `\${${varRef(securityGroups)}}`,
+        subnet_ids: expr(varRef(subnets)),
+        security_group_ids: expr(varRef(securityGroups)),
         role_arn: role.arn,
       },
     });
 
-    freshnessAlarm(this, delivery.name, 'DeliveryToAmazonOpenSearchService.DataFreshness', 900);
+    freshnessAlarm(this, delivery.name, FIREHOSE.openSearchFreshness, 900);
 
     this.output('delivery_stream_name', delivery.name, 'Name of the delivery stream.');
     this.output('delivery_stream_arn', delivery.arn, 'ARN of the delivery stream.');
