@@ -8,7 +8,7 @@
 import type { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { S3Object } from '@cdktf/provider-aws/lib/s3-object';
-import { expr, template } from '../shared/expressions';
+import { expr, modulePath, template } from '../shared/expressions';
 import { customerKey, viaService } from '../shared/kms';
 import type { PipelineStack } from '../shared/pipeline-stack';
 import { type BucketLifecycle, SecureBucket } from '../shared/secure-bucket';
@@ -46,7 +46,7 @@ export function flinkArtifacts(stack: PipelineStack, role: IamRole, lifecycle: B
     lifecycle,
     deletionProtection: stack.deletionProtection,
   });
-  const artifact = `\${path.module}/${FLINK_ARTIFACT}`;
+  const artifact = modulePath(FLINK_ARTIFACT);
   const jar = new S3Object(stack, 'jar', {
     bucket: bucket.name,
     key: JAR_KEY,

@@ -12,7 +12,7 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import { skipCheck } from '../shared/checkov';
-import { cond, expr, firstRef, template } from '../shared/expressions';
+import { cond, expr, firstRef, modulePath, template } from '../shared/expressions';
 import { RETENTION_HOURS } from '../shared/kinesis-stream';
 import { logGroup, logRetentionVariable } from '../shared/logs';
 import { RESOURCE_NAME, SECURITY_GROUP_ID, SUBNET_ID, VPC_ID } from '../shared/patterns';
@@ -310,7 +310,7 @@ export class LambdaEnrichmentStack extends PipelineStack {
       inVpc: network.inVpc,
     });
 
-    const artifact = `\${path.module}/${LAMBDA_ARTIFACT}`;
+    const artifact = modulePath(LAMBDA_ARTIFACT);
     const fn = new LambdaFunction(this, 'function', {
       functionName,
       description: 'Enriches raw events with customer profiles (lambda-src)',

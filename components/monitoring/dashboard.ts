@@ -15,6 +15,7 @@ import {
   LAMBDA,
   SQS,
 } from '../shared/metrics';
+import { expr } from '../shared/expressions';
 import type { PipelineStack } from '../shared/pipeline-stack';
 
 /** The names the dashboard charts (variables of the monitoring component). */
@@ -60,7 +61,7 @@ export function dashboardWidgets(stack: PipelineStack, names: DashboardNames) {
     { streamName: names.ingestRef, consumerName: 'c' },
     'format("EFO %s", c)',
   );
-  const efoLag = new TerraformLocal(stack, 'efo_lag_metrics', `\${[for c in ${names.consumersRef} : ${efoLine}]}`);
+  const efoLag = new TerraformLocal(stack, 'efo_lag_metrics', expr(`[for c in ${names.consumersRef} : ${efoLine}]`));
   return [
     widget(
       'Stream throughput (records/s)',

@@ -77,6 +77,11 @@ export function exprBool(hcl: string): IResolvable {
   return Token.asAny(`\${${hcl}}`);
 }
 
+/** A file next to the synthesized JSON (`${path.module}/<relative>`), e.g. a bundle Terraform uploads. */
+export function modulePath(relative: string): string {
+  return `${expr('path.module')}/${relative}`;
+}
+
 /** `count` for a resource that exists when the Terraform bool expression `condition` is true. */
 export function countWhen(condition: string): number {
   return exprNumber(cond(condition, '1', '0'));
