@@ -213,6 +213,9 @@ export const OPENSEARCH = {
   cpu: metric({ namespace: 'AWS/ES', metricName: 'CPUUtilization', dimensions: byDomain, statistic: 'Average' }),
 };
 
+/** The whole catalogue, by section (what a generated README or a test walks over). */
+export const CATALOGUE = { KINESIS, LAMBDA, FLINK, SQS, FIREHOSE, DYNAMODB, OPENSEARCH } as const;
+
 /** The metric of one resource, for an alarm (`metricAlarm`'s `metric`, `mathAlarm`'s `metrics`). */
 export function metricOf<A>(definition: MetricDefinition<A>, of: A): MetricSpec {
   return {
