@@ -11,6 +11,11 @@
  *
  * Resources, data sources and variables are referred to by their `fqn` (`aws_sqs_queue.dlq`,
  * `var.vpc_id`), so the expression names exactly the construct it was built from.
+ *
+ * Still written out elsewhere: variable validations (./variables.ts, ./logs.ts,
+ * ./kinesis-stream.ts), the cross-variable preconditions beside the resources they guard, and
+ * kinesis-analytics' property-group `merge(...)`; those belong to the variable and Flink-property
+ * declarations.
  */
 import { type IResolvable, Token } from 'cdktf';
 
@@ -39,11 +44,6 @@ export function splatRef(resource: Addressable, attribute: string): string {
 /** `cond ? then : otherwise`; each part is a bare expression (an HCL literal such as `""` or `null`). */
 export function cond(condition: string, then: string, otherwise: string): string {
   return `${condition} ? ${then} : ${otherwise}`;
-}
-
-/** `cond ? check : true`: a check that applies only when `condition` holds. */
-export function implies(condition: string, check: string): string {
-  return cond(condition, check, 'true');
 }
 
 /**
