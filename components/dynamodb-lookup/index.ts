@@ -7,24 +7,19 @@
  * which admits only the "DAX client" group on the TLS port, and the client group itself, which
  * lambda-enrichment attaches to the function (output `dax_client_security_group_id`).
  */
-import { DaxCluster } from '@cdktf/provider-aws/lib/dax-cluster';
-import { DaxSubnetGroup } from '@cdktf/provider-aws/lib/dax-subnet-group';
 import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
-import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
-import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
 import { Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import { metricAlarm } from '../shared/alarms';
 import { skipCheck } from '../shared/checkov';
-import { countWhen, first, whenEnabled } from '../shared/conditional';
-import { serviceRole } from '../shared/iam';
+import { cond, countWhen, expr, firstRef, template, whenEnabled } from '../shared/expressions';
+import { DYNAMODB, metricOf } from '../shared/metrics';
 import { KMS_KEY_ARN, SUBNET_ID, VPC_ID } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
 import { addSchemaRule, boolVariable, numberVariable, stringListVariable, stringVariable } from '../shared/variables';
+import { daxCluster } from './dax';
 
-/** DAX serves TLS-encrypted clients on this port (daxs://). */
-const DAX_TLS_PORT = 9111;
 const DAX_NODE_TYPES = [
   'dax.t3.small',
   'dax.t3.medium',
@@ -119,72 +114,21 @@ export class DynamodbLookupStack extends PipelineStack {
       'CKV2_AWS_5',
       'attached to the enrichment function by lambda-enrichment (vpc_security_group_ids), a component checkov does not see here',
     );
-    const clusterGroup = new SecurityGroup(this, 'dax_sg', {
+    const { cluster, clusterGroup } = daxCluster(this, {
       count: daxCount,
-      name: this.resourceName('dax'),
-      description: `DAX cluster: TLS port ${DAX_TLS_PORT} from the DAX client group only`,
-      vpcId: vpcId.stringValue,
-    });
-    new VpcSecurityGroupIngressRule(this, 'dax_ingress_from_clients', {
-      count: daxCount,
-      securityGroupId: first(clusterGroup, 'id'),
-      referencedSecurityGroupId: first(clientGroup, 'id'),
-      ipProtocol: 'tcp',
-      fromPort: DAX_TLS_PORT,
-      toPort: DAX_TLS_PORT,
-      description: 'DAX over TLS from DAX clients',
-    });
-    new VpcSecurityGroupEgressRule(this, 'clients_egress_to_dax', {
-      count: daxCount,
-      securityGroupId: first(clientGroup, 'id'),
-      referencedSecurityGroupId: first(clusterGroup, 'id'),
-      ipProtocol: 'tcp',
-      fromPort: DAX_TLS_PORT,
-      toPort: DAX_TLS_PORT,
-      description: 'DAX over TLS to the cluster',
-    });
-
-    const subnetGroup = new DaxSubnetGroup(this, 'dax_subnets', {
-      count: daxCount,
-      name: this.resourceName(),
-      subnetIds: subnetIds.listValue,
-    });
-    const daxRole = serviceRole(this, 'dax_role', {
-      suffix: 'dax',
-      servicePrincipal: 'dax.amazonaws.com',
-      description: 'DAX reads the lookup table on behalf of its clients (read-only)',
-      count: daxCount,
-      statements: [
-        {
-          sid: 'ReadLookupTable',
-          actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:DescribeTable'],
-          resources: [table.arn],
-        },
-      ],
-    });
-    const cluster = new DaxCluster(this, 'dax', {
-      count: daxCount,
-      clusterName: this.resourceName(),
-      description: 'Read-through cache in front of the lookup table',
-      nodeType: nodeType.stringValue,
-      replicationFactor: replicationFactor.numberValue,
-      iamRoleArn: first(daxRole, 'arn'),
-      subnetGroupName: first(subnetGroup, 'name'),
-      securityGroupIds: [first(clusterGroup, 'id')],
-      serverSideEncryption: { enabled: true },
-      clusterEndpointEncryptionType: 'TLS',
+      table,
+      clientGroup,
+      vpcId,
+      subnetIds,
+      nodeType,
+      replicationFactor,
     });
 
     metricAlarm(this, 'read_throttle_alarm', {
       suffix: 'read-throttled',
       description:
         'Lookups against the table are being throttled (ReadThrottleEvents > 0); enrichment slows down and retries.',
-      metric: {
-        namespace: 'AWS/DynamoDB',
-        metricName: 'ReadThrottleEvents',
-        dimensions: { TableName: table.name },
-        statistic: 'Sum',
-      },
+      metric: metricOf(DYNAMODB.readThrottles, table.name),
       threshold: 0,
       comparison: 'GreaterThanThreshold',
     });
@@ -193,7 +137,7 @@ export class DynamodbLookupStack extends PipelineStack {
     this.output('table_arn', table.arn, 'ARN of the lookup table.');
     this.output(
       'dax_endpoint',
-      `\${${dax} ? "daxs://\${${cluster.fqn}[0].cluster_address}" : ""}`,
+      expr(cond(dax, template(`daxs://${expr(firstRef(cluster, 'cluster_address'))}`), '""')),
       'DAX TLS endpoint for clients (daxs://host), or "" without DAX. Wire it into lambda-enrichment dax_endpoint.',
     );
     this.output('dax_cluster_arn', whenEnabled(dax, cluster, 'arn'), 'ARN of the DAX cluster, or "".');

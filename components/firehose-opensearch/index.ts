@@ -18,13 +18,16 @@
 import { KinesisFirehoseDeliveryStream } from '@cdktf/provider-aws/lib/kinesis-firehose-delivery-stream';
 import { Token } from 'cdktf';
 import type { Construct } from 'constructs';
-import { deliveryKey, firehoseLogging, freshnessAlarm, s3WriteStatements } from '../shared/firehose';
-import { rolePolicy, serviceRole } from '../shared/iam';
+import { deliveryKey, firehoseLogging, freshnessAlarm } from '../shared/firehose';
+import { dynamicWhen, expr } from '../shared/expressions';
+import { serviceRole } from '../shared/iam';
+import { FIREHOSE } from '../shared/metrics';
 import { SECURITY_GROUP_ID, SUBNET_ID } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
 import { sourceStream } from '../shared/streams';
 import { bucketLifecycleVariables, SecureBucket } from '../shared/secure-bucket';
 import { numberVariable, REQUIRED, stringListVariable, stringVariable, varRef } from '../shared/variables';
+import { deliveryRolePolicy } from './iam';
 
 /** The index Firehose writes; with daily rotation documents land in events-YYYY-MM-DD. */
 export const INDEX_NAME = 'events';
@@ -121,43 +124,15 @@ export class FirehoseOpensearchStack extends PipelineStack {
       deletionProtection: this.deletionProtection,
     });
     const inVpc = `length(${varRef(subnets)}) > 0`;
-    rolePolicy(this, 'role', role, [
-      ...source.statements,
-      {
-        sid: 'IndexDocuments',
-        actions: ['es:ESHttpGet', 'es:ESHttpPost', 'es:ESHttpPut'],
-        resources: [domainArn, `${domainArn}/*`],
-      },
-      {
-        sid: 'DescribeDomain',
-        actions: ['es:DescribeDomain', 'es:DescribeDomains', 'es:DescribeDomainConfig'],
-        resources: [domainArn],
-      },
-      ...s3WriteStatements(this, {
-        label: 'Backup',
-        bucketArn: bucket.arn,
-        keyArn: key.arn,
-        prefixes: [FAILED_PREFIX, ERROR_PREFIX],
-      }),
-      logging.statement,
-      {
-        sid: 'VpcDelivery',
-        actions: [
-          'ec2:DescribeVpcs',
-          'ec2:DescribeVpcAttribute',
-          'ec2:DescribeSubnets',
-          'ec2:DescribeSecurityGroups',
-          'ec2:DescribeNetworkInterfaces',
-          'ec2:CreateNetworkInterface',
-          'ec2:CreateNetworkInterfacePermission',
-          'ec2:DeleteNetworkInterface',
-        ],
-        resources: ['*'],
-        wildcardResourceReason:
-          'Firehose creates VPC network interfaces whose ids are not known in advance (AWS requires "*")',
-        enabledWhen: inVpc,
-      },
-    ]);
+    deliveryRolePolicy(this, role, {
+      source,
+      domainArn,
+      bucket,
+      key,
+      prefixes: [FAILED_PREFIX, ERROR_PREFIX],
+      logging,
+      inVpc,
+    });
 
     const delivery = new KinesisFirehoseDeliveryStream(this, 'delivery', {
       name: this.resourceName(),
@@ -195,15 +170,15 @@ export class FirehoseOpensearchStack extends PipelineStack {
     });
     // VPC delivery only when subnets are given: a dynamic block, so one synth serves both.
     delivery.addOverride('opensearch_configuration.dynamic.vpc_config', {
-      for_each: `\${${inVpc} ? [1] : []}`,
+      for_each: dynamicWhen(inVpc),
       content: {
-        subnet_ids: `\${${varRef(subnets)}}`,
-        security_group_ids: `\${${varRef(securityGroups)}}`,
+        subnet_ids: expr(varRef(subnets)),
+        security_group_ids: expr(varRef(securityGroups)),
         role_arn: role.arn,
       },
     });
 
-    freshnessAlarm(this, delivery.name, 'DeliveryToAmazonOpenSearchService.DataFreshness', 900);
+    freshnessAlarm(this, delivery.name, FIREHOSE.openSearchFreshness, 900);
 
     this.output('delivery_stream_name', delivery.name, 'Name of the delivery stream.');
     this.output('delivery_stream_arn', delivery.arn, 'ARN of the delivery stream.');

@@ -11,8 +11,9 @@ import { KinesisFirehoseDeliveryStream } from '@cdktf/provider-aws/lib/kinesis-f
 import { TerraformLocal, Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import { deliveryKey, firehoseLogging, freshnessAlarm, s3WriteStatements } from '../shared/firehose';
-import { countWhen, first } from '../shared/conditional';
+import { cond, countWhen, expr, exprBool, first, firstRef, template } from '../shared/expressions';
 import { rolePolicy, serviceRole } from '../shared/iam';
+import { FIREHOSE } from '../shared/metrics';
 import { BUCKET_NAME, KMS_KEY_ARN } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
 import { bucketLifecycleVariables, SecureBucket } from '../shared/secure-bucket';
@@ -98,14 +99,18 @@ export class FirehoseS3Stack extends PipelineStack {
     const bucketArn = new TerraformLocal(
       this,
       'archive_bucket_arn',
-      Token.asString(
-        `\${${createBucket} ? ${bucket.bucket.fqn}[0].arn : "arn:\${${this.partitionExpression}}:s3:::\${${existingBucket.fqn}}"}`,
+      expr(
+        cond(
+          createBucket,
+          firstRef(bucket.bucket, 'arn'),
+          template(`arn:${expr(this.partitionExpression)}:s3:::${expr(existingBucket.fqn)}`),
+        ),
       ),
     );
     const keyArn = new TerraformLocal(
       this,
       'archive_key_arn',
-      Token.asString(`\${${createBucket} ? ${key.fqn}[0].arn : ${existingKey.fqn}}`),
+      expr(cond(createBucket, firstRef(key, 'arn'), existingKey.fqn)),
     );
     rolePolicy(this, 'role', role, [
       ...source.statements,
@@ -134,16 +139,16 @@ export class FirehoseS3Stack extends PipelineStack {
       extendedS3Configuration: {
         roleArn: role.arn,
         bucketArn: bucketArn.asString,
-        prefix: Token.asString(`\${${dyn} ? "${RAW_PREFIX}${eventHour}/" : "${RAW_PREFIX}${hour('timestamp')}/"}`),
+        prefix: expr(cond(dyn, template(`${RAW_PREFIX}${eventHour}/`), template(`${RAW_PREFIX}${hour('timestamp')}/`))),
         errorOutputPrefix: `${ERROR_PREFIX}!{firehose:error-output-type}/${hour('timestamp')}/`,
         bufferingSize: bufferSize.numberValue,
         bufferingInterval: bufferInterval.numberValue,
         compressionFormat: 'GZIP',
         kmsKeyArn: keyArn.asString,
         cloudwatchLoggingOptions: logging.options,
-        dynamicPartitioningConfiguration: { enabled: Token.asAny(`\${${dyn}}`), retryDuration: 300 },
+        dynamicPartitioningConfiguration: { enabled: exprBool(dyn), retryDuration: 300 },
         processingConfiguration: {
-          enabled: Token.asAny(`\${${dyn}}`),
+          enabled: exprBool(dyn),
           processors: [
             {
               type: 'MetadataExtraction',
@@ -167,7 +172,7 @@ export class FirehoseS3Stack extends PipelineStack {
       },
     });
 
-    freshnessAlarm(this, delivery.name, 'DeliveryToS3.DataFreshness', 900);
+    freshnessAlarm(this, delivery.name, FIREHOSE.s3Freshness, 900);
 
     this.output('delivery_stream_name', delivery.name, 'Name of the delivery stream.');
     this.output('delivery_stream_arn', delivery.arn, 'ARN of the delivery stream.');

@@ -6,19 +6,18 @@
  * The jar is `dist/flink-aggregator.jar` next to the synthesized JSON (`npm run build:flink`
  * puts it there); the application runs the object version Terraform uploaded.
  */
-import { Kinesisanalyticsv2Application } from '@cdktf/provider-aws/lib/kinesisanalyticsv2-application';
-import { S3Object } from '@cdktf/provider-aws/lib/s3-object';
 import { CloudwatchLogStream } from '@cdktf/provider-aws/lib/cloudwatch-log-stream';
-import { Fn, TerraformLocal, Token } from 'cdktf';
+import { Kinesisanalyticsv2Application } from '@cdktf/provider-aws/lib/kinesisanalyticsv2-application';
+import { TerraformLocal, Token } from 'cdktf';
 import type { Construct } from 'constructs';
-import { metricAlarm } from '../shared/alarms';
-import { rolePolicy, serviceRole } from '../shared/iam';
-import { customerKey, viaService } from '../shared/kms';
 import { logGroup, logRetentionVariable } from '../shared/logs';
 import { PipelineStack } from '../shared/pipeline-stack';
+import { bucketLifecycleVariables } from '../shared/secure-bucket';
 import { destinationStream, efoConsumer, sourceStream } from '../shared/streams';
-import { bucketLifecycleVariables, SecureBucket } from '../shared/secure-bucket';
 import { addSchemaRule, boolVariable, numberVariable, stringVariable } from '../shared/variables';
+import { analyticsAlarms } from './alarms';
+import { flinkArtifacts } from './artifacts';
+import { analyticsRole, analyticsRolePolicy } from './iam';
 import {
   booleanDefault,
   enumValues,
@@ -29,9 +28,7 @@ import {
   stringPattern,
 } from './properties';
 
-/** The jar `npm run build:flink` writes next to main.tf.json. */
-export const FLINK_ARTIFACT = 'dist/flink-aggregator.jar';
-const JAR_KEY = 'flink/flink-aggregator.jar';
+export { FLINK_ARTIFACT } from './artifacts';
 export { PROPERTY_GROUP } from './properties';
 
 export class KinesisAnalyticsStack extends PipelineStack {
@@ -187,89 +184,30 @@ export class KinesisAnalyticsStack extends PipelineStack {
     const retentionDays = logRetentionVariable(this);
     const lifecycle = bucketLifecycleVariables(this, 'artifact', { transitionDays: 30, expirationDays: 365 });
 
-    // --- names and ARNs ---------------------------------------------------------------------------
+    // --- resources ---------------------------------------------------------------------------------
     const appName = this.resourceName();
     const efo = `${reader.fqn} == "EFO"`;
     const { statement: readThroughConsumer } = efoConsumer(this, source, efoConsumerName, efo);
     const timestream = timestreamEnabled.fqn;
-    const timestreamTableArn = new TerraformLocal(
-      this,
-      'timestream_table_arn',
-      Token.asString(
-        `\${${timestream} ? "arn:\${${this.partitionExpression}}:timestream:\${${this.regionExpression}}:\${${this.accountIdExpression}}:database/\${${timestreamDatabase.fqn}}/table/\${${timestreamTable.fqn}}" : null}`,
-      ),
-    );
 
     const logs = logGroup(this, 'log_group', { name: `/aws/kinesis-analytics/${appName}`, retentionDays });
     const logStream = new CloudwatchLogStream(this, 'log_stream', { name: 'application', logGroupName: logs.name });
 
     // role → key (names the role) → bucket → jar → role policy (names bucket and key)
-    const role = serviceRole(this, 'role', {
-      suffix: 'analytics',
-      servicePrincipal: 'kinesisanalytics.amazonaws.com',
-      description: 'Managed Flink: read the ingest stream, write aggregates, read the jar, write logs',
-    });
-    const viaS3 = viaService(this, 's3');
-    const key = customerKey(this, 'artifact_key', {
-      suffix: 'artifacts',
-      description: 'Encrypts the Flink application artifacts',
-      users: [
-        {
-          sid: 'ApplicationReadsJarThroughS3',
-          actions: ['kms:Decrypt'],
-          resources: ['*'],
-          wildcardResourceReason: 'in a key policy "*" means this key',
-          principals: [{ type: 'AWS', identifiers: [role.arn] }],
-          conditions: viaS3,
-        },
-      ],
-    });
-    const bucket = new SecureBucket(this, 'artifacts', {
-      suffix: 'artifacts',
-      kmsKeyArn: key.arn,
-      lifecycle,
-      deletionProtection: this.deletionProtection,
-    });
-    const artifact = `\${path.module}/${FLINK_ARTIFACT}`;
-    const jar = new S3Object(this, 'jar', {
-      bucket: bucket.name,
-      key: JAR_KEY,
-      source: artifact,
-      // Written out: Fn.filemd5 would escape the path.module interpolation.
-      sourceHash: `\${filemd5("${artifact}")}`,
-      serverSideEncryption: 'aws:kms',
-      kmsKeyId: key.arn,
-      dependsOn: [bucket.versioning],
-    });
-
-    rolePolicy(this, 'role', role, [
-      ...source.statements,
+    const role = analyticsRole(this);
+    const artifacts = flinkArtifacts(this, role, lifecycle);
+    const { bucket, jar } = artifacts;
+    analyticsRolePolicy(this, role, {
+      source,
       readThroughConsumer,
-      ...destination.statements,
-      { sid: 'ReadJar', actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [`${bucket.arn}/${JAR_KEY}`] },
-      { sid: 'DecryptJar', actions: ['kms:Decrypt'], resources: [key.arn], conditions: viaS3 },
-      {
-        sid: 'FindLogGroup',
-        actions: ['logs:DescribeLogGroups'],
-        // DescribeLogGroups authorizes on the account's log-group namespace, not one group.
-        resources: [this.arn('logs', 'log-group:*')],
-      },
-      { sid: 'FindLogStream', actions: ['logs:DescribeLogStreams'], resources: [`${logs.arn}:log-stream:*`] },
-      { sid: 'WriteLogs', actions: ['logs:PutLogEvents'], resources: [logStream.arn] },
-      {
-        sid: 'WriteTimestream',
-        actions: ['timestream:WriteRecords'],
-        resources: [timestreamTableArn.asString],
-        enabledWhen: timestream,
-      },
-      {
-        sid: 'DiscoverTimestreamEndpoint',
-        actions: ['timestream:DescribeEndpoints'],
-        resources: ['*'],
-        wildcardResourceReason: 'Timestream endpoint discovery has no resource-level permissions',
-        enabledWhen: timestream,
-      },
-    ]);
+      destination,
+      artifacts,
+      logs,
+      logStream,
+      timestreamEnabled,
+      timestreamDatabase,
+      timestreamTable,
+    });
 
     // The `pipeline` property group (flink/README.md), built from its one declaration
     // (properties.ts): optional keys are merged in only when set, since the job rejects empty values.
@@ -349,43 +287,7 @@ export class KinesisAnalyticsStack extends PipelineStack {
       },
     });
 
-    const dims = { Application: app.name };
-    metricAlarm(this, 'downtime_alarm', {
-      suffix: 'downtime',
-      description:
-        'The Flink job is not running (downtime > 0): it is failing and restarting. Check the application logs.',
-      metric: { namespace: 'AWS/KinesisAnalytics', metricName: 'downtime', dimensions: dims, statistic: 'Maximum' },
-      threshold: 0,
-      comparison: 'GreaterThanThreshold',
-    });
-    metricAlarm(this, 'failed_checkpoints_alarm', {
-      suffix: 'failed-checkpoints',
-      description: 'Checkpoints are failing (numberOfFailedCheckpoints > 0): exactly-once state is not being saved.',
-      metric: {
-        namespace: 'AWS/KinesisAnalytics',
-        metricName: 'numberOfFailedCheckpoints',
-        dimensions: dims,
-        statistic: 'Maximum',
-      },
-      threshold: 0,
-      comparison: 'GreaterThanThreshold',
-    });
-    metricAlarm(this, 'processing_lag_alarm', {
-      suffix: 'processing-lag',
-      description:
-        'The Flink job is more than the threshold behind the ingest stream (millisBehindLatest): add parallelism or KPUs (POLLING: or lower polling_interval_ms within the shard budget).',
-      metric: {
-        namespace: 'AWS/KinesisAnalytics',
-        metricName: 'millisBehindLatest',
-        // Both readers publish it per input stream, Id = stream name with "-" as "_": EFO through the
-        // connector's consumer metrics, POLLING as the job's custom metric
-        // kinesisanalytics.Flow.Input.Id.<id>.millisBehindLatest (flink/README.md).
-        dimensions: { Application: app.name, Flow: 'Input', Id: Fn.replace(source.name, '-', '_') },
-        statistic: 'Maximum',
-      },
-      threshold: lagThreshold.numberValue,
-      comparison: 'GreaterThanThreshold',
-    });
+    analyticsAlarms(this, app, { inputStreamName: source.name, processingLagThresholdMs: lagThreshold.numberValue });
 
     this.output('application_name', app.name, 'Name of the Flink application.');
     this.output('application_arn', app.arn, 'ARN of the Flink application.');

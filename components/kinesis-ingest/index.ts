@@ -10,6 +10,8 @@ import { KinesisStreamConsumer } from '@cdktf/provider-aws/lib/kinesis-stream-co
 import { TerraformIterator, Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import { metricAlarm } from '../shared/alarms';
+import { expr } from '../shared/expressions';
+import { KINESIS, metricOf } from '../shared/metrics';
 import { EncryptedStream } from '../shared/kinesis-stream';
 import { RESOURCE_NAME } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
@@ -42,12 +44,7 @@ export class KinesisIngestStack extends PipelineStack {
       forEach: lagIterator,
       description:
         'An enhanced fan-out consumer is more than the iterator-age threshold behind (SubscribeToShardEvent.MillisBehindLatest).',
-      metric: {
-        namespace: 'AWS/Kinesis',
-        metricName: 'SubscribeToShardEvent.MillisBehindLatest',
-        dimensions: { StreamName: ingest.streamName, ConsumerName: consumerName },
-        statistic: 'Maximum',
-      },
+      metric: metricOf(KINESIS.efoLag, { streamName: ingest.streamName, consumerName }),
       threshold: ingest.iteratorAgeThresholdMs,
       comparison: 'GreaterThanThreshold',
     });
@@ -61,7 +58,7 @@ export class KinesisIngestStack extends PipelineStack {
     );
     this.output(
       'consumer_arns',
-      `\${{ for name, c in ${consumer.fqn} : name => c.arn }}`,
+      expr(`{ for name, c in ${consumer.fqn} : name => c.arn }`),
       'Map of EFO consumer name to consumer ARN.',
     );
   }

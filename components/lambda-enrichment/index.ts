@@ -9,19 +9,14 @@
  */
 import { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
-import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
-import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { Token } from 'cdktf';
 import type { Construct } from 'constructs';
-import { mathAlarm, metricAlarm } from '../shared/alarms';
-import { countWhen, first } from '../shared/conditional';
 import { skipCheck } from '../shared/checkov';
-import { serviceRole, type PolicyStatement } from '../shared/iam';
+import { cond, expr, firstRef, modulePath, template } from '../shared/expressions';
 import { RETENTION_HOURS } from '../shared/kinesis-stream';
 import { logGroup, logRetentionVariable } from '../shared/logs';
 import { RESOURCE_NAME, SECURITY_GROUP_ID, SUBNET_ID, VPC_ID } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
-import { holdingQueue } from '../shared/queue';
 import { destinationStream, efoConsumer, sourceStream } from '../shared/streams';
 import {
   addSchemaRule,
@@ -31,20 +26,14 @@ import {
   stringVariable,
   varRef,
 } from '../shared/variables';
-import {
-  CACHE_MAX_BYTES,
-  DLQ_SUFFIX,
-  ENRICHMENT_METRICS,
-  FAILURES_QUEUE_SUFFIX,
-  HANDLER,
-  LAMBDA_ARTIFACT,
-  REPLAY_MARGIN_SECONDS,
-} from './contract';
+import { enrichmentAlarms } from './alarms';
+import { CACHE_MAX_BYTES, ENRICHMENT_METRICS, HANDLER, LAMBDA_ARTIFACT, REPLAY_MARGIN_SECONDS } from './contract';
+import { enrichmentRole } from './iam';
+import { DAX_TLS_PORT, functionNetwork } from './network';
+import { enrichmentOutputs } from './outputs';
+import { enrichmentQueues } from './queues';
 
 export { LAMBDA_ARTIFACT } from './contract';
-
-/** DAX serves TLS-encrypted clients on this port (daxs://). */
-const DAX_TLS_PORT = 9111;
 
 const { env: ENV, limits: LIMITS, patterns: PATTERNS } = HANDLER;
 
@@ -289,106 +278,33 @@ export class LambdaEnrichmentStack extends PipelineStack {
 
     // --- resources -----------------------------------------------------------------------------
     const functionName = this.resourceName();
-    const tableArn = this.arn('dynamodb', `table/${table.stringValue}`);
-
     const efo = `${efoConsumerName.fqn} != null`;
     const { consumer, statement: readThroughConsumer } = efoConsumer(this, source, efoConsumerName, efo);
-
-    // The handler's malformed records and the mapping's given-up batches wait in these queues
-    // until someone redrives or replays them: both are stateful stores, kept apart because they
-    // need different handling (a malformed record needs a fix of its producer, a given-up batch
-    // a replay once the outage is over: atmos replay-failures).
-    const { queue: dlq } = holdingQueue(this, 'dlq', {
-      suffix: DLQ_SUFFIX,
-      what: 'dead-letter queue',
-      alarmDescription:
-        'Malformed records reached the dead-letter queue (not JSON, no customer_id, too large). Inspect them and fix the producer.',
-    });
-    const { queue: failures } = holdingQueue(this, 'failures', {
-      suffix: FAILURES_QUEUE_SUFFIX,
-      what: 'on-failure queue',
-      alarmDescription:
-        'The event source mapping gave up on records (retries exhausted or maximum record age reached). End the outage, then run `atmos replay-failures -s <stack>` while the records are still in the ingest stream.',
-    });
-
+    const queues = enrichmentQueues(this);
+    const { dlq, failures } = queues;
     const logs = logGroup(this, 'log_group', { name: `/aws/lambda/${functionName}`, retentionDays });
-
-    const inVpc = `length(${subnets.fqn}) > 0`;
-    const functionGroup = new SecurityGroup(this, 'function_sg', {
-      count: countWhen(inVpc),
-      name: this.resourceName('function'),
-      description:
-        'Enrichment function: HTTPS out to AWS APIs (Kinesis, DynamoDB, SQS, X-Ray), DAX over TLS; nothing in',
-      vpcId: vpcId.stringValue,
+    const network = functionNetwork(this, {
+      vpcId,
+      subnets,
+      extraGroups,
+      daxEndpoint,
+      daxClientGroup,
+      daxClusterGroup,
     });
-    new VpcSecurityGroupEgressRule(this, 'function_https_egress', {
-      count: countWhen(inVpc),
-      securityGroupId: first(functionGroup, 'id'),
-      // AWS service endpoints (through NAT or VPC endpoints) have no fixed addresses.
-      cidrIpv4: '0.0.0.0/0',
-      ipProtocol: 'tcp',
-      fromPort: 443,
-      toPort: 443,
-      description: 'HTTPS to AWS service endpoints',
-    });
-    // DAX over TLS (daxs://) listens on 9111, not 443: without this the function's own group
-    // would leave DAX reachable only through the client group's rules.
-    const toDax = `${inVpc} && ${daxEndpoint.fqn} != "" && ${daxClusterGroup.fqn} != ""`;
-    new VpcSecurityGroupEgressRule(this, 'function_dax_egress', {
-      count: countWhen(toDax),
-      securityGroupId: first(functionGroup, 'id'),
-      referencedSecurityGroupId: daxClusterGroup.stringValue,
-      ipProtocol: 'tcp',
-      fromPort: DAX_TLS_PORT,
-      toPort: DAX_TLS_PORT,
-      description: 'DAX over TLS to the DAX cluster',
-    });
-
-    const statements: PolicyStatement[] = [
-      ...source.statements,
+    const role = enrichmentRole(this, {
+      source,
       readThroughConsumer,
-      ...destination.statements,
-      { sid: 'LookupProfiles', actions: ['dynamodb:BatchGetItem'], resources: [tableArn] },
-      {
-        sid: 'LookupProfilesThroughDax',
-        actions: ['dax:BatchGetItem'],
-        resources: [daxClusterArn.stringValue],
-        enabledWhen: `${daxEndpoint.fqn} != ""`,
-      },
-      { sid: 'DeadLetterQueue', actions: ['sqs:SendMessage'], resources: [dlq.arn] },
-      // The mapping sends its on-failure records with the function's role.
-      { sid: 'OnFailureDestination', actions: ['sqs:SendMessage'], resources: [failures.arn] },
-      { sid: 'WriteLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`${logs.arn}:*`] },
-      {
-        sid: 'Tracing',
-        actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
-        resources: ['*'],
-        wildcardResourceReason: 'X-Ray has no resource-level permissions for trace segments',
-      },
-      {
-        sid: 'VpcNetworkInterfaces',
-        actions: [
-          'ec2:CreateNetworkInterface',
-          'ec2:DescribeNetworkInterfaces',
-          'ec2:DeleteNetworkInterface',
-          'ec2:AssignPrivateIpAddresses',
-          'ec2:UnassignPrivateIpAddresses',
-        ],
-        resources: ['*'],
-        wildcardResourceReason:
-          'Lambda creates VPC network interfaces whose ids are not known in advance (AWS requires "*")',
-        enabledWhen: inVpc,
-      },
-    ];
-    const role = serviceRole(this, 'role', {
-      suffix: 'enrichment',
-      servicePrincipal: 'lambda.amazonaws.com',
-      description:
-        'Enrichment function: read the ingest stream, look up profiles, write the output stream, the DLQ and the on-failure queue',
-      statements,
+      destination,
+      table,
+      daxEndpoint,
+      daxClusterArn,
+      dlq,
+      failures,
+      logs,
+      inVpc: network.inVpc,
     });
 
-    const artifact = `\${path.module}/${LAMBDA_ARTIFACT}`;
+    const artifact = modulePath(LAMBDA_ARTIFACT);
     const fn = new LambdaFunction(this, 'function', {
       functionName,
       description: 'Enriches raw events with customer profiles (lambda-src)',
@@ -398,18 +314,13 @@ export class LambdaEnrichmentStack extends PipelineStack {
       handler: 'index.handler',
       filename: artifact,
       // Written out: Fn.filebase64sha256 would escape the path.module interpolation.
-      sourceCodeHash: `\${filebase64sha256("${artifact}")}`,
+      sourceCodeHash: expr(`filebase64sha256(${template(artifact)})`),
       memorySize: memory.numberValue,
       timeout: timeout.numberValue,
       reservedConcurrentExecutions: reserved.numberValue,
       tracingConfig: { mode: 'Active' },
       loggingConfig: { logFormat: 'JSON', logGroup: logs.name },
-      vpcConfig: {
-        subnetIds: subnets.listValue,
-        securityGroupIds: Token.asList(
-          `\${distinct(concat(${functionGroup.fqn}[*].id, ${varRef(daxClientGroup)} == "" ? [] : [${varRef(daxClientGroup)}], ${extraGroups.fqn}))}`,
-        ),
-      },
+      vpcConfig: { subnetIds: subnets.listValue, securityGroupIds: network.securityGroupIds },
       environment: {
         variables: {
           [ENV.lookupTableName]: table.stringValue,
@@ -467,7 +378,7 @@ export class LambdaEnrichmentStack extends PipelineStack {
 
     const mapping = new LambdaEventSourceMapping(this, 'event_source', {
       functionName: fn.arn,
-      eventSourceArn: Token.asString(`\${${efo} ? ${consumer.fqn}[0].arn : ${source.arnLocal.fqn}}`),
+      eventSourceArn: expr(cond(efo, firstRef(consumer, 'arn'), source.arnLocal.fqn)),
       startingPosition: startingPosition.stringValue,
       batchSize: batchSize.numberValue,
       maximumBatchingWindowInSeconds: batchingWindow.numberValue,
@@ -479,55 +390,11 @@ export class LambdaEnrichmentStack extends PipelineStack {
       destinationConfig: { onFailure: { destinationArn: failures.arn } },
     });
 
-    const dims = { FunctionName: fn.functionName };
-    mathAlarm(this, 'error_rate_alarm', {
-      suffix: 'error-rate',
-      description:
-        'More than the threshold share of invocations failed (Errors / Invocations). Check the function logs.',
-      expression: 'IF(invocations > 0, 100 * errors / invocations, 0)',
-      metrics: {
-        errors: { namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: dims, statistic: 'Sum' },
-        invocations: { namespace: 'AWS/Lambda', metricName: 'Invocations', dimensions: dims, statistic: 'Sum' },
-      },
-      threshold: errorRate.numberValue,
-      comparison: 'GreaterThanThreshold',
-      periodSeconds: 300,
+    enrichmentAlarms(this, fn, {
+      errorRatePercent: errorRate.numberValue,
+      iteratorAgeMs: iteratorAge.numberValue,
+      failedRecords: failedRecordsThreshold.numberValue,
     });
-    metricAlarm(this, 'iterator_age_alarm', {
-      suffix: 'iterator-age',
-      description: 'The enrichment function is more than the threshold behind the ingest stream (IteratorAge).',
-      metric: { namespace: 'AWS/Lambda', metricName: 'IteratorAge', dimensions: dims, statistic: 'Maximum' },
-      threshold: iteratorAge.numberValue,
-      comparison: 'GreaterThanThreshold',
-    });
-    // Partial batch failures (batchItemFailures) are successful invocations to Lambda: they never
-    // count as Errors, so the error-rate alarm cannot see them. The handler counts them itself.
-    metricAlarm(this, 'failed_records_alarm', {
-      suffix: 'failed-records',
-      description:
-        'The handler reported records as batch item failures (lookup, output or DLQ writes failing after its retries); the mapping retries them and, once it gives up, sends them to the failures queue. Check the function logs.',
-      metric: {
-        namespace: ENRICHMENT_METRICS.namespace,
-        metricName: ENRICHMENT_METRICS.failedRecords,
-        dimensions: { [ENRICHMENT_METRICS.serviceDimension]: fn.functionName },
-        statistic: 'Sum',
-      },
-      threshold: failedRecordsThreshold.numberValue,
-      comparison: 'GreaterThanThreshold',
-    });
-
-    this.output('function_name', fn.functionName, 'Name of the enrichment function.');
-    this.output('function_arn', fn.arn, 'ARN of the enrichment function.');
-    this.output('role_arn', role.arn, 'ARN of the function role.');
-    this.output('dlq_url', dlq.url, 'URL of the dead-letter queue (malformed records).');
-    this.output('dlq_arn', dlq.arn, 'ARN of the dead-letter queue.');
-    this.output(
-      'failures_queue_url',
-      failures.url,
-      "URL of the event source mapping's on-failure queue (atmos replay-failures reads it).",
-    );
-    this.output('failures_queue_arn', failures.arn, "ARN of the event source mapping's on-failure queue.");
-    this.output('event_source_mapping_uuid', mapping.uuid, 'UUID of the Kinesis event source mapping.');
-    this.output('log_group_name', logs.name, 'Log group of the function.');
+    enrichmentOutputs(this, { fn, role, mapping, logs, ...queues });
   }
 }

@@ -15,31 +15,11 @@ import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscrip
 import { Fn, TerraformIterator, TerraformLocal, Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import { denyInsecureTransport, policyDocument } from '../shared/iam';
-import { ENRICHMENT_METRICS } from '../lambda-enrichment/contract';
 import { customerKey } from '../shared/kms';
 import { RESOURCE_NAME } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
 import { REQUIRED, stringListVariable, stringVariable, varRef } from '../shared/variables';
-
-/** A CloudWatch dashboard metric: [namespace, name, dimension, value, ..., options]. */
-type Metric = (string | Record<string, unknown>)[];
-
-function widget(
-  title: string,
-  metrics: Metric[] | unknown,
-  x: number,
-  y: number,
-  options: Record<string, unknown> = {},
-) {
-  return {
-    type: 'metric',
-    x,
-    y,
-    width: 12,
-    height: 6,
-    properties: { title, metrics, view: 'timeSeries', stacked: false, period: 60, ...options },
-  };
-}
+import { dashboardWidgets } from './dashboard';
 
 export class MonitoringStack extends PipelineStack {
   constructor(scope: Construct, id = 'monitoring') {
@@ -154,213 +134,18 @@ export class MonitoringStack extends PipelineStack {
       endpoint: Token.asString(webhookIterator.value),
     });
 
-    const n = (v: { stringValue: string }) => v.stringValue;
-    const flinkInput = Fn.replace(n(names.ingest), '-', '_');
-    const region = this.region;
-    // The consumer-lag widget: fixed lines plus one per registered EFO consumer, expanded by
-    // Terraform from efo_consumer_names (plain references: the expression has object literals).
-    const consumerLagFixed = new TerraformLocal(this, 'consumer_lag_metrics', [
-      [
-        'AWS/Kinesis',
-        'GetRecords.IteratorAgeMilliseconds',
-        'StreamName',
-        n(names.ingest),
-        { stat: 'Maximum', label: 'ingest polling readers' },
-      ],
-      [
-        'AWS/Kinesis',
-        'GetRecords.IteratorAgeMilliseconds',
-        'StreamName',
-        n(names.output),
-        { stat: 'Maximum', label: 'output polling readers' },
-      ],
-      [
-        'AWS/Lambda',
-        'IteratorAge',
-        'FunctionName',
-        n(names.enrichment),
-        { stat: 'Maximum', label: 'enrichment iterator age' },
-      ],
-      [
-        'AWS/KinesisAnalytics',
-        'millisBehindLatest',
-        'Application',
-        n(names.flink),
-        'Flow',
-        'Input',
-        'Id',
-        flinkInput,
-        { stat: 'Maximum', label: 'Flink millisBehindLatest' },
-      ],
-    ]);
-    const efoLag = new TerraformLocal(
-      this,
-      'efo_lag_metrics',
-      `\${[for c in ${varRef(consumers)} : ["AWS/Kinesis", "SubscribeToShardEvent.MillisBehindLatest", "StreamName", ${varRef(names.ingest)}, "ConsumerName", c, { stat = "Maximum", label = format("EFO %s", c) }]]}`,
-    );
-    const widgets = [
-      widget(
-        'Stream throughput (records/s)',
-        [
-          [
-            'AWS/Kinesis',
-            'IncomingRecords',
-            'StreamName',
-            n(names.ingest),
-            { stat: 'Sum', label: 'ingest in', id: 'ingestIn', visible: false },
-          ],
-          [
-            'AWS/Kinesis',
-            'IncomingRecords',
-            'StreamName',
-            n(names.output),
-            { stat: 'Sum', label: 'output in', id: 'outputIn', visible: false },
-          ],
-          [{ expression: 'ingestIn / PERIOD(ingestIn)', label: 'ingest records/s', id: 'ingestRate' }],
-          [{ expression: 'outputIn / PERIOD(outputIn)', label: 'output records/s', id: 'outputRate' }],
-        ],
-        0,
-        0,
-        { region },
-      ),
-      widget(
-        'Processing latency p99',
-        [
-          [
-            'AWS/Lambda',
-            'Duration',
-            'FunctionName',
-            n(names.enrichment),
-            { stat: 'p99', label: 'enrichment duration p99 (ms)' },
-          ],
-          [
-            'AWS/KinesisAnalytics',
-            'millisBehindLatest',
-            'Application',
-            n(names.flink),
-            'Flow',
-            'Input',
-            'Id',
-            flinkInput,
-            { stat: 'Maximum', label: 'Flink lag (ms)', yAxis: 'right' },
-          ],
-        ],
-        12,
-        0,
-        { region },
-      ),
-      widget(
-        'Batch processing time',
-        [
-          [
-            'AWS/Lambda',
-            'Duration',
-            'FunctionName',
-            n(names.enrichment),
-            { stat: 'Average', label: 'enrichment batch avg (ms)' },
-          ],
-          [
-            'AWS/Lambda',
-            'Duration',
-            'FunctionName',
-            n(names.enrichment),
-            { stat: 'Maximum', label: 'enrichment batch max (ms)' },
-          ],
-          [
-            'AWS/KinesisAnalytics',
-            'lastCheckpointDuration',
-            'Application',
-            n(names.flink),
-            { stat: 'Maximum', label: 'Flink checkpoint (ms)' },
-          ],
-        ],
-        0,
-        6,
-        { region },
-      ),
-      widget(
-        'Error count',
-        [
-          ['AWS/Lambda', 'Errors', 'FunctionName', n(names.enrichment), { stat: 'Sum', label: 'enrichment errors' }],
-          [
-            'AWS/Lambda',
-            'Throttles',
-            'FunctionName',
-            n(names.enrichment),
-            { stat: 'Sum', label: 'enrichment throttles' },
-          ],
-          // Partial batch failures: invisible in Errors, counted by the handler itself (EMF).
-          [
-            ENRICHMENT_METRICS.namespace,
-            ENRICHMENT_METRICS.failedRecords,
-            ENRICHMENT_METRICS.serviceDimension,
-            n(names.enrichment),
-            { stat: 'Sum', label: 'enrichment failed records' },
-          ],
-          [
-            'AWS/KinesisAnalytics',
-            'numberOfFailedCheckpoints',
-            'Application',
-            n(names.flink),
-            { stat: 'Maximum', label: 'Flink failed checkpoints' },
-          ],
-          [
-            'AWS/KinesisAnalytics',
-            'downtime',
-            'Application',
-            n(names.flink),
-            { stat: 'Maximum', label: 'Flink downtime (ms)' },
-          ],
-          [
-            'AWS/Kinesis',
-            'WriteProvisionedThroughputExceeded',
-            'StreamName',
-            n(names.ingest),
-            { stat: 'Sum', label: 'ingest write throttles' },
-          ],
-        ],
-        12,
-        6,
-        { region },
-      ),
-      widget('Consumer lag (ms)', Fn.concat([consumerLagFixed.asList, efoLag.asList]), 0, 12, { region }),
-      widget(
-        'DLQ depth and delivery freshness',
-        [
-          [
-            'AWS/SQS',
-            'ApproximateNumberOfMessagesVisible',
-            'QueueName',
-            n(names.dlq),
-            { stat: 'Maximum', label: 'DLQ messages' },
-          ],
-          [
-            'AWS/SQS',
-            'ApproximateNumberOfMessagesVisible',
-            'QueueName',
-            n(names.failures),
-            { stat: 'Maximum', label: 'on-failure messages (replay)' },
-          ],
-          [
-            'AWS/Firehose',
-            'DeliveryToS3.DataFreshness',
-            'DeliveryStreamName',
-            n(names.archive),
-            { stat: 'Maximum', label: 'S3 archive freshness (s)', yAxis: 'right' },
-          ],
-          [
-            'AWS/Firehose',
-            'DeliveryToAmazonOpenSearchService.DataFreshness',
-            'DeliveryStreamName',
-            n(names.search),
-            { stat: 'Maximum', label: 'OpenSearch freshness (s)', yAxis: 'right' },
-          ],
-        ],
-        12,
-        12,
-        { region },
-      ),
-    ];
+    const widgets = dashboardWidgets(this, {
+      ingest: names.ingest.stringValue,
+      output: names.output.stringValue,
+      enrichment: names.enrichment.stringValue,
+      dlq: names.dlq.stringValue,
+      failures: names.failures.stringValue,
+      flink: names.flink.stringValue,
+      archive: names.archive.stringValue,
+      search: names.search.stringValue,
+      ingestRef: varRef(names.ingest),
+      consumersRef: varRef(consumers),
+    });
     const body = new TerraformLocal(this, 'dashboard_body', Fn.jsonencode({ widgets }));
     new CloudwatchDashboard(this, 'dashboard', {
       dashboardName: this.resourceName('pipeline'),

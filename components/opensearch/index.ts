@@ -6,18 +6,12 @@
  * an IAM role as master user, optional VPC placement, slow/error logs with finite retention, and
  * an access policy that admits only the listed roles of this account.
  */
-import { CloudwatchLogResourcePolicy } from '@cdktf/provider-aws/lib/cloudwatch-log-resource-policy';
 import { OpensearchDomain } from '@cdktf/provider-aws/lib/opensearch-domain';
-import { OpensearchDomainPolicy } from '@cdktf/provider-aws/lib/opensearch-domain-policy';
-import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
-import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
-import { TerraformIterator, Token } from 'cdktf';
+import { Token } from 'cdktf';
 import type { Construct } from 'constructs';
-import { metricAlarm } from '../shared/alarms';
 import { skipCheck } from '../shared/checkov';
-import { countWhen, first } from '../shared/conditional';
 import { deletionGuard } from '../shared/deletion-guard';
-import { policyDocument } from '../shared/iam';
+import { cond, dynamicWhen, expr, exprBool, exprNumber, splatRef } from '../shared/expressions';
 import { logGroup, logRetentionVariable } from '../shared/logs';
 import { KMS_KEY_ARN, ROLE_ARN, SECURITY_GROUP_ID, SUBNET_ID, VPC_ID } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
@@ -30,17 +24,13 @@ import {
   stringVariable,
   varRef,
 } from '../shared/variables';
+import { domainAlarms } from './alarms';
+import { domainAccessPolicy, logPublishingPolicy } from './iam';
+import { domainNetwork } from './network';
+
+export { HTTP_ACTIONS } from './iam';
 
 export const ENGINE_VERSIONS = ['OpenSearch_2.15', 'OpenSearch_2.17', 'OpenSearch_2.19', 'OpenSearch_3.1'];
-/** The HTTP actions a client of the domain can be granted (never es:*). */
-export const HTTP_ACTIONS = [
-  'es:ESHttpGet',
-  'es:ESHttpHead',
-  'es:ESHttpPost',
-  'es:ESHttpPut',
-  'es:ESHttpPatch',
-  'es:ESHttpDelete',
-];
 const LOG_TYPES = {
   index_slow: 'INDEX_SLOW_LOGS',
   search_slow: 'SEARCH_SLOW_LOGS',
@@ -172,22 +162,7 @@ export class OpensearchStack extends PipelineStack {
 
     const domainName = this.resourceName();
     const inVpc = `length(${subnets.fqn}) > 0`;
-    const domainGroup = new SecurityGroup(this, 'domain_sg', {
-      count: countWhen(inVpc),
-      name: this.resourceName('domain'),
-      description: 'OpenSearch domain: HTTPS from the client security groups only',
-      vpcId: vpcId.stringValue,
-    });
-    const clients = TerraformIterator.fromList(clientGroups.listValue);
-    new VpcSecurityGroupIngressRule(this, 'domain_https_from_clients', {
-      forEach: clients,
-      securityGroupId: first(domainGroup, 'id'),
-      referencedSecurityGroupId: Token.asString(clients.value),
-      ipProtocol: 'tcp',
-      fromPort: 443,
-      toPort: 443,
-      description: 'HTTPS from a client security group',
-    });
+    const domainGroup = domainNetwork(this, { inVpc, vpcId, clientGroups });
 
     const logGroups = Object.entries(LOG_TYPES).map(([suffix, type]) => ({
       type,
@@ -196,18 +171,10 @@ export class OpensearchStack extends PipelineStack {
         retentionDays,
       }),
     }));
-    const logPolicy = new CloudwatchLogResourcePolicy(this, 'log_publishing_policy', {
-      policyName: this.resourceName('opensearch-logs'),
-      policyDocument: policyDocument(this, 'log_publishing_policy_document', [
-        {
-          sid: 'OpenSearchPublishesLogs',
-          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          resources: logGroups.map(({ group }) => `${group.arn}:*`),
-          principals: [{ type: 'Service', identifiers: ['es.amazonaws.com'] }],
-          conditions: [{ test: 'StringEquals', variable: 'aws:SourceAccount', values: [this.accountId] }],
-        },
-      ]).json,
-    });
+    const logPolicy = logPublishingPolicy(
+      this,
+      logGroups.map(({ group }) => group),
+    );
 
     const domain = new OpensearchDomain(this, 'domain', {
       domainName,
@@ -217,8 +184,8 @@ export class OpensearchStack extends PipelineStack {
         instanceCount: instanceCount.numberValue,
         zoneAwarenessEnabled: zoneAwareness.booleanValue,
         dedicatedMasterEnabled: dedicatedMasters.booleanValue,
-        dedicatedMasterType: Token.asString(`\${${dedicatedMasters.fqn} ? ${masterType.fqn} : null}`),
-        dedicatedMasterCount: Token.asNumber(`\${${dedicatedMasters.fqn} ? ${masterCount.fqn} : null}`),
+        dedicatedMasterType: expr(cond(dedicatedMasters.fqn, masterType.fqn, 'null')),
+        dedicatedMasterCount: exprNumber(cond(dedicatedMasters.fqn, masterCount.fqn, 'null')),
       },
       ebsOptions: {
         ebsEnabled: true,
@@ -246,7 +213,7 @@ export class OpensearchStack extends PipelineStack {
       lifecycle: {
         precondition: [
           {
-            condition: Token.asAny(`\${length(local.label_id) >= 3 && length(local.label_id) <= 28}`),
+            condition: exprBool(`length(${this.labelIdExpression}) >= 3 && length(${this.labelIdExpression}) <= 28`),
             errorMessage:
               'Invalid label: OpenSearch domain names are 3-28 characters; shorten namespace, environment, stage or name.',
           },
@@ -260,13 +227,13 @@ export class OpensearchStack extends PipelineStack {
     // The zone count only with zone awareness: the provider sends ZoneAwarenessConfig only when
     // zone_awareness_enabled is true, so a block written regardless reappears in every plan.
     domain.addOverride('cluster_config.dynamic.zone_awareness_config', {
-      for_each: `\${${zoneAwareness.fqn} ? [1] : []}`,
-      content: { availability_zone_count: `\${${azCount.fqn}}` },
+      for_each: dynamicWhen(zoneAwareness.fqn),
+      content: { availability_zone_count: expr(azCount.fqn) },
     });
     // VPC placement only when subnets are given: a dynamic block, so one synth serves both.
     domain.addOverride('dynamic.vpc_options', {
-      for_each: `\${${inVpc} ? [1] : []}`,
-      content: { subnet_ids: `\${${varRef(subnets)}}`, security_group_ids: `\${${domainGroup.fqn}[*].id}` },
+      for_each: dynamicWhen(inVpc),
+      content: { subnet_ids: expr(varRef(subnets)), security_group_ids: expr(splatRef(domainGroup, 'id')) },
     });
     const perStage =
       'set per stage by dedicated_master_enabled (prod turns it on) and dedicated_master_count (validated 3-5); checkov cannot evaluate the variable';
@@ -297,106 +264,8 @@ export class OpensearchStack extends PipelineStack {
       enabled: this.deletionProtection,
     });
 
-    // Principal = this account, narrowed by aws:PrincipalArn: the listed roles need not exist
-    // yet (firehose-opensearch deploys after this domain), which a role principal would require.
-    new OpensearchDomainPolicy(this, 'access_policy', {
-      domainName: domain.domainName,
-      accessPolicies: policyDocument(this, 'access_policy_document', [
-        {
-          sid: 'ListedRolesOnly',
-          actions: HTTP_ACTIONS,
-          resources: [`${domain.arn}/*`],
-          principals: [{ type: 'AWS', identifiers: [`arn:${this.partition}:iam::${this.accountId}:root`] }],
-          conditions: [
-            {
-              test: 'ArnLike',
-              variable: 'aws:PrincipalArn',
-              values: Token.asList(`\${concat([${varRef(adminRole)}], ${varRef(accessRoles)})}`),
-            },
-          ],
-        },
-      ]).json,
-    });
-
-    // AWS/ES metrics carry DomainName *and* ClientId (the account): without ClientId an alarm
-    // watches a metric that does not exist.
-    const dims = { DomainName: domain.domainName, ClientId: this.accountId };
-    const alarm = (
-      id: string,
-      suffix: string,
-      metricName: string,
-      statistic: string,
-      threshold: number,
-      comparison: 'GreaterThanOrEqualToThreshold' | 'LessThanOrEqualToThreshold',
-      description: string,
-      evaluationPeriods = 1,
-    ) =>
-      metricAlarm(this, id, {
-        suffix,
-        description,
-        metric: { namespace: 'AWS/ES', metricName, dimensions: dims, statistic },
-        threshold,
-        comparison,
-        evaluationPeriods,
-        periodSeconds: 60,
-      });
-    alarm(
-      'cluster_red_alarm',
-      'cluster-red',
-      'ClusterStatus.red',
-      'Maximum',
-      1,
-      'GreaterThanOrEqualToThreshold',
-      'At least one primary shard is unassigned: some indices cannot be written or searched.',
-    );
-    alarm(
-      'cluster_yellow_alarm',
-      'cluster-yellow',
-      'ClusterStatus.yellow',
-      'Maximum',
-      1,
-      'GreaterThanOrEqualToThreshold',
-      'Replica shards are unassigned: one more node loss loses data.',
-      5,
-    );
-    alarm(
-      'free_storage_alarm',
-      'free-storage-low',
-      'FreeStorageSpace',
-      'Minimum',
-      freeStorageThreshold.numberValue,
-      'LessThanOrEqualToThreshold',
-      'A data node is running out of disk; writes block at the flood-stage watermark.',
-    );
-    alarm(
-      'writes_blocked_alarm',
-      'writes-blocked',
-      'ClusterIndexWritesBlocked',
-      'Maximum',
-      1,
-      'GreaterThanOrEqualToThreshold',
-      'The cluster blocks writes (disk or memory pressure): Firehose deliveries fail and go to the backup bucket.',
-    );
-    alarm(
-      'jvm_pressure_alarm',
-      'jvm-pressure',
-      'JVMMemoryPressure',
-      'Maximum',
-      80,
-      'GreaterThanOrEqualToThreshold',
-      'JVM memory pressure >= 80%: risk of out-of-memory and blocked writes.',
-      3,
-    );
-    alarm(
-      'cpu_alarm',
-      'cpu-high',
-      'CPUUtilization',
-      'Average',
-      80,
-      'GreaterThanOrEqualToThreshold',
-      'Data nodes are CPU-bound (>= 80% for 3 periods): scale up or out.',
-      3,
-    );
+    domainAccessPolicy(this, domain, { adminRole, accessRoles });
+    domainAlarms(this, domain, { freeStorageThresholdMb: freeStorageThreshold.numberValue });
 
     this.output('domain_name', domain.domainName, 'Name of the domain (firehose-opensearch domain_name).');
     this.output('domain_arn', domain.arn, 'ARN of the domain.');

@@ -18,7 +18,10 @@ export type Comparison =
   | 'LessThanThreshold'
   | 'LessThanOrEqualToThreshold';
 
-/** One metric, always with the dimensions that select the watched resource. */
+/**
+ * One metric, always with the dimensions that select the watched resource. Build it from the
+ * catalogue (`metricOf` in ./metrics), which declares each metric once for alarms and dashboard.
+ */
 export interface MetricSpec {
   readonly namespace: string;
   readonly metricName: string;
@@ -26,6 +29,8 @@ export interface MetricSpec {
   readonly dimensions: Readonly<Record<string, string>>;
   /** Statistic, e.g. Sum, Maximum, Average, or a percentile such as p99. */
   readonly statistic: string;
+  /** Period of one datapoint in seconds, unless the alarm sets its own. @default 60 */
+  readonly periodSeconds?: number;
 }
 
 interface AlarmBase {
@@ -36,7 +41,7 @@ interface AlarmBase {
   /** Threshold (a number or a Terraform expression). */
   readonly threshold: number;
   readonly comparison: Comparison;
-  /** Period of one datapoint in seconds. @default 60 */
+  /** Period of one datapoint in seconds. @default the metric's period, else 60 */
   readonly periodSeconds?: number;
   /** Datapoints evaluated. @default 1 */
   readonly evaluationPeriods?: number;
@@ -97,16 +102,16 @@ export function metricAlarm(stack: PipelineStack, id: string, props: MetricAlarm
     namespace: props.metric.namespace,
     metricName: props.metric.metricName,
     dimensions: { ...props.metric.dimensions },
-    period: props.periodSeconds ?? 60,
+    period: props.periodSeconds ?? props.metric.periodSeconds ?? 60,
     ...(percentile ? { extendedStatistic: props.metric.statistic } : { statistic: props.metric.statistic }),
   });
 }
 
 /** An alarm on a metric-math expression (e.g. an error rate) over metrics of one resource. */
 export function mathAlarm(stack: PipelineStack, id: string, props: MathAlarmProps): CloudwatchMetricAlarm {
-  const period = props.periodSeconds ?? 60;
   const queries: CloudwatchMetricAlarmMetricQuery[] = Object.entries(props.metrics).map(([metricId, metric]) => {
     checkDimensions(`alarm ${id}`, metric);
+    const period = props.periodSeconds ?? metric.periodSeconds ?? 60;
     return {
       id: metricId,
       returnData: false,

@@ -7,6 +7,7 @@ import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import type { PolicyStatement } from './iam';
 import { customerKey, viaService } from './kms';
 import { logGroup, logRetentionVariable } from './logs';
+import { type MetricDefinition, metricOf } from './metrics';
 import type { PipelineStack } from './pipeline-stack';
 import { numberVariable } from './variables';
 
@@ -100,7 +101,7 @@ export function firehoseLogging(stack: PipelineStack): FirehoseLogging {
 export function freshnessAlarm(
   stack: PipelineStack,
   deliveryStreamName: string,
-  metricName: string,
+  freshness: MetricDefinition<string>,
   defaultSeconds: number,
 ): void {
   const threshold = numberVariable(stack, 'freshness_alarm_threshold_seconds', {
@@ -112,13 +113,8 @@ export function freshnessAlarm(
   });
   metricAlarm(stack, 'freshness_alarm', {
     suffix: 'freshness',
-    description: `Records wait longer than the threshold for delivery (${metricName}). Check the delivery stream's error logs and the destination.`,
-    metric: {
-      namespace: 'AWS/Firehose',
-      metricName,
-      dimensions: { DeliveryStreamName: deliveryStreamName },
-      statistic: 'Maximum',
-    },
+    description: `Records wait longer than the threshold for delivery (${freshness.metricName}). Check the delivery stream's error logs and the destination.`,
+    metric: metricOf(freshness, deliveryStreamName),
     threshold: threshold.numberValue,
     comparison: 'GreaterThanThreshold',
     periodSeconds: 300,

@@ -8,8 +8,8 @@
 import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
-import { Token } from 'cdktf';
 import type { Construct } from 'constructs';
+import { dynamicWhen, first } from './expressions';
 import type { PipelineStack } from './pipeline-stack';
 
 export interface PolicyStatement {
@@ -71,7 +71,7 @@ export function policyDocument(
     doc.addOverride(
       'dynamic.statement',
       dynamic.map((s) => ({
-        for_each: `\${${s.enabledWhen} ? [1] : []}`,
+        for_each: dynamicWhen(s.enabledWhen as string),
         content: {
           sid: s.sid,
           effect: s.effect ?? 'Allow',
@@ -163,7 +163,7 @@ export function rolePolicy(
   return new IamRolePolicy(stack, `${roleId}_policy`, {
     count,
     name: 'least-privilege',
-    role: count === undefined ? role.id : Token.asString(`\${${role.fqn}[0].id}`),
+    role: count === undefined ? role.id : first(role, 'id'),
     policy: permissions.json,
   });
 }

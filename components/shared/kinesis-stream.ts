@@ -6,6 +6,7 @@ import { KinesisStream } from '@cdktf/provider-aws/lib/kinesis-stream';
 import { Op, Fn, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { metricAlarm } from './alarms';
+import { KINESIS, metricOf } from './metrics';
 import { deletionGuard } from './deletion-guard';
 import type { PipelineStack } from './pipeline-stack';
 import { addSchemaRule, numberVariable, stringListVariable, stringVariable } from './variables';
@@ -122,12 +123,7 @@ export class EncryptedStream extends Construct {
       suffix: 'iterator-age',
       description:
         'A polling reader of this stream is more than the threshold behind (GetRecords.IteratorAgeMilliseconds). Check the Lambda/Flink consumers for errors or throttling.',
-      metric: {
-        namespace: 'AWS/Kinesis',
-        metricName: 'GetRecords.IteratorAgeMilliseconds',
-        dimensions: { StreamName: this.streamName },
-        statistic: 'Maximum',
-      },
+      metric: metricOf(KINESIS.iteratorAge, this.streamName),
       threshold: this.iteratorAgeThresholdMs,
       comparison: 'GreaterThanThreshold',
     });
@@ -135,12 +131,7 @@ export class EncryptedStream extends Construct {
       suffix: 'write-throttled',
       description:
         'Producers are being throttled (WriteProvisionedThroughputExceeded > 0): records are retried or lost by producers. Add shards or use ON_DEMAND.',
-      metric: {
-        namespace: 'AWS/Kinesis',
-        metricName: 'WriteProvisionedThroughputExceeded',
-        dimensions: { StreamName: this.streamName },
-        statistic: 'Sum',
-      },
+      metric: metricOf(KINESIS.writeThrottled, this.streamName),
       threshold: 0,
       comparison: 'GreaterThanThreshold',
     });

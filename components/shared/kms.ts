@@ -2,6 +2,7 @@
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { skipCheck } from './checkov';
+import { first } from './expressions';
 import { policyDocument, type PolicyStatement } from './iam';
 import type { PipelineStack } from './pipeline-stack';
 
@@ -52,7 +53,7 @@ export function customerKey(stack: PipelineStack, id: string, props: CustomerKey
   new KmsAlias(stack, `${id}_alias`, {
     count: props.count,
     name: `alias/${stack.resourceName(props.suffix)}`,
-    targetKeyId: props.count === undefined ? key.keyId : `\${${key.fqn}[0].key_id}`,
+    targetKeyId: props.count === undefined ? key.keyId : first(key, 'key_id'),
   });
   return key;
 }

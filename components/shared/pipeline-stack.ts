@@ -5,8 +5,9 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
-import { Fn, type IResolvable, TerraformLocal, TerraformOutput, TerraformStack, Token } from 'cdktf';
+import { Fn, type IResolvable, TerraformLocal, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
+import { cond, exprList } from './expressions';
 import { boolVariable, REQUIRED, stringMapVariable, stringVariable } from './variables';
 
 /** RE2 pattern of one label element: lowercase letters and digits, starting with a letter. */
@@ -42,6 +43,8 @@ export abstract class PipelineStack extends TerraformStack {
   readonly component: string;
   /** `namespace-environment-stage-name`, e.g. acme-ue1-dev-ingest (a Terraform expression). */
   readonly labelId: string;
+  /** The label id as a bare expression (`local.label_id`), for hand-written expressions. */
+  readonly labelIdExpression: string;
   /** The shared tag set (a Terraform expression); also applied as provider default tags. */
   readonly tags: { [key: string]: string };
   /** `[var.alarm_topic_arn]`, or `[]` when no topic is set: alarm/ok actions of every alarm. */
@@ -113,6 +116,7 @@ export abstract class PipelineStack extends TerraformStack {
       Fn.join('-', [namespace.stringValue, environment.stringValue, stage.stringValue, name.stringValue]),
     );
     this.labelId = id.asString;
+    this.labelIdExpression = id.fqn;
     const tags = new TerraformLocal(
       this,
       'label_tags',
@@ -130,7 +134,7 @@ export abstract class PipelineStack extends TerraformStack {
     );
     this.tags = tags.asStringMap;
     // Written out by hand: Op.eq(x, '') renders the empty string as `undefined`.
-    this.alarmActions = Token.asList(`\${${alarmTopicArn.fqn} == "" ? [] : [${alarmTopicArn.fqn}]}`);
+    this.alarmActions = exprList(cond(`${alarmTopicArn.fqn} == ""`, '[]', `[${alarmTopicArn.fqn}]`));
 
     new AwsProvider(this, 'aws', {
       region: region.stringValue,

@@ -9,6 +9,7 @@ import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
 import { metricAlarm } from './alarms';
 import { deletionGuard } from './deletion-guard';
 import { denyInsecureTransport, policyDocument } from './iam';
+import { metricOf, SQS } from './metrics';
 import type { PipelineStack } from './pipeline-stack';
 
 /** SQS's longest retention (14 days): these messages wait for a person to redrive or replay them. */
@@ -55,12 +56,7 @@ export function holdingQueue(stack: PipelineStack, id: string, props: HoldingQue
   const alarm = metricAlarm(stack, `${id}_alarm`, {
     suffix: `${props.suffix}-messages`,
     description: props.alarmDescription,
-    metric: {
-      namespace: 'AWS/SQS',
-      metricName: 'ApproximateNumberOfMessagesVisible',
-      dimensions: { QueueName: queue.name },
-      statistic: 'Maximum',
-    },
+    metric: metricOf(SQS.messagesVisible, queue.name),
     threshold: 0,
     comparison: 'GreaterThanThreshold',
   });

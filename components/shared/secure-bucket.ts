@@ -11,9 +11,9 @@ import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
 import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
 import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
 import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
-import { type IResolvable, Token } from 'cdktf';
+import type { IResolvable } from 'cdktf';
 import { skipCheck } from './checkov';
-import { countWhen } from './conditional';
+import { countWhen, expr, first, ref } from './expressions';
 import { deletionGuard } from './deletion-guard';
 import { denyInsecureTransport, policyDocument } from './iam';
 import { BUCKET_NAME } from './patterns';
@@ -121,13 +121,11 @@ export class SecureBucket {
       'CKV_AWS_144',
       'single-region pipeline; cross-region disaster recovery is an account-level decision, and the data can be replayed or rebuilt',
     );
-    const ref = (attribute: string) =>
-      count === undefined
-        ? Token.asString(`\${${this.bucket.fqn}.${attribute}}`)
-        : Token.asString(`\${${this.bucket.fqn}[0].${attribute}}`);
-    this.name = ref('bucket');
-    this.arn = ref('arn');
-    const bucketId = ref('id');
+    const attr = (attribute: string) =>
+      count === undefined ? expr(ref(this.bucket, attribute)) : first(this.bucket, attribute);
+    this.name = attr('bucket');
+    this.arn = attr('arn');
+    const bucketId = attr('id');
 
     new S3BucketOwnershipControls(stack, `${id}_ownership`, {
       count,

@@ -5,7 +5,7 @@
  */
 import { DataAwsKinesisStreamConsumer } from '@cdktf/provider-aws/lib/data-aws-kinesis-stream-consumer';
 import { TerraformLocal, type TerraformVariable } from 'cdktf';
-import { countWhen, first } from './conditional';
+import { countWhen, first } from './expressions';
 import type { PolicyStatement } from './iam';
 import { KMS_KEY_ARN, RESOURCE_NAME } from './patterns';
 import type { PipelineStack } from './pipeline-stack';

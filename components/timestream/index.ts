@@ -10,7 +10,7 @@ import { TimestreamwriteDatabase } from '@cdktf/provider-aws/lib/timestreamwrite
 import { TimestreamwriteTable } from '@cdktf/provider-aws/lib/timestreamwrite-table';
 import type { Construct } from 'constructs';
 import { skipCheck } from '../shared/checkov';
-import { countWhen, first, whenEnabled } from '../shared/conditional';
+import { countWhen, first, whenEnabled } from '../shared/expressions';
 import { deletionGuard } from '../shared/deletion-guard';
 import { KMS_KEY_ARN } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
