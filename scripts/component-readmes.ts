@@ -23,6 +23,13 @@ export interface ComponentJson {
   readonly resource?: Record<string, Record<string, Record<string, unknown>>>;
   readonly data?: Record<string, Record<string, unknown>>;
   readonly locals?: Record<string, unknown>;
+  /** Top-level `check` blocks (they warn, not fail). */
+  readonly check?: Record<string, { readonly assert?: Condition | readonly Condition[] }>;
+}
+
+interface Condition {
+  readonly condition: string;
+  readonly error_message: string;
 }
 
 interface VariableJson {
@@ -174,6 +181,11 @@ function effectiveProperties(schema: ComponentSchema): Record<string, PropertySc
   return out;
 }
 
+function asList<T>(v: T | readonly T[] | undefined): readonly T[] {
+  if (v === undefined) return [];
+  return Array.isArray(v) ? (v as readonly T[]) : [v as T];
+}
+
 /** The variables that `expression` refers to. */
 function referencedVariables(expression: string): Set<string> {
   return new Set([...expression.matchAll(/\bvar\.([A-Za-z0-9_]+)/g)].map((m) => m[1]!));
@@ -256,20 +268,32 @@ function rulesSection(tf: ComponentJson): string[] {
       if (others.length > 0) rules.push(`- ${code(name)} (with ${others.map(code).join(', ')}): ${val.error_message}`);
     }
   }
-  for (const type of Object.keys(tf.resource ?? {}).sort()) {
-    for (const name of Object.keys(tf.resource![type]!).sort()) {
-      const lifecycle = tf.resource![type]![name]!.lifecycle as
-        | { precondition?: { condition: string; error_message: string }[] }
-        | undefined;
-      for (const pre of lifecycle?.precondition ?? []) {
+  const blocks: [string, Record<string, Record<string, unknown>>][] = [
+    ...Object.entries(tf.resource ?? {}),
+    ...Object.entries(tf.data ?? {}).map(([type, byName]): [string, Record<string, Record<string, unknown>>] => [
+      `data.${type}`,
+      byName as Record<string, Record<string, unknown>>,
+    ]),
+  ];
+  for (const [type, byName] of blocks.sort(([a], [b]) => a.localeCompare(b))) {
+    for (const name of Object.keys(byName).sort()) {
+      const lifecycle = byName[name]!.lifecycle as { precondition?: Condition | Condition[] } | undefined;
+      for (const pre of asList(lifecycle?.precondition)) {
         const vars = [...referencedVariables(pre.condition)];
         const about = vars.length > 0 ? vars.map(code).join(', ') : code(`${type}.${name}`);
         rules.push(`- ${about} (precondition of ${code(`${type}.${name}`)}): ${pre.error_message}`);
       }
     }
   }
+  for (const name of Object.keys(tf.check ?? {}).sort()) {
+    for (const assertion of asList(tf.check![name]!.assert)) {
+      const vars = [...referencedVariables(assertion.condition)];
+      const about = vars.length > 0 ? vars.map(code).join(', ') : code(name);
+      rules.push(`- ${about} (check ${code(name)}, a warning only): ${assertion.error_message}`);
+    }
+  }
   if (rules.length === 0) return [];
-  return ['## Rules across inputs', '', 'Checked by OpenTofu at plan time, before any API call.', '', ...rules];
+  return ['## Rules across inputs', '', 'Checked by OpenTofu when it plans, before any change is made.', '', ...rules];
 }
 
 function outputsSection(tf: ComponentJson): string[] {

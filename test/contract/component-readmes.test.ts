@@ -225,6 +225,7 @@ describe('rendering', () => {
       },
     },
     data: { aws_partition: { partition: {} } },
+    check: { retention: { assert: [{ condition: '${var.days >= 7}', error_message: 'days below a week.' }] } },
     output: { queue_url: { description: 'URL of the queue.' } },
   };
   const schema: ComponentSchema = {
@@ -278,11 +279,12 @@ describe('rendering', () => {
     expect(readme).toContain('Reads (data sources): `aws_partition` × 1.');
   });
 
-  it('lists cross-variable validations and preconditions with their messages', () => {
+  it('lists cross-variable validations, preconditions and check blocks with their messages', () => {
     expect(readme).toContain(
-      '## Rules across inputs\n\nChecked by OpenTofu at plan time, before any API call.\n\n' +
+      '## Rules across inputs\n\nChecked by OpenTofu when it plans, before any change is made.\n\n' +
         '- `arn` (with `size`): Invalid combination: arn with size.\n' +
-        '- `mode` (precondition of `aws_sqs_queue.queue`): needs A\n',
+        '- `mode` (precondition of `aws_sqs_queue.queue`): needs A\n' +
+        '- `days` (check `retention`, a warning only): days below a week.\n',
     );
   });
 
