@@ -275,7 +275,7 @@ function rulesSection(tf: ComponentJson): string[] {
       byName as Record<string, Record<string, unknown>>,
     ]),
   ];
-  for (const [type, byName] of blocks.sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [type, byName] of blocks.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     for (const name of Object.keys(byName).sort()) {
       const lifecycle = byName[name]!.lifecycle as { precondition?: Condition | Condition[] } | undefined;
       for (const pre of asList(lifecycle?.precondition)) {
@@ -337,7 +337,7 @@ function alarmName(name: string): string {
 
 function dimensionsText(dims: Record<string, string> | undefined): string {
   return Object.entries(dims ?? {})
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, v]) => `${code(k)} = ${code(unwrap(v))}`)
     .join(', ');
 }
