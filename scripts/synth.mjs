@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The fast synthesis path: `npm run synth [component ...]`.
+// The fast synthesis path: `npm run synth [component ...]`; it also regenerates the component READMEs.
 //
 // Runs the same main.ts as `cdktf synth` (so both write the same JSON; a test checks it), but
 // skips the cdktf-cli wrapper and tsx: esbuild bundles main.ts with cdktf and the provider
@@ -45,3 +45,21 @@ if (!existsSync(bundle) || statSync(bundle).mtimeMs < newestInput()) {
   });
 }
 createRequire(import.meta.url)(bundle);
+
+// Then the component READMEs (scripts/component-readmes.ts), from the JSON just written; bundled
+// the same way (it only reads files, so the bundle is tiny).
+const readmes = join(root, '.tools', 'synth', 'component-readmes.cjs');
+const readmesSource = join(root, 'scripts', 'component-readmes.ts');
+if (!existsSync(readmes) || statSync(readmes).mtimeMs < statSync(readmesSource).mtimeMs) {
+  const { buildSync } = await import('esbuild');
+  buildSync({
+    entryPoints: [readmesSource],
+    outfile: readmes,
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    logLevel: 'warning',
+  });
+}
+createRequire(import.meta.url)(readmes).main(root);

@@ -8,6 +8,7 @@ import {
   PROPERTY_GROUP,
   propertiesDocument,
 } from '../../components/kinesis-analytics/properties';
+import { policyDocument } from '../support/iam-policy';
 import { alarmsOf, readComponent, resourcesOf } from '../support/synth';
 
 describe('kinesis-analytics', () => {
@@ -109,12 +110,11 @@ describe('kinesis-analytics', () => {
   });
 
   it('grants exact permissions: read input (EFO consumer when used), write output, read the jar, logs, Timestream when enabled', () => {
-    const doc = tf.data!.aws_iam_policy_document!.role_permissions as {
-      statement: { sid: string; actions: string[]; resources: string[] }[];
-      dynamic: { statement: { for_each: string; content: { sid: string; actions: string[]; resources: string[] } }[] };
-    };
-    const fixed = Object.fromEntries(doc.statement.map((s) => [s.sid, s]));
-    const dynamic = Object.fromEntries(doc.dynamic.statement.map((s) => [s.content.sid, s]));
+    const doc = policyDocument(tf, 'role_permissions');
+    const fixed = Object.fromEntries(doc.fixedBlocks().map((s) => [s.sid, s]));
+    const dynamic = Object.fromEntries(
+      doc.statements.filter((s) => s.forEach !== undefined).map((s) => [s.block.sid, s]),
+    );
     expect(fixed.ReadSourceStream!.resources).toEqual(['${local.source_stream_arn}']);
     expect(fixed.WriteDestinationStream!.resources).toEqual(['${local.destination_stream_arn}']);
     expect(fixed.ReadJar).toMatchObject({
@@ -123,15 +123,15 @@ describe('kinesis-analytics', () => {
     });
     expect(fixed.WriteLogs!.resources).toEqual(['${aws_cloudwatch_log_stream.log_stream.arn}']);
     expect(dynamic.ReadThroughEfoConsumer).toMatchObject({
-      for_each: '${var.input_reader == "EFO" ? [1] : []}',
-      content: {
+      forEach: '${var.input_reader == "EFO" ? [1] : []}',
+      block: {
         actions: ['kinesis:DescribeStreamConsumer', 'kinesis:SubscribeToShard'],
         resources: ['${data.aws_kinesis_stream_consumer.efo_consumer[0].arn}'],
       },
     });
     expect(dynamic.WriteTimestream).toMatchObject({
-      for_each: '${var.timestream_enabled ? [1] : []}',
-      content: { resources: ['${local.timestream_table_arn}'] },
+      forEach: '${var.timestream_enabled ? [1] : []}',
+      block: { resources: ['${local.timestream_table_arn}'] },
     });
   });
 

@@ -3,20 +3,10 @@
  * buffering, hardened buckets, exact IAM, alarms with the dimensions CloudWatch publishes.
  */
 import { describe, expect, it } from 'vitest';
+import { policyDocument } from '../support/iam-policy';
 import { alarmsOf, readComponent, resourcesOf, type TerraformJson } from '../support/synth';
 
-type Statement = { sid: string; actions: string[]; resources: string[]; condition?: unknown[] };
-const statements = (tf: TerraformJson, doc: string) => {
-  const d = tf.data!.aws_iam_policy_document![doc] as {
-    statement: Statement[];
-    dynamic?: { statement: { for_each: string; content: Statement }[] };
-  };
-  return { fixed: d.statement, dynamic: d.dynamic?.statement ?? [] };
-};
-const sid = (tf: TerraformJson, doc: string, name: string) => {
-  const s = statements(tf, doc);
-  return s.fixed.find((x) => x.sid === name) ?? s.dynamic.find((x) => x.content.sid === name)?.content;
-};
+const sid = (tf: TerraformJson, doc: string, name: string) => policyDocument(tf, doc).bySid(name);
 const message = (tf: TerraformJson, name: string, index = 0) => tf.variable[name]!.validation![index]!.error_message;
 /** The source stream: an exact ARN built from its name, held in a local. */
 const streamArn = (tf: TerraformJson) => {
@@ -211,7 +201,7 @@ describe('firehose-opensearch', () => {
       '${aws_s3_bucket.backup.arn}/failed/*',
       '${aws_s3_bucket.backup.arn}/errors/*',
     ]);
-    expect(statements(tf, doc).dynamic.find((d) => d.content.sid === 'VpcDelivery')!.for_each).toBe(
+    expect(policyDocument(tf, doc).dynamic('VpcDelivery')!.forEach).toBe(
       '${length(var.vpc_subnet_ids) > 0 ? [1] : []}',
     );
   });

@@ -1,5 +1,6 @@
 /** dynamodb-lookup as synthesized: the table's safety settings and the optional DAX cluster. */
 import { describe, expect, it } from 'vitest';
+import { policyDocument } from '../support/iam-policy';
 import { onlyResource, readComponent, resourcesOf } from '../support/synth';
 
 const tf = readComponent('dynamodb-lookup');
@@ -53,10 +54,7 @@ describe('DAX', () => {
   });
 
   it('reads the table through a read-only role', () => {
-    const doc = tf.data!.aws_iam_policy_document!.dax_role_permissions as {
-      statement: { actions: string[]; resources: string[] }[];
-    };
-    expect(doc.statement).toEqual([
+    expect(policyDocument(tf, 'dax_role_permissions').fixedBlocks()).toEqual([
       expect.objectContaining({
         actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:DescribeTable'],
         resources: ['${aws_dynamodb_table.table.arn}'],

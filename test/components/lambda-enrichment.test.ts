@@ -19,6 +19,7 @@ import {
 import * as lambdaConfig from '../../lambda-src/src/config';
 import { createHandler } from '../../lambda-src/src/runtime';
 import { FAST_RETRY, kinesisEvent } from '../../lambda-src/test/helpers';
+import { policyDocument } from '../support/iam-policy';
 import { REPO_ROOT } from '../support/paths';
 import { alarmsOf, onlyResource, readComponent, resourcesOf } from '../support/synth';
 import { TerraformEvaluator, type Value } from '../support/terraform-expr';
@@ -28,13 +29,9 @@ const [, fn] = onlyResource(tf, 'aws_lambda_function');
 const [, mapping] = onlyResource(tf, 'aws_lambda_event_source_mapping');
 const queues = resourcesOf(tf, 'aws_sqs_queue');
 
-type Statement = { sid: string; actions: string[]; resources: string[]; effect: string };
-const policy = tf.data!.aws_iam_policy_document!.role_permissions as {
-  statement: Statement[];
-  dynamic: { statement: { for_each: string; content: Statement }[] };
-};
-const statement = (sid: string) => policy.statement.find((s) => s.sid === sid);
-const dynamicStatement = (sid: string) => policy.dynamic.statement.find((s) => s.content.sid === sid);
+const policy = policyDocument(tf, 'role_permissions');
+const statement = (sid: string) => policy.fixed(sid);
+const dynamicStatement = (sid: string) => policy.dynamic(sid);
 
 describe('event source mapping', () => {
   it.each([
@@ -237,10 +234,7 @@ describe('queues', () => {
         queue_url: `\${aws_sqs_queue.${id}.url}`,
         policy: `\${data.aws_iam_policy_document.${id}_policy_document.json}`,
       });
-      const doc = tf.data!.aws_iam_policy_document![`${id}_policy_document`] as {
-        statement: Record<string, unknown>[];
-      };
-      expect(doc.statement).toEqual([
+      expect(policyDocument(tf, `${id}_policy_document`).fixedBlocks()).toEqual([
         {
           sid: 'DenyInsecureTransport',
           effect: 'Deny',
@@ -290,29 +284,27 @@ describe('role', () => {
       actions: ['sqs:SendMessage'],
       resources: ['${aws_sqs_queue.failures.arn}'],
     });
-    const onFailureQueue = [...policy.statement, ...policy.dynamic.statement.map((d) => d.content)].filter((s) =>
-      s.resources.includes('${aws_sqs_queue.failures.arn}'),
-    );
+    const onFailureQueue = policy.blocks().filter((s) => s.resources!.includes('${aws_sqs_queue.failures.arn}'));
     expect(onFailureQueue.map((s) => s.sid)).toEqual(['OnFailureDestination']);
     expect(statement('WriteLogs')!.resources).toEqual(['${aws_cloudwatch_log_group.log_group.arn}:*']);
   });
 
   it('adds EFO, DAX, VPC and customer-key statements only when those are configured', () => {
-    expect(dynamicStatement('ReadThroughEfoConsumer')!.for_each).toBe('${var.efo_consumer_name != null ? [1] : []}');
+    expect(dynamicStatement('ReadThroughEfoConsumer')!.forEach).toBe('${var.efo_consumer_name != null ? [1] : []}');
     expect(dynamicStatement('LookupProfilesThroughDax')).toMatchObject({
-      for_each: '${var.dax_endpoint != "" ? [1] : []}',
-      content: { actions: ['dax:BatchGetItem'], resources: ['${var.dax_cluster_arn}'] },
+      forEach: '${var.dax_endpoint != "" ? [1] : []}',
+      block: { actions: ['dax:BatchGetItem'], resources: ['${var.dax_cluster_arn}'] },
     });
-    expect(dynamicStatement('VpcNetworkInterfaces')!.for_each).toBe('${length(var.vpc_subnet_ids) > 0 ? [1] : []}');
-    expect(dynamicStatement('DecryptSourceStream')!.content.resources).toEqual(['${var.source_stream_kms_key_arn}']);
-    expect(dynamicStatement('EncryptDestinationStream')!.content.actions).toEqual(['kms:GenerateDataKey']);
+    expect(dynamicStatement('VpcNetworkInterfaces')!.forEach).toBe('${length(var.vpc_subnet_ids) > 0 ? [1] : []}');
+    expect(dynamicStatement('DecryptSourceStream')!.block.resources).toEqual(['${var.source_stream_kms_key_arn}']);
+    expect(dynamicStatement('EncryptDestinationStream')!.block.actions).toEqual(['kms:GenerateDataKey']);
   });
 
   it('uses "*" resources only for X-Ray and VPC network interfaces', () => {
-    const all = [...policy.statement, ...policy.dynamic.statement.map((d) => d.content)];
-    const wildcard = all.filter((s) => s.resources.includes('*')).map((s) => s.sid);
+    const all = policy.blocks();
+    const wildcard = all.filter((s) => s.resources!.includes('*')).map((s) => s.sid);
     expect(wildcard.sort()).toEqual(['Tracing', 'VpcNetworkInterfaces']);
-    for (const s of all) for (const a of s.actions) expect(a).not.toMatch(/\*/);
+    for (const s of all) for (const a of s.actions!) expect(a).not.toMatch(/\*/);
   });
 });
 

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENRICHMENT_METRICS } from '../../components/lambda-enrichment/contract';
 import { COMPONENTS } from '../../components/registry';
 import { atmosJson, DEPLOY_STACKS } from '../support/atmos';
+import { policyDocument } from '../support/iam-policy';
 import { alarmsOf, readComponent, type TerraformJson } from '../support/synth';
 import { tofuWorkspace } from '../support/tofu';
 
@@ -269,17 +270,13 @@ describe('alarm topic', () => {
   it('is encrypted with a key CloudWatch may use, and only CloudWatch alarms of this account publish', () => {
     const topic = tf.resource!.aws_sns_topic!.topic!;
     expect(topic.kms_master_key_id).toBe('${aws_kms_key.topic_key.arn}');
-    const keyPolicy = tf.data!.aws_iam_policy_document!.topic_key_policy as {
-      statement: { sid: string; principals?: { identifiers: string[] }[] }[];
-    };
-    expect(keyPolicy.statement.find((s) => s.sid === 'CloudWatchPublishesAlarms')!.principals![0]!.identifiers).toEqual(
-      ['cloudwatch.amazonaws.com'],
-    );
-    const topicPolicy = tf.data!.aws_iam_policy_document!.topic_policy_document as {
-      statement: { sid: string; actions: string[] }[];
-    };
-    expect(topicPolicy.statement.map((s) => s.sid)).toEqual(['CloudWatchAlarmsPublish', 'DenyInsecureTransport']);
-    expect(topicPolicy.statement[0]!.actions).toEqual(['sns:Publish']);
+    const keyPolicy = policyDocument(tf, 'topic_key_policy');
+    expect(keyPolicy.fixed('CloudWatchPublishesAlarms')!.principals![0]!.identifiers).toEqual([
+      'cloudwatch.amazonaws.com',
+    ]);
+    const topicPolicy = policyDocument(tf, 'topic_policy_document').fixedBlocks();
+    expect(topicPolicy.map((s) => s.sid)).toEqual(['CloudWatchAlarmsPublish', 'DenyInsecureTransport']);
+    expect(topicPolicy[0]!.actions).toEqual(['sns:Publish']);
   });
 
   it('subscribes the configured email addresses and HTTPS endpoints', () => {

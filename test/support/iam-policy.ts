@@ -89,27 +89,73 @@ function policyAttributes(tf: TerraformJson): { use: PolicyUse; value: unknown }
   return out;
 }
 
+/** The statements of one policy document body: static blocks first, then the dynamic ones. */
+function documentStatements(name: string, body: unknown): DocumentStatement[] {
+  const b = body as {
+    statement?: StatementBlock[];
+    dynamic?: { statement?: { for_each: string; content: StatementBlock }[] };
+  };
+  if (b === undefined) throw new Error(`no data.aws_iam_policy_document.${name}`);
+  return [
+    ...asList(b.statement).map((block, i) => ({ where: `statement[${i}]`, block })),
+    ...asList(b.dynamic?.statement).map((d, i) => ({
+      where: `dynamic.statement[${i}]`,
+      forEach: d.for_each,
+      block: d.content,
+    })),
+  ];
+}
+
 /** All policy documents of a component, with their uses, and any policy not built from one. */
 export function policyDocuments(tf: TerraformJson): { documents: PolicyDocumentInfo[]; inline: InlinePolicy[] } {
   const attrs = policyAttributes(tf);
   const documents = Object.entries(tf.data?.aws_iam_policy_document ?? {}).map(([name, body]): PolicyDocumentInfo => {
-    const b = body as {
-      statement?: StatementBlock[];
-      dynamic?: { statement?: { for_each: string; content: StatementBlock }[] };
-    };
-    const statements: DocumentStatement[] = [
-      ...asList(b.statement).map((block, i) => ({ where: `statement[${i}]`, block })),
-      ...asList(b.dynamic?.statement).map((d, i) => ({
-        where: `dynamic.statement[${i}]`,
-        forEach: d.for_each,
-        block: d.content,
-      })),
-    ];
     const uses = attrs.filter((a) => DOC_REF.exec(String(a.value))?.[1] === name).map((a) => a.use);
-    return { address: `data.aws_iam_policy_document.${name}`, name, statements, uses };
+    return { address: `data.aws_iam_policy_document.${name}`, name, statements: documentStatements(name, body), uses };
   });
   const inline = attrs.filter((a) => !DOC_REF.test(String(a.value)));
   return { documents, inline };
+}
+
+/**
+ * One policy document of a component, for tests that look at its statements by sid (throws when
+ * the component has no such document).
+ */
+export function policyDocument(tf: TerraformJson, name: string): PolicyStatements {
+  return new PolicyStatements(name, documentStatements(name, tf.data?.aws_iam_policy_document?.[name]));
+}
+
+/** The statements of one `data.aws_iam_policy_document`, found by sid. */
+export class PolicyStatements {
+  constructor(
+    readonly name: string,
+    readonly statements: readonly DocumentStatement[],
+  ) {}
+
+  /** A static `statement` block (not a dynamic one) with this sid. */
+  fixed(sid: string): StatementBlock | undefined {
+    return this.statements.find((s) => s.forEach === undefined && s.block.sid === sid)?.block;
+  }
+
+  /** A `dynamic.statement` with this sid in its content: its for_each and its block. */
+  dynamic(sid: string): DocumentStatement | undefined {
+    return this.statements.find((s) => s.forEach !== undefined && s.block.sid === sid);
+  }
+
+  /** The block with this sid, static or dynamic (the static one when both exist). */
+  bySid(sid: string): StatementBlock | undefined {
+    return this.fixed(sid) ?? this.dynamic(sid)?.block;
+  }
+
+  /** Every block, static then dynamic. */
+  blocks(): StatementBlock[] {
+    return this.statements.map((s) => s.block);
+  }
+
+  /** The static (non-dynamic) blocks only, in order. */
+  fixedBlocks(): StatementBlock[] {
+    return this.statements.filter((s) => s.forEach === undefined).map((s) => s.block);
+  }
 }
 
 /** An IAM policy statement as JSON. */
