@@ -19,7 +19,7 @@ import { RESOURCE_NAME } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
 import { destinationStream, efoConsumer, sourceStream } from '../shared/streams';
 import { bucketLifecycleVariables, SecureBucket } from '../shared/secure-bucket';
-import { addSchemaRule, boolVariable, numberVariable, stringVariable, varRef } from '../shared/variables';
+import { boolVariable, crossVariableRule, numberVariable, stringVariable, varRef } from '../shared/variables';
 
 /** The jar `npm run build:flink` writes next to main.tf.json. */
 export const FLINK_ARTIFACT = 'dist/flink-aggregator.jar';
@@ -40,46 +40,43 @@ export class KinesisAnalyticsStack extends PipelineStack {
       'kinesis:DescribeStreamSummary',
     ]);
     const reader = stringVariable(this, 'input_reader', {
-      description:
-        'How the job reads the ingest stream: POLLING (shared throughput) or EFO (efo_consumer_name). Default POLLING.',
+      description: 'How the job reads the ingest stream: POLLING (shared throughput) or EFO (efo_consumer_name).',
       default: 'POLLING',
       allowed: ['POLLING', 'EFO'],
     });
     const efoConsumerName = stringVariable(this, 'efo_consumer_name', {
-      description:
-        'Registered EFO consumer (kinesis-ingest efo_consumer_names) used when input_reader = EFO. Default null.',
+      description: 'Registered EFO consumer (kinesis-ingest efo_consumer_names) used when input_reader = EFO.',
       default: null,
       pattern: RESOURCE_NAME,
     });
     const initialPosition = stringVariable(this, 'initial_position', {
-      description: 'Where a job without state starts reading. Default LATEST. One of LATEST, TRIM_HORIZON.',
+      description: 'Where a job without state starts reading.',
       default: 'LATEST',
       allowed: ['LATEST', 'TRIM_HORIZON'],
     });
     const windowMinutes = numberVariable(this, 'window_size_minutes', {
-      description: 'Tumbling event-time window length, in minutes. Default 5 (the blueprint). Range 1-1440.',
+      description: "Tumbling event-time window length, in minutes (the blueprint's 5 by default).",
       default: 5,
       min: 1,
       max: 1440,
       unit: 'minutes',
     });
     const lateness = numberVariable(this, 'allowed_lateness_seconds', {
-      description:
-        'How late an event may be and still update its window; later ones are counted as late. Default 0. Range 0-3600.',
+      description: 'How late an event may be and still update its window; later ones are counted as late.',
       default: 0,
       min: 0,
       max: 3600,
       unit: 'seconds',
     });
     const outOfOrderness = numberVariable(this, 'out_of_orderness_seconds', {
-      description: 'Watermark delay for out-of-order events, in seconds. Default 30. Range 0-3600.',
+      description: 'Watermark delay for out-of-order events, in seconds.',
       default: 30,
       min: 0,
       max: 3600,
       unit: 'seconds',
     });
     const idleness = numberVariable(this, 'idleness_seconds', {
-      description: 'A shard without events for this long stops holding back the watermark. Default 60. Range 1-3600.',
+      description: 'A shard without events for this long stops holding back the watermark.',
       default: 60,
       min: 1,
       max: 3600,
@@ -87,7 +84,7 @@ export class KinesisAnalyticsStack extends PipelineStack {
     });
     const futureSkew = numberVariable(this, 'max_future_skew_seconds', {
       description:
-        'An event more than this far ahead of processing time is counted (futureEvents) and set aside: it never moves a watermark. Default 300. Range 0-86400.',
+        'An event more than this far ahead of processing time is counted (futureEvents) and set aside: it never moves a watermark.',
       default: 300,
       min: 0,
       max: 86_400,
@@ -96,7 +93,7 @@ export class KinesisAnalyticsStack extends PipelineStack {
     const pollingInterval = numberVariable(this, 'polling_interval_ms', {
       description:
         'input_reader = POLLING: least time between two GetRecords calls on one shard. Kinesis allows 5 calls/s per shard shared by all polling readers; ' +
-        'Firehose and the Lambda mapping poll once per second each, so the default 1000 (1 call/s) keeps the three at 3 of 5. Range 200-60000.',
+        'Firehose and the Lambda mapping poll once per second each, so the default 1000 (1 call/s) keeps the three at 3 of 5.',
       default: 1000,
       min: 200,
       max: 60_000,
@@ -105,87 +102,96 @@ export class KinesisAnalyticsStack extends PipelineStack {
     const allowNonRestoredState = boolVariable(this, 'allow_non_restored_state', {
       description:
         'Let an update restore a snapshot that holds state no operator of the new job claims (needed once when input_reader changes: the source operator changes). ' +
-        "The state dropped is the old reader's shard positions. Default false: such an update fails instead of silently dropping state.",
+        "The state dropped is the old reader's shard positions. When false, such an update fails instead of silently dropping state.",
       default: false,
     });
     const timestreamEnabled = boolVariable(this, 'timestream_enabled', {
-      description: 'Also write aggregates to Timestream (timestream_database_name/table_name). Default false.',
+      description: 'Also write aggregates to Timestream (timestream_database_name/table_name).',
       default: false,
     });
     const timestreamDatabase = stringVariable(this, 'timestream_database_name', {
-      description: 'Timestream database (timestream output database_name), when timestream_enabled. Default null.',
+      description: 'Timestream database (timestream output database_name), when timestream_enabled.',
       default: null,
       pattern: TIMESTREAM_NAME,
     });
     const timestreamTable = stringVariable(this, 'timestream_table_name', {
-      description: 'Timestream table (timestream output table_name), when timestream_enabled. Default null.',
+      description: 'Timestream table (timestream output table_name), when timestream_enabled.',
       default: null,
       pattern: TIMESTREAM_NAME,
     });
-    addSchemaRule(this, {
-      if: { properties: { input_reader: { const: 'EFO' } }, required: ['input_reader'] },
-      then: { required: ['efo_consumer_name'], properties: { efo_consumer_name: { type: 'string' } } },
+    crossVariableRule(this, {
+      variables: ['input_reader', 'efo_consumer_name'],
+      message: 'efo_consumer_name: must be set when input_reader is EFO',
+      enforcedBy: 'the application precondition',
+      schema: {
+        if: { properties: { input_reader: { const: 'EFO' } }, required: ['input_reader'] },
+        then: { required: ['efo_consumer_name'], properties: { efo_consumer_name: { type: 'string' } } },
+      },
     });
-    addSchemaRule(this, {
-      if: { properties: { timestream_enabled: { const: true } }, required: ['timestream_enabled'] },
-      then: {
-        required: ['timestream_database_name', 'timestream_table_name'],
-        properties: { timestream_database_name: { type: 'string' }, timestream_table_name: { type: 'string' } },
+    crossVariableRule(this, {
+      variables: ['timestream_enabled', 'timestream_database_name', 'timestream_table_name'],
+      message: 'timestream_enabled: true needs timestream_database_name and timestream_table_name',
+      enforcedBy: 'the application precondition',
+      schema: {
+        if: { properties: { timestream_enabled: { const: true } }, required: ['timestream_enabled'] },
+        then: {
+          required: ['timestream_database_name', 'timestream_table_name'],
+          properties: { timestream_database_name: { type: 'string' }, timestream_table_name: { type: 'string' } },
+        },
       },
     });
 
     const parallelism = numberVariable(this, 'parallelism', {
-      description: 'Initial parallelism of the job. Default 1. Range 1-256.',
+      description: 'Initial parallelism of the job.',
       default: 1,
       min: 1,
       max: 256,
     });
     const parallelismPerKpu = numberVariable(this, 'parallelism_per_kpu', {
-      description: 'Parallel tasks per KPU (1 vCPU, 4 GB). Default 1. Range 1-8.',
+      description: 'Parallel tasks per KPU (1 vCPU, 4 GB).',
       default: 1,
       min: 1,
       max: 8,
     });
     const autoscaling = boolVariable(this, 'autoscaling_enabled', {
-      description: 'Let the service raise parallelism under load. Default true.',
+      description: 'Let the service raise parallelism under load.',
       default: true,
     });
     const checkpointInterval = numberVariable(this, 'checkpoint_interval_ms', {
-      description: 'Checkpoint interval (exactly-once state), in ms. Default 60000. Range 1000-3600000.',
+      description: 'Checkpoint interval (exactly-once state), in ms.',
       default: 60_000,
       min: 1000,
       max: 3_600_000,
       unit: 'ms',
     });
     const minPause = numberVariable(this, 'min_pause_between_checkpoints_ms', {
-      description:
-        'Least time between the end of one checkpoint and the start of the next, in ms. Default 5000. Range 0-3600000.',
+      description: 'Least time between the end of one checkpoint and the start of the next, in ms.',
       default: 5000,
       min: 0,
       max: 3_600_000,
       unit: 'ms',
     });
     const snapshots = boolVariable(this, 'snapshots_enabled', {
-      description: 'Take a snapshot on stop/update and restore from it. Default true.',
+      description: 'Take a snapshot on stop/update and restore from it.',
       default: true,
     });
     const metricsLevel = stringVariable(this, 'metrics_level', {
-      description: 'CloudWatch metrics level. Default APPLICATION. One of APPLICATION, OPERATOR, PARALLELISM, TASK.',
+      description: 'CloudWatch metrics level.',
       default: 'APPLICATION',
       allowed: ['APPLICATION', 'OPERATOR', 'PARALLELISM', 'TASK'],
     });
     const logLevel = stringVariable(this, 'log_level', {
-      description: 'Application log level sent to CloudWatch Logs. Default INFO. One of DEBUG, INFO, WARN, ERROR.',
+      description: 'Application log level sent to CloudWatch Logs.',
       default: 'INFO',
       allowed: ['DEBUG', 'INFO', 'WARN', 'ERROR'],
     });
     const start = boolVariable(this, 'start_application', {
-      description: 'Run the application after deploying it. Default true.',
+      description: 'Run the application after deploying it.',
       default: true,
     });
     const lagThreshold = numberVariable(this, 'processing_lag_alarm_threshold_ms', {
       description:
-        "Alarm when the job is this far behind the ingest stream (millisBehindLatest), in ms. Default 300000 (the blueprint's 5 minutes). Range 1000-604800000.",
+        "Alarm when the job is this far behind the ingest stream (millisBehindLatest), in ms (the blueprint's 5 minutes by default).",
       default: 300_000,
       min: 1000,
       max: 604_800_000,
