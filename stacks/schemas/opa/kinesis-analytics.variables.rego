@@ -12,7 +12,7 @@ defaults := {"name":"analytics","tags":{},"deletion_protection":true,"alarm_topi
 
 required := ["region","namespace","environment","stage","source_stream_name","destination_stream_name"]
 
-schema_rules := [{"schema":{"if":{"properties":{"input_reader":{"const":"EFO"}},"required":["input_reader"]},"then":{"required":["efo_consumer_name"],"properties":{"efo_consumer_name":{"type":"string"}}}},"message":"efo_consumer_name: must be set when input_reader is EFO","variables":["input_reader","efo_consumer_name"]},{"schema":{"if":{"properties":{"timestream_enabled":{"const":true}},"required":["timestream_enabled"]},"then":{"required":["timestream_database_name","timestream_table_name"],"properties":{"timestream_database_name":{"type":"string"},"timestream_table_name":{"type":"string"}}}},"message":"timestream_enabled: true needs timestream_database_name and timestream_table_name","variables":["timestream_enabled","timestream_database_name","timestream_table_name"]}]
+schema_rules := [{"schema":{"if":{"properties":{"input_reader":{"const":"EFO"}},"required":["input_reader"]},"then":{"required":["efo_consumer_name"],"properties":{"efo_consumer_name":{"type":"string"}}}},"message":"efo_consumer_name: must be set when input_reader is EFO","variables":["input_reader","efo_consumer_name"],"on":""},{"schema":{"if":{"properties":{"timestream_enabled":{"const":true}},"required":["timestream_enabled"]},"then":{"required":["timestream_database_name","timestream_table_name"],"properties":{"timestream_database_name":{"type":"string"},"timestream_table_name":{"type":"string"}}}},"message":"timestream_enabled: true needs timestream_database_name and timestream_table_name","variables":["timestream_enabled","timestream_database_name","timestream_table_name"],"on":""}]
 
 # The stack's vars over the declared defaults: the values Terraform would see.
 vars := object.union(defaults, object.get(input, "vars", {}))
@@ -48,37 +48,61 @@ unset_required(name, value) if {
 	name in required
 }
 
+# OpenTofu reports the first failing validation of a variable: its type, then its rules in
+# declaration order (a cross-variable rule on it comes after its own). So does this policy.
+stack_vars := object.get(input, "vars", {})
+
+check_fails(name, i) if {
+	value := stack_vars[name]
+	matches(value, declared[name].type)
+	fails(value, declared[name].checks[i])
+}
+
+earlier_fails(name, i) if {
+	some j, _ in declared[name].checks
+	j < i
+	check_fails(name, j)
+}
+
+var_fails(name) if not matches(stack_vars[name], declared[name].type)
+
+var_fails(name) if {
+	some i, _ in declared[name].checks
+	check_fails(name, i)
+}
+
 got(names) := concat(", ", [sprintf("%s = %s", [name, json.marshal(object.get(vars, name, null))]) | some name in names])
 
 errors contains message if {
-	some name, value in object.get(input, "vars", {})
+	some name, value in stack_vars
 	not declared[name]
 	message := say(sprintf("%s: not a variable of kinesis-analytics (its variables: %s)", [name, concat(", ", sort(object.keys(declared)))]))
 }
 
 errors contains message if {
 	some name in required
-	object.get(object.get(input, "vars", {}), name, null) == null
+	object.get(stack_vars, name, null) == null
 	message := say(sprintf("%s: required (no default), but the stack does not set it", [name]))
 }
 
 errors contains message if {
-	some name, value in object.get(input, "vars", {})
+	some name, value in stack_vars
 	not matches(value, declared[name].type)
 	not unset_required(name, value)
 	message := say(sprintf("%s: %s (got %s)", [name, declared[name].type_message, json.marshal(value)]))
 }
 
 errors contains message if {
-	some name, value in object.get(input, "vars", {})
-	matches(value, declared[name].type)
-	some check in declared[name].checks
-	fails(value, check)
+	some name, value in stack_vars
+	some i, check in declared[name].checks
+	check_fails(name, i)
+	not earlier_fails(name, i)
 	message := say(sprintf("%s: %s (got %s)", [name, check.message, json.marshal(value)]))
 }
 
 errors contains message if {
 	some rule in schema_rules
-	not json.match_schema(object.get(input, "vars", {}), rule.schema)[0]
+	not json.match_schema(stack_vars, rule.schema)[0]
+	not var_fails(rule.on)
 	message := say(sprintf("%s (got %s)", [rule.message, got(rule.variables)]))
 }

@@ -12,7 +12,7 @@ defaults := {"name":"enrichment","tags":{},"deletion_protection":true,"alarm_top
 
 required := ["region","namespace","environment","stage","source_stream_name","destination_stream_name","source_stream_retention_hours","lookup_table_name"]
 
-schema_rules := [{"schema":{"if":{"properties":{"dax_endpoint":{"minLength":1}},"required":["dax_endpoint"]},"then":{"required":["dax_cluster_arn","vpc_subnet_ids","vpc_id","dax_client_security_group_id","dax_security_group_id"],"properties":{"dax_cluster_arn":{"minLength":1},"vpc_subnet_ids":{"minItems":1},"vpc_id":{"type":"string"},"dax_client_security_group_id":{"minLength":1},"dax_security_group_id":{"minLength":1}}}},"message":"dax_endpoint: needs dax_cluster_arn, vpc_subnet_ids, vpc_id, dax_client_security_group_id, dax_security_group_id (DAX is reachable only inside the VPC and admits only its client group)","variables":["dax_endpoint","dax_cluster_arn","vpc_subnet_ids","vpc_id","dax_client_security_group_id","dax_security_group_id"]},{"schema":{"if":{"properties":{"vpc_subnet_ids":{"minItems":1}},"required":["vpc_subnet_ids"]},"then":{"required":["vpc_id"],"properties":{"vpc_id":{"type":"string"}}}},"message":"vpc_id: must be set when vpc_subnet_ids is not empty","variables":["vpc_subnet_ids","vpc_id"]}]
+schema_rules := [{"schema":{"if":{"properties":{"dax_endpoint":{"minLength":1}},"required":["dax_endpoint"]},"then":{"required":["dax_cluster_arn","vpc_subnet_ids","vpc_id","dax_client_security_group_id","dax_security_group_id"],"properties":{"dax_cluster_arn":{"minLength":1},"vpc_subnet_ids":{"minItems":1},"vpc_id":{"type":"string"},"dax_client_security_group_id":{"minLength":1},"dax_security_group_id":{"minLength":1}}}},"message":"dax_endpoint: needs dax_cluster_arn, vpc_subnet_ids, vpc_id, dax_client_security_group_id, dax_security_group_id (DAX is reachable only inside the VPC and admits only its client group)","variables":["dax_endpoint","dax_cluster_arn","vpc_subnet_ids","vpc_id","dax_client_security_group_id","dax_security_group_id"],"on":""},{"schema":{"if":{"properties":{"vpc_subnet_ids":{"minItems":1}},"required":["vpc_subnet_ids"]},"then":{"required":["vpc_id"],"properties":{"vpc_id":{"type":"string"}}}},"message":"vpc_id: must be set when vpc_subnet_ids is not empty","variables":["vpc_subnet_ids","vpc_id"],"on":""}]
 
 # The stack's vars over the declared defaults: the values Terraform would see.
 vars := object.union(defaults, object.get(input, "vars", {}))
@@ -48,44 +48,69 @@ unset_required(name, value) if {
 	name in required
 }
 
+# OpenTofu reports the first failing validation of a variable: its type, then its rules in
+# declaration order (a cross-variable rule on it comes after its own). So does this policy.
+stack_vars := object.get(input, "vars", {})
+
+check_fails(name, i) if {
+	value := stack_vars[name]
+	matches(value, declared[name].type)
+	fails(value, declared[name].checks[i])
+}
+
+earlier_fails(name, i) if {
+	some j, _ in declared[name].checks
+	j < i
+	check_fails(name, j)
+}
+
+var_fails(name) if not matches(stack_vars[name], declared[name].type)
+
+var_fails(name) if {
+	some i, _ in declared[name].checks
+	check_fails(name, i)
+}
+
 got(names) := concat(", ", [sprintf("%s = %s", [name, json.marshal(object.get(vars, name, null))]) | some name in names])
 
 errors contains message if {
-	some name, value in object.get(input, "vars", {})
+	some name, value in stack_vars
 	not declared[name]
 	message := say(sprintf("%s: not a variable of lambda-enrichment (its variables: %s)", [name, concat(", ", sort(object.keys(declared)))]))
 }
 
 errors contains message if {
 	some name in required
-	object.get(object.get(input, "vars", {}), name, null) == null
+	object.get(stack_vars, name, null) == null
 	message := say(sprintf("%s: required (no default), but the stack does not set it", [name]))
 }
 
 errors contains message if {
-	some name, value in object.get(input, "vars", {})
+	some name, value in stack_vars
 	not matches(value, declared[name].type)
 	not unset_required(name, value)
 	message := say(sprintf("%s: %s (got %s)", [name, declared[name].type_message, json.marshal(value)]))
 }
 
 errors contains message if {
-	some name, value in object.get(input, "vars", {})
-	matches(value, declared[name].type)
-	some check in declared[name].checks
-	fails(value, check)
+	some name, value in stack_vars
+	some i, check in declared[name].checks
+	check_fails(name, i)
+	not earlier_fails(name, i)
 	message := say(sprintf("%s: %s (got %s)", [name, check.message, json.marshal(value)]))
 }
 
 errors contains message if {
 	some rule in schema_rules
-	not json.match_schema(object.get(input, "vars", {}), rule.schema)[0]
+	not json.match_schema(stack_vars, rule.schema)[0]
+	not var_fails(rule.on)
 	message := say(sprintf("%s (got %s)", [rule.message, got(rule.variables)]))
 }
 
 errors contains message if {
 	is_number(vars["cache_max_bytes"])
 	is_number(vars["memory_size_mb"])
+	not var_fails("cache_max_bytes")
 	vars.cache_max_bytes > vars.memory_size_mb * 524288
 	message := say(sprintf("%s (got %s)", ["cache_max_bytes: must be at most half of memory_size_mb (memory_size_mb × 524288 bytes)", got(["cache_max_bytes","memory_size_mb"])]))
 }
@@ -93,6 +118,7 @@ errors contains message if {
 errors contains message if {
 	is_number(vars["maximum_record_age_seconds"])
 	is_number(vars["source_stream_retention_hours"])
+	not var_fails("maximum_record_age_seconds")
 	vars.maximum_record_age_seconds > (vars.source_stream_retention_hours * 3600) - 21600
 	message := say(sprintf("%s (got %s)", ["maximum_record_age_seconds: must be from 60 to source_stream_retention_hours × 3600 − 21600 seconds (the ingest stream keeps records source_stream_retention_hours; 6 h must be left to replay the on-failure queue)", got(["maximum_record_age_seconds","source_stream_retention_hours"])]))
 }
