@@ -51,7 +51,7 @@ export class DynamodbLookupStack extends PipelineStack {
       pattern: KMS_KEY_ARN,
     });
     const daxEnabled = boolVariable(this, 'dax_enabled', {
-      description: 'Create a DAX cluster in front of the table (needs vpc_id and dax_subnet_ids).',
+      description: 'Create a DAX cluster in front of the table.',
       default: false,
     });
     const vpcId = stringVariable(this, 'vpc_id', {
@@ -66,7 +66,7 @@ export class DynamodbLookupStack extends PipelineStack {
       maxItems: 16,
     });
     const nodeType = stringVariable(this, 'dax_node_type', {
-      description: `DAX node type.`,
+      description: 'DAX node type.',
       default: 'dax.t3.small',
       allowed: DAX_NODE_TYPES,
     });

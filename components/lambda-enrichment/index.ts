@@ -55,7 +55,8 @@ export class LambdaEnrichmentStack extends PipelineStack {
     const source = sourceStream(this, 'kinesis-ingest output stream_name');
     const destination = destinationStream(this, 'kinesis-output output stream_name');
     const sourceRetention = numberVariable(this, 'source_stream_retention_hours', {
-      description: `Retention of the source stream in hours (kinesis-ingest retention_period_hours; the catalog wires both from settings.ingest_retention_period_hours), the bound for maximum_record_age_seconds.`,
+      description:
+        'Retention of the source stream in hours (kinesis-ingest retention_period_hours; the catalog wires both from settings.ingest_retention_period_hours), the bound for maximum_record_age_seconds.',
       default: REQUIRED,
       min: RETENTION_HOURS.min,
       max: RETENTION_HOURS.max,
@@ -73,8 +74,7 @@ export class LambdaEnrichmentStack extends PipelineStack {
       pattern: RESOURCE_NAME,
     });
     const daxEndpoint = stringVariable(this, 'dax_endpoint', {
-      description:
-        'DAX endpoint (dynamodb-lookup output dax_endpoint, daxs://...); "" = read DynamoDB directly. Needs dax_cluster_arn and VPC subnets.',
+      description: 'DAX endpoint (dynamodb-lookup output dax_endpoint, daxs://...); "" = read DynamoDB directly.',
       default: '',
       pattern: { regex: '(daxs://[a-z0-9.-]+(:[0-9]{1,5})?)?', hint: 'empty or a daxs://host[:port] endpoint' },
     });
@@ -87,7 +87,7 @@ export class LambdaEnrichmentStack extends PipelineStack {
       },
     });
     const vpcId = stringVariable(this, 'vpc_id', {
-      description: "VPC of vpc_subnet_ids (for the function's own security group). Required with subnets.",
+      description: "VPC of vpc_subnet_ids (for the function's own security group).",
       default: null,
       pattern: VPC_ID,
     });
@@ -189,7 +189,7 @@ export class LambdaEnrichmentStack extends PipelineStack {
       max: 1_000_000,
     });
     const cacheBytes = numberVariable(this, 'cache_max_bytes', {
-      description: `Byte bound of the in-process profile cache (CACHE_MAX_BYTES); at most half of memory_size_mb.`,
+      description: 'Byte bound of the in-process profile cache (CACHE_MAX_BYTES).',
       default: CACHE_MAX_BYTES.default,
       min: CACHE_MAX_BYTES.min,
       max: CACHE_MAX_BYTES.max,
@@ -260,7 +260,7 @@ export class LambdaEnrichmentStack extends PipelineStack {
       max: 10_000,
     });
     const maxRecordAge = numberVariable(this, 'maximum_record_age_seconds', {
-      description: `Records older than this go to the on-failure queue instead of being retried (finite); at most source_stream_retention_hours × 3600 − ${REPLAY_MARGIN_SECONDS} (${REPLAY_MARGIN_SECONDS / 3600} h left in the stream for a replay).`,
+      description: 'Records older than this go to the on-failure queue instead of being retried (finite).',
       default: 3600,
       min: 60,
       max: 604_800,

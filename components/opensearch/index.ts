@@ -54,7 +54,7 @@ export class OpensearchStack extends PipelineStack {
     super(scope, id, { defaultName: 'search' });
 
     const engine = stringVariable(this, 'engine_version', {
-      description: `OpenSearch engine version.`,
+      description: 'OpenSearch engine version.',
       default: 'OpenSearch_2.19',
       allowed: ENGINE_VERSIONS,
     });
@@ -144,7 +144,7 @@ export class OpensearchStack extends PipelineStack {
       maxItems: 3,
     });
     const vpcId = stringVariable(this, 'vpc_id', {
-      description: 'VPC of subnet_ids (for the domain security group). Required with subnets.',
+      description: 'VPC of subnet_ids (for the domain security group).',
       default: null,
       pattern: VPC_ID,
     });

@@ -104,7 +104,7 @@ export function freshnessAlarm(
   defaultSeconds: number,
 ): void {
   const threshold = numberVariable(stack, 'freshness_alarm_threshold_seconds', {
-    description: `Alarm when the oldest record not yet delivered is older than this, in seconds.`,
+    description: 'Alarm when the oldest record not yet delivered is older than this, in seconds.',
     default: defaultSeconds,
     min: 60,
     max: 86_400,

@@ -50,7 +50,7 @@ export class EncryptedStream extends Construct {
       allowed: ['ON_DEMAND', 'PROVISIONED'],
     });
     const shardCount = numberVariable(stack, 'shard_count', {
-      description: 'Number of shards, only with stream_mode = PROVISIONED (must be null with ON_DEMAND).',
+      description: 'Number of shards, only with stream_mode = PROVISIONED.',
       default: null,
       min: 1,
       max: 1000,
@@ -69,7 +69,7 @@ export class EncryptedStream extends Construct {
       pattern: KMS_KEY_REFERENCE,
     });
     const shardMetrics = stringListVariable(stack, 'shard_level_metrics', {
-      description: `Shard-level (enhanced) metrics to enable; they cost extra.`,
+      description: 'Shard-level (enhanced) metrics to enable; they cost extra.',
       default: [],
       allowed: SHARD_LEVEL_METRICS,
     });

@@ -81,7 +81,7 @@ export abstract class PipelineStack extends TerraformStack {
       allowed: ['local', 'dev', 'staging', 'prod'],
     });
     const name = stringVariable(this, 'name', {
-      description: `Label: the resource's own name.`,
+      description: "Label: the resource's own name.",
       default: props.defaultName,
       pattern: {
         regex: '[a-z][a-z0-9-]{0,23}',

@@ -47,19 +47,19 @@ export function bucketLifecycleVariables(
   defaults: { transitionDays: number; expirationDays: number },
 ): BucketLifecycle {
   const transitionDays = numberVariable(stack, `${prefix}_transition_days`, {
-    description: `Days before objects move to the colder storage class.`,
+    description: 'Days before objects move to the colder storage class.',
     default: defaults.transitionDays,
     min: 30,
     max: 3650,
     unit: 'days',
   });
   const storageClass = stringVariable(stack, `${prefix}_transition_storage_class`, {
-    description: `Storage class objects move to.`,
+    description: 'Storage class objects move to.',
     default: 'GLACIER_IR',
     allowed: TRANSITION_STORAGE_CLASSES,
   });
   const expirationDays = numberVariable(stack, `${prefix}_expiration_days`, {
-    description: `Days after which objects are deleted (must exceed the transition days).`,
+    description: 'Days after which objects are deleted (must exceed the transition days).',
     default: defaults.expirationDays,
     min: 31,
     max: 36_500,

@@ -103,6 +103,8 @@ export interface CrossVariableRuleDeclaration {
 interface StackVariables {
   readonly variables: VariableDeclaration[];
   readonly rules: CrossVariableRuleDeclaration[];
+  /** The Terraform variable of each declaration, for a rule's line in its description. */
+  readonly terraform: Map<string, TerraformVariable>;
 }
 
 const registry = new WeakMap<TerraformStack, StackVariables>();
@@ -111,7 +113,7 @@ function stackEntry(scope: Construct): StackVariables {
   const stack = TerraformStack.of(scope);
   let entry = registry.get(stack);
   if (!entry) {
-    entry = { variables: [], rules: [] };
+    entry = { variables: [], rules: [], terraform: new Map() };
     registry.set(stack, entry);
   }
   return entry;
@@ -165,7 +167,16 @@ export function crossVariableRule(scope: Construct, rule: CrossVariableRuleDecla
   if (!/^[a-z][a-z0-9_]*: /.test(rule.message)) {
     throw new Error(`crossVariableRule "${rule.message}": the message must start with "<variable>: "`);
   }
-  stackEntry(scope).rules.push(rule);
+  const entry = stackEntry(scope);
+  entry.rules.push(rule);
+  // The variable the message is about gets the rule in its description: "… Rule: must be …".
+  const subject = rule.message.slice(0, rule.message.indexOf(':'));
+  const declaration = entry.variables.find((v) => v.name === subject) as Mutable<VariableDeclaration> | undefined;
+  const variable = entry.terraform.get(subject);
+  if (!declaration || !variable) throw new Error(`crossVariableRule "${rule.message}": declare ${subject} first`);
+  declaration.constraints = `${declaration.constraints} Rule: ${rule.message.slice(subject.length + 2)}.`;
+  declaration.description = `${declaration.doc} ${declaration.constraints}`;
+  variable.addOverride('description', declaration.description);
   if (rule.hcl) {
     rule.hcl.on.addValidation({
       condition: `\${${rule.hcl.condition}}`,
@@ -265,6 +276,15 @@ function declare(scope: Construct, input: DeclarationInput): VariableDeclaration
   return declaration;
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Records `v` as the declaration's Terraform variable and adds the declaration's validations. */
+function attach(scope: Construct, v: TerraformVariable, d: VariableDeclaration): TerraformVariable {
+  stackEntry(scope).terraform.set(d.name, v);
+  addChecks(v, d);
+  return v;
+}
+
 function addChecks(v: TerraformVariable, d: VariableDeclaration): void {
   for (const check of d.checks) {
     v.addValidation({
@@ -329,8 +349,7 @@ export function stringVariable(scope: Construct, name: string, props: StringVari
     ...defaultOf(props.default),
   });
   nullDefault(v, props.default);
-  addChecks(v, d);
-  return v;
+  return attach(scope, v, d);
 }
 
 /** A number variable within an inclusive range (and optionally one of a set of values). */
@@ -386,8 +405,7 @@ export function numberVariable(scope: Construct, name: string, props: NumberVari
     ...defaultOf(props.default),
   });
   nullDefault(v, props.default);
-  addChecks(v, d);
-  return v;
+  return attach(scope, v, d);
 }
 
 /** A boolean variable. */
@@ -403,12 +421,16 @@ export function boolVariable(scope: Construct, name: string, props: BoolVariable
     typeText: 'true or false',
     checks: [],
   });
-  return new TerraformVariable(scope, name, {
-    type: 'bool',
-    description: d.description,
-    nullable: false,
-    default: props.default,
-  });
+  return attach(
+    scope,
+    new TerraformVariable(scope, name, {
+      type: 'bool',
+      description: d.description,
+      nullable: false,
+      default: props.default,
+    }),
+    d,
+  );
 }
 
 /** A list(string) variable whose elements are restricted to an enum and/or a pattern. */
@@ -466,8 +488,7 @@ export function stringListVariable(scope: Construct, name: string, props: String
     nullable: false,
     default: [...props.default],
   });
-  addChecks(v, d);
-  return v;
+  return attach(scope, v, d);
 }
 
 /** A map(string) variable (tags and the like). */
@@ -483,12 +504,16 @@ export function stringMapVariable(scope: Construct, name: string, props: StringM
     typeText: 'a map of strings',
     checks: [],
   });
-  return new TerraformVariable(scope, name, {
-    type: 'map(string)',
-    description: d.description,
-    nullable: false,
-    default: { ...props.default },
-  });
+  return attach(
+    scope,
+    new TerraformVariable(scope, name, {
+      type: 'map(string)',
+      description: d.description,
+      nullable: false,
+      default: { ...props.default },
+    }),
+    d,
+  );
 }
 
 /**
