@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { App, type TerraformStack } from 'cdktf';
 import { PROPERTIES_FILE, propertiesDocument } from './kinesis-analytics/properties';
 import { COMPONENTS } from './registry';
-import { variablesSchema } from './shared/variables';
+import { variablesPolicy, variablesSchema } from './shared/variables';
 
 /** The repository root: the nearest folder upwards holding atmos.yaml (works from a bundle too). */
 export function findRepoRoot(start: string = __dirname): string {
@@ -30,6 +30,11 @@ export const COMPONENTS_DIR = join(REPO_ROOT, 'components');
 export const SYNTH_FILE = 'main.tf.json';
 /** Where the generated JSON Schemas for `settings.validation` go (atmos.yaml schemas.jsonschema). */
 export const SCHEMAS_DIR = join(REPO_ROOT, 'stacks', 'schemas', 'jsonschema');
+/**
+ * Where the generated OPA policies go (atmos.yaml schemas.opa): `<component>.variables.rego`,
+ * the same rules as the JSON Schema with OpenTofu's messages, which the catalog validates with.
+ */
+export const POLICIES_DIR = join(REPO_ROOT, 'stacks', 'schemas', 'opa');
 
 /** Writes `content` to `path` only when it differs; returns whether it wrote. */
 function writeIfChanged(path: string, content: string): boolean {
@@ -76,6 +81,8 @@ export interface SynthOptions {
   readonly componentsDir?: string;
   /** Where the JSON Schemas go. @default stacks/schemas/jsonschema */
   readonly schemasDir?: string;
+  /** Where the generated OPA policies go. @default stacks/schemas/opa */
+  readonly policiesDir?: string;
   /** Only these components. @default all */
   readonly only?: readonly string[];
   /**
@@ -89,6 +96,7 @@ export function synthesizeAll(options: SynthOptions = {}): SynthesizedComponent[
   const outdir = options.outdir ?? process.env.CDKTF_OUTDIR ?? join(REPO_ROOT, 'cdktf.out');
   const componentsDir = options.componentsDir ?? COMPONENTS_DIR;
   const schemasDir = options.schemasDir ?? SCHEMAS_DIR;
+  const policiesDir = options.policiesDir ?? POLICIES_DIR;
   const names = options.only ?? Object.keys(COMPONENTS);
   for (const name of names) {
     if (!(name in COMPONENTS)) {
@@ -114,6 +122,8 @@ export function synthesizeAll(options: SynthOptions = {}): SynthesizedComponent[
     const changed = writeIfChanged(path, json);
     const schema = `${JSON.stringify(componentSchema(component, stacks[i]!), null, 2)}\n`;
     const schemaChanged = writeIfChanged(join(schemasDir, `${component}.json`), schema);
-    return { component, path, changed: changed || schemaChanged };
+    const policy = variablesPolicy(component, stacks[i]!);
+    const policyChanged = writeIfChanged(join(policiesDir, `${component}.variables.rego`), policy);
+    return { component, path, changed: changed || schemaChanged || policyChanged };
   });
 }

@@ -43,6 +43,7 @@ interface VariableJson {
 /** A JSON Schema fragment for one variable (only the keywords the README shows). */
 interface PropertySchema {
   readonly type?: string | readonly string[];
+  readonly title?: string;
   readonly description?: string;
   readonly enum?: readonly unknown[];
   readonly minimum?: number;
@@ -244,14 +245,15 @@ function inputsSection(component: string, tf: ComponentJson, schema: ComponentSc
     const v = variables[name]!;
     const type = `${v.type ?? 'any'}${v.nullable === false || !('default' in v) ? '' : ', nullable'}`;
     const dflt = 'default' in v ? value(v.default) : 'required';
-    const description = v.description ?? props[name]?.description ?? '';
+    // The one-line doc (the schema's title): the default and allowed values have their own columns.
+    const description = props[name]?.title ?? v.description ?? '';
     return `| ${code(name)} | ${cell(type)} | ${cell(dflt)} | ${cell(allowedText(props[name]))} | ${cell(description)} |`;
   });
   return [
     '## Inputs',
     '',
-    `${names.length} variables. Atmos checks them against ${code(`stacks/schemas/jsonschema/${component}.json`)} ` +
-      "before OpenTofu starts; OpenTofu checks the same rules again in each variable's `validation`.",
+    `${names.length} variables. Atmos checks them with ${code(`stacks/schemas/opa/${component}.variables.rego`)} ` +
+      "(generated from the same declarations as the JSON Schema) before OpenTofu starts, in the words OpenTofu uses; OpenTofu checks the same rules again in each variable's `validation`.",
     '',
     '| name | type | default | allowed | description |',
     '|---|---|---|---|---|',

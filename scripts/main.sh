@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: `bash scripts/main.sh`. Sets up the toolchain, synthesizes every component into
 # components/<component>/main.tf.json, validates every deploy stack with Atmos (stack manifests
-# and each component's JSON Schema), and prints what each stack would deploy.
+# and each component's generated OPA policy: per bad var, the sentence OpenTofu's validation
+# prints), and prints what each stack would deploy.
 set -euo pipefail
 LOG_TAG=main
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -19,7 +20,7 @@ for stack in local dev staging prod; do
     component="$(basename "$(dirname "$file")")"
     atmos validate component "$component" -s "$stack" >/dev/null
   done
-  log "stack $stack: every component passes its JSON Schema"
+  log "stack $stack: every component passes its variable rules (settings.validation)"
 done
 
 npx tsx scripts/describe-deploy.ts

@@ -17,7 +17,13 @@ import { cond, countWhen, expr, firstRef, template, whenEnabled } from '../share
 import { DYNAMODB, metricOf } from '../shared/metrics';
 import { KMS_KEY_ARN, SUBNET_ID, VPC_ID } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
-import { addSchemaRule, boolVariable, numberVariable, stringListVariable, stringVariable } from '../shared/variables';
+import {
+  boolVariable,
+  crossVariableRule,
+  numberVariable,
+  stringListVariable,
+  stringVariable,
+} from '../shared/variables';
 import { daxCluster } from './dax';
 
 const DAX_NODE_TYPES = [
@@ -35,41 +41,46 @@ export class DynamodbLookupStack extends PipelineStack {
 
     const kmsKeyArn = stringVariable(this, 'kms_key_arn', {
       description:
-        'Customer-managed KMS key ARN for table encryption. Default null = the AWS-managed key alias/aws/dynamodb (still encrypted with KMS).',
+        'Customer-managed KMS key ARN for table encryption; null = the AWS-managed key alias/aws/dynamodb (still encrypted with KMS).',
       default: null,
       pattern: KMS_KEY_ARN,
     });
     const daxEnabled = boolVariable(this, 'dax_enabled', {
-      description: 'Create a DAX cluster in front of the table (needs vpc_id and dax_subnet_ids). Default false.',
+      description: 'Create a DAX cluster in front of the table.',
       default: false,
     });
     const vpcId = stringVariable(this, 'vpc_id', {
-      description: 'VPC for the DAX cluster and its client security group. Required when dax_enabled. Default null.',
+      description: 'VPC for the DAX cluster and its client security group. Required when dax_enabled.',
       default: null,
       pattern: VPC_ID,
     });
     const subnetIds = stringListVariable(this, 'dax_subnet_ids', {
-      description: 'Private subnets for the DAX nodes (one per AZ used). Required (≥ 1) when dax_enabled. Default [].',
+      description: 'Private subnets for the DAX nodes (one per AZ used). Required (≥ 1) when dax_enabled.',
       default: [],
       pattern: SUBNET_ID,
       maxItems: 16,
     });
     const nodeType = stringVariable(this, 'dax_node_type', {
-      description: `DAX node type. Default dax.t3.small. One of ${DAX_NODE_TYPES.join(', ')}.`,
+      description: 'DAX node type.',
       default: 'dax.t3.small',
       allowed: DAX_NODE_TYPES,
     });
     const replicationFactor = numberVariable(this, 'dax_replication_factor', {
-      description: 'DAX nodes (1 primary + read replicas); 3 or more for production across AZs. Default 3. Range 1-10.',
+      description: 'DAX nodes (1 primary + read replicas); 3 or more for production across AZs.',
       default: 3,
       min: 1,
       max: 10,
     });
-    addSchemaRule(this, {
-      if: { properties: { dax_enabled: { const: true } }, required: ['dax_enabled'] },
-      then: {
-        required: ['vpc_id', 'dax_subnet_ids'],
-        properties: { vpc_id: { type: 'string' }, dax_subnet_ids: { minItems: 1 } },
+    crossVariableRule(this, {
+      variables: ['dax_enabled', 'vpc_id', 'dax_subnet_ids'],
+      message: 'dax_enabled: true needs vpc_id and at least one entry in dax_subnet_ids',
+      enforcedBy: 'the DAX cluster precondition',
+      schema: {
+        if: { properties: { dax_enabled: { const: true } }, required: ['dax_enabled'] },
+        then: {
+          required: ['vpc_id', 'dax_subnet_ids'],
+          properties: { vpc_id: { type: 'string' }, dax_subnet_ids: { minItems: 1 } },
+        },
       },
     });
 

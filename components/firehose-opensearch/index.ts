@@ -48,7 +48,7 @@ export class FirehoseOpensearchStack extends PipelineStack {
     const source = sourceStream(this, 'kinesis-output output stream_name');
 
     const domainName = stringVariable(this, 'domain_name', {
-      description: 'OpenSearch domain to deliver to (opensearch output domain_name). Required.',
+      description: 'OpenSearch domain to deliver to (opensearch output domain_name).',
       default: REQUIRED,
       pattern: {
         regex: '[a-z][a-z0-9-]{2,27}',
@@ -61,44 +61,41 @@ export class FirehoseOpensearchStack extends PipelineStack {
       // would only rename the bulk target and then be overridden. NoRotation writes to `events`,
       // outside the events-* template and the writer role's index pattern.
       description:
-        "Index rotation of the bulk requests: OneDay (events-YYYY-MM-DD, the blueprint's events-*). The default pipeline then files each document under the day of its own timestamp. Default OneDay. One of OneDay.",
+        "Index rotation of the bulk requests: OneDay (events-YYYY-MM-DD, the blueprint's events-*). The default pipeline then files each document under the day of its own timestamp.",
       default: 'OneDay',
       allowed: ['OneDay'],
     });
     const retry = numberVariable(this, 'retry_duration_seconds', {
       // A stale aggregate's 409 (an older count after a newer one) is retried this long too, then
       // backed up: expected, not data loss (README, firehose-opensearch).
-      description:
-        'How long Firehose retries a failed index request before backing the documents up to S3. Default 300. Range 0-7200.',
+      description: 'How long Firehose retries a failed index request before backing the documents up to S3.',
       default: 300,
       min: 0,
       max: 7200,
       unit: 'seconds',
     });
     const bufferSize = numberVariable(this, 'buffering_size_mb', {
-      description: 'Buffer size before a bulk request, in MB. Default 5. Range 1-100.',
+      description: 'Buffer size before a bulk request, in MB.',
       default: 5,
       min: 1,
       max: 100,
       unit: 'MB',
     });
     const bufferInterval = numberVariable(this, 'buffering_interval_seconds', {
-      description:
-        'Longest buffering time before a bulk request, in seconds (the freshness of search results). Default 60. Range 0-900.',
+      description: 'Longest buffering time before a bulk request, in seconds (the freshness of search results).',
       default: 60,
       min: 0,
       max: 900,
       unit: 'seconds',
     });
     const subnets = stringListVariable(this, 'vpc_subnet_ids', {
-      description: 'Deliver through these VPC subnets (for a VPC domain). Default [] = public endpoint.',
+      description: 'Deliver through these VPC subnets (for a VPC domain); [] = public endpoint.',
       default: [],
       pattern: SUBNET_ID,
       maxItems: 16,
     });
     const securityGroups = stringListVariable(this, 'vpc_security_group_ids', {
-      description:
-        'Security groups of the delivery ENIs (allowed by the domain on 443). Required with vpc_subnet_ids. Default [].',
+      description: 'Security groups of the delivery ENIs (allowed by the domain on 443). Required with vpc_subnet_ids.',
       default: [],
       pattern: SECURITY_GROUP_ID,
       maxItems: 5,

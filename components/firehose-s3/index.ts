@@ -18,7 +18,7 @@ import { BUCKET_NAME, KMS_KEY_ARN } from '../shared/patterns';
 import { PipelineStack } from '../shared/pipeline-stack';
 import { bucketLifecycleVariables, SecureBucket } from '../shared/secure-bucket';
 import { sourceStream } from '../shared/streams';
-import { addSchemaRule, boolVariable, numberVariable, stringVariable } from '../shared/variables';
+import { boolVariable, crossVariableRule, numberVariable, stringVariable } from '../shared/variables';
 
 /** Object key prefixes; the role may write under these only. */
 export const RAW_PREFIX = 'raw/';
@@ -34,42 +34,47 @@ export class FirehoseS3Stack extends PipelineStack {
     const source = sourceStream(this, 'kinesis-ingest output stream_name');
 
     const existingBucket = stringVariable(this, 'archive_bucket_name', {
-      description: 'Existing bucket to archive into. Default null = create a hardened bucket <label>-raw.',
+      description: 'Existing bucket to archive into; null = create a hardened bucket <label>-raw.',
       default: null,
       pattern: BUCKET_NAME,
     });
     const existingKey = stringVariable(this, 'archive_bucket_kms_key_arn', {
-      description: "KMS key of the existing bucket's default encryption, if it is a customer key. Default null.",
+      description: "KMS key of the existing bucket's default encryption, if it is a customer key.",
       default: null,
       pattern: KMS_KEY_ARN,
     });
     const dynamicPartitioning = boolVariable(this, 'dynamic_partitioning_enabled', {
       description:
-        "Partition by each record's own timestamp (JQ) instead of arrival time. Needs buffering_size_mb ≥ 64. Default true.",
+        "Partition by each record's own timestamp (JQ) instead of arrival time. Needs buffering_size_mb ≥ 64.",
       default: true,
     });
     const bufferSize = numberVariable(this, 'buffering_size_mb', {
-      description: 'Buffer size before a delivery, in MB. Default 64. Range 1-128 (64-128 with dynamic partitioning).',
+      description: 'Buffer size before a delivery, in MB.',
       default: 64,
       min: 1,
       max: 128,
       unit: 'MB',
     });
     const bufferInterval = numberVariable(this, 'buffering_interval_seconds', {
-      description: 'Longest buffering time before a delivery, in seconds. Default 300. Range 0-900.',
+      description: 'Longest buffering time before a delivery, in seconds.',
       default: 300,
       min: 0,
       max: 900,
       unit: 'seconds',
     });
-    addSchemaRule(this, {
-      if: {
-        not: {
-          properties: { dynamic_partitioning_enabled: { const: false } },
-          required: ['dynamic_partitioning_enabled'],
+    crossVariableRule(this, {
+      variables: ['dynamic_partitioning_enabled', 'buffering_size_mb'],
+      message: 'buffering_size_mb: must be at least 64 when dynamic_partitioning_enabled is true',
+      enforcedBy: 'the delivery stream precondition',
+      schema: {
+        if: {
+          not: {
+            properties: { dynamic_partitioning_enabled: { const: false } },
+            required: ['dynamic_partitioning_enabled'],
+          },
         },
+        then: { properties: { buffering_size_mb: { minimum: 64 } } },
       },
-      then: { properties: { buffering_size_mb: { minimum: 64 } } },
     });
     const lifecycle = bucketLifecycleVariables(this, 'archive', { transitionDays: 90, expirationDays: 365 });
 

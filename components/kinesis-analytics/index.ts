@@ -14,7 +14,7 @@ import { logGroup, logRetentionVariable } from '../shared/logs';
 import { PipelineStack } from '../shared/pipeline-stack';
 import { bucketLifecycleVariables } from '../shared/secure-bucket';
 import { destinationStream, efoConsumer, sourceStream } from '../shared/streams';
-import { addSchemaRule, boolVariable, numberVariable, stringVariable } from '../shared/variables';
+import { boolVariable, crossVariableRule, numberVariable, stringVariable } from '../shared/variables';
 import { analyticsAlarms } from './alarms';
 import { flinkArtifacts } from './artifacts';
 import { analyticsRole, analyticsRolePolicy } from './iam';
@@ -44,38 +44,35 @@ export class KinesisAnalyticsStack extends PipelineStack {
     // The job's settings: defaults, ranges and values come from the property declaration
     // (properties.ts), and the property map below reads these variables by name.
     const reader = stringVariable(this, 'input_reader', {
-      description:
-        'How the job reads the ingest stream: POLLING (shared throughput) or EFO (efo_consumer_name). Default POLLING.',
+      description: 'How the job reads the ingest stream: POLLING (shared throughput) or EFO (efo_consumer_name).',
       ...enumValues('input.reader'),
     });
     const efoConsumerName = stringVariable(this, 'efo_consumer_name', {
-      description:
-        'Registered EFO consumer (kinesis-ingest efo_consumer_names) used when input_reader = EFO. Default null.',
+      description: 'Registered EFO consumer (kinesis-ingest efo_consumer_names) used when input_reader = EFO.',
       default: null,
       pattern: stringPattern('input.efo.consumer.name'),
     });
     stringVariable(this, 'initial_position', {
-      description: 'Where a job without state starts reading. Default LATEST. One of LATEST, TRIM_HORIZON.',
+      description: 'Where a job without state starts reading.',
       ...enumValues('input.initial.position'),
     });
     numberVariable(this, 'window_size_minutes', {
-      description: 'Tumbling event-time window length, in minutes. Default 5 (the blueprint). Range 1-1440.',
+      description: "Tumbling event-time window length, in minutes (the blueprint's 5 by default).",
       ...integerRange('window.size.minutes'),
       unit: 'minutes',
     });
     numberVariable(this, 'allowed_lateness_seconds', {
-      description:
-        'How late an event may be and still update its window; later ones are counted as late. Default 0. Range 0-3600.',
+      description: 'How late an event may be and still update its window; later ones are counted as late.',
       ...integerRange('window.allowed.lateness.seconds'),
       unit: 'seconds',
     });
     numberVariable(this, 'out_of_orderness_seconds', {
-      description: 'Watermark delay for out-of-order events, in seconds. Default 30. Range 0-3600.',
+      description: 'Watermark delay for out-of-order events, in seconds.',
       ...integerRange('watermark.out.of.orderness.seconds'),
       unit: 'seconds',
     });
     numberVariable(this, 'idleness_seconds', {
-      description: 'A shard without events for this long stops holding back the watermark. Default 60. Range 1-3600.',
+      description: 'A shard without events for this long stops holding back the watermark.',
       ...integerRange('watermark.idleness.seconds'),
       unit: 'seconds',
     });
@@ -95,87 +92,96 @@ export class KinesisAnalyticsStack extends PipelineStack {
     const allowNonRestoredState = boolVariable(this, 'allow_non_restored_state', {
       description:
         'Let an update restore a snapshot that holds state no operator of the new job claims (needed once when input_reader changes: the source operator changes). ' +
-        "The state dropped is the old reader's shard positions. Default false: such an update fails instead of silently dropping state.",
+        "The state dropped is the old reader's shard positions. When false, such an update fails instead of silently dropping state.",
       default: false,
     });
     const timestreamEnabled = boolVariable(this, 'timestream_enabled', {
-      description: 'Also write aggregates to Timestream (timestream_database_name/table_name). Default false.',
+      description: 'Also write aggregates to Timestream (timestream_database_name/table_name).',
       default: booleanDefault('timestream.enabled'),
     });
     const timestreamDatabase = stringVariable(this, 'timestream_database_name', {
-      description: 'Timestream database (timestream output database_name), when timestream_enabled. Default null.',
+      description: 'Timestream database (timestream output database_name), when timestream_enabled.',
       default: null,
       pattern: stringPattern('timestream.database'),
     });
     const timestreamTable = stringVariable(this, 'timestream_table_name', {
-      description: 'Timestream table (timestream output table_name), when timestream_enabled. Default null.',
+      description: 'Timestream table (timestream output table_name), when timestream_enabled.',
       default: null,
       pattern: stringPattern('timestream.table'),
     });
-    addSchemaRule(this, {
-      if: { properties: { input_reader: { const: 'EFO' } }, required: ['input_reader'] },
-      then: { required: ['efo_consumer_name'], properties: { efo_consumer_name: { type: 'string' } } },
+    crossVariableRule(this, {
+      variables: ['input_reader', 'efo_consumer_name'],
+      message: 'efo_consumer_name: must be set when input_reader is EFO',
+      enforcedBy: 'the application precondition',
+      schema: {
+        if: { properties: { input_reader: { const: 'EFO' } }, required: ['input_reader'] },
+        then: { required: ['efo_consumer_name'], properties: { efo_consumer_name: { type: 'string' } } },
+      },
     });
-    addSchemaRule(this, {
-      if: { properties: { timestream_enabled: { const: true } }, required: ['timestream_enabled'] },
-      then: {
-        required: ['timestream_database_name', 'timestream_table_name'],
-        properties: { timestream_database_name: { type: 'string' }, timestream_table_name: { type: 'string' } },
+    crossVariableRule(this, {
+      variables: ['timestream_enabled', 'timestream_database_name', 'timestream_table_name'],
+      message: 'timestream_enabled: true needs timestream_database_name and timestream_table_name',
+      enforcedBy: 'the application precondition',
+      schema: {
+        if: { properties: { timestream_enabled: { const: true } }, required: ['timestream_enabled'] },
+        then: {
+          required: ['timestream_database_name', 'timestream_table_name'],
+          properties: { timestream_database_name: { type: 'string' }, timestream_table_name: { type: 'string' } },
+        },
       },
     });
 
     const parallelism = numberVariable(this, 'parallelism', {
-      description: 'Initial parallelism of the job. Default 1. Range 1-256.',
+      description: 'Initial parallelism of the job.',
       default: 1,
       min: 1,
       max: 256,
     });
     const parallelismPerKpu = numberVariable(this, 'parallelism_per_kpu', {
-      description: 'Parallel tasks per KPU (1 vCPU, 4 GB). Default 1. Range 1-8.',
+      description: 'Parallel tasks per KPU (1 vCPU, 4 GB).',
       default: 1,
       min: 1,
       max: 8,
     });
     const autoscaling = boolVariable(this, 'autoscaling_enabled', {
-      description: 'Let the service raise parallelism under load. Default true.',
+      description: 'Let the service raise parallelism under load.',
       default: true,
     });
     const checkpointInterval = numberVariable(this, 'checkpoint_interval_ms', {
-      description: 'Checkpoint interval (exactly-once state), in ms. Default 60000. Range 1000-3600000.',
+      description: 'Checkpoint interval (exactly-once state), in ms.',
       default: 60_000,
       min: 1000,
       max: 3_600_000,
       unit: 'ms',
     });
     const minPause = numberVariable(this, 'min_pause_between_checkpoints_ms', {
-      description:
-        'Least time between the end of one checkpoint and the start of the next, in ms. Default 5000. Range 0-3600000.',
+      description: 'Least time between the end of one checkpoint and the start of the next, in ms.',
       default: 5000,
       min: 0,
       max: 3_600_000,
       unit: 'ms',
     });
     const snapshots = boolVariable(this, 'snapshots_enabled', {
-      description: 'Take a snapshot on stop/update and restore from it. Default true.',
+      description: 'Take a snapshot on stop/update and restore from it.',
       default: true,
     });
     const metricsLevel = stringVariable(this, 'metrics_level', {
-      description: 'CloudWatch metrics level. Default APPLICATION. One of APPLICATION, OPERATOR, PARALLELISM, TASK.',
+      description: 'CloudWatch metrics level.',
       default: 'APPLICATION',
       allowed: ['APPLICATION', 'OPERATOR', 'PARALLELISM', 'TASK'],
     });
     const logLevel = stringVariable(this, 'log_level', {
-      description: 'Application log level sent to CloudWatch Logs. Default INFO. One of DEBUG, INFO, WARN, ERROR.',
+      description: 'Application log level sent to CloudWatch Logs.',
       default: 'INFO',
       allowed: ['DEBUG', 'INFO', 'WARN', 'ERROR'],
     });
     const start = boolVariable(this, 'start_application', {
-      description: 'Run the application after deploying it. Default true.',
+      description: 'Run the application after deploying it.',
       default: true,
     });
     const lagThreshold = numberVariable(this, 'processing_lag_alarm_threshold_ms', {
       description:
-        "Alarm when the job is this far behind the ingest stream (millisBehindLatest), in ms. Default 300000 (the blueprint's 5 minutes). Range 1000-604800000.",
+        "Alarm when the job is this far behind the ingest stream (millisBehindLatest), in ms (the blueprint's 5 minutes by default).",
       default: 300_000,
       min: 1000,
       max: 604_800_000,

@@ -24,7 +24,7 @@ export class KinesisIngestStack extends PipelineStack {
 
     const consumerNames = stringListVariable(this, 'efo_consumer_names', {
       description:
-        'Enhanced fan-out consumers to register on the stream, e.g. ["enrichment", "analytics"]. Default [] (all readers poll). At most 20.',
+        'Enhanced fan-out consumers to register on the stream, e.g. ["enrichment", "analytics"]; [] = all readers poll.',
       default: [],
       pattern: RESOURCE_NAME,
       maxItems: 20,

@@ -34,8 +34,8 @@ export const ENRICHMENT_METRICS = {
  * the time to see the `-failures-messages` alarm, end the outage and run the replay: a working
  * on-call window rather than the bare minimum of one hour (the alarm alone takes minutes, and a
  * replay of a long outage reads many records). With the default 24 h retention it still allows
- * up to 18 h of automatic retries. stacks/schemas/opa/lambda-enrichment.rego has the same number
- * (a test pins the two together).
+ * up to 18 h of automatic retries. The rule's one declaration (crossVariableRule in index.ts)
+ * puts it in the OpenTofu validation and the generated stacks/schemas/opa/lambda-enrichment.variables.rego.
  */
 export const REPLAY_MARGIN_SECONDS = 6 * 3600;
 

@@ -26,61 +26,61 @@ export class MonitoringStack extends PipelineStack {
     super(scope, id, { defaultName: 'monitoring' });
     const names = {
       ingest: stringVariable(this, 'ingest_stream_name', {
-        description: 'kinesis-ingest stream name. Required.',
+        description: 'kinesis-ingest stream name.',
         default: REQUIRED,
         pattern: RESOURCE_NAME,
       }),
       output: stringVariable(this, 'output_stream_name', {
-        description: 'kinesis-output stream name. Required.',
+        description: 'kinesis-output stream name.',
         default: REQUIRED,
         pattern: RESOURCE_NAME,
       }),
       enrichment: stringVariable(this, 'enrichment_function_name', {
-        description: 'lambda-enrichment function name. Required.',
+        description: 'lambda-enrichment function name.',
         default: REQUIRED,
         pattern: RESOURCE_NAME,
       }),
       dlq: stringVariable(this, 'dlq_name', {
-        description: 'lambda-enrichment dead-letter queue name. Required.',
+        description: 'lambda-enrichment dead-letter queue name.',
         default: REQUIRED,
         pattern: RESOURCE_NAME,
       }),
       failures: stringVariable(this, 'failures_queue_name', {
-        description: "lambda-enrichment on-failure queue name (the event source mapping's given-up batches). Required.",
+        description: "lambda-enrichment on-failure queue name (the event source mapping's given-up batches).",
         default: REQUIRED,
         pattern: RESOURCE_NAME,
       }),
       flink: stringVariable(this, 'flink_application_name', {
-        description: 'kinesis-analytics application name. Required.',
+        description: 'kinesis-analytics application name.',
         default: REQUIRED,
         pattern: RESOURCE_NAME,
       }),
       archive: stringVariable(this, 'archive_delivery_stream_name', {
-        description: 'firehose-s3 delivery stream name. Required.',
+        description: 'firehose-s3 delivery stream name.',
         default: REQUIRED,
         pattern: RESOURCE_NAME,
       }),
       search: stringVariable(this, 'search_delivery_stream_name', {
-        description: 'firehose-opensearch delivery stream name. Required.',
+        description: 'firehose-opensearch delivery stream name.',
         default: REQUIRED,
         pattern: RESOURCE_NAME,
       }),
     };
     const consumers = stringListVariable(this, 'efo_consumer_names', {
       description:
-        'EFO consumers registered on the ingest stream (kinesis-ingest efo_consumer_names), for the consumer-lag widget. Default [].',
+        'EFO consumers registered on the ingest stream (kinesis-ingest efo_consumer_names), for the consumer-lag widget.',
       default: [],
       pattern: RESOURCE_NAME,
       maxItems: 20,
     });
     const emails = stringListVariable(this, 'alarm_email_addresses', {
-      description: 'Email addresses subscribed to the alarm topic (each must confirm). Default [].',
+      description: 'Email addresses subscribed to the alarm topic (each must confirm).',
       default: [],
       pattern: { regex: '[^@\\s]+@[^@\\s]+\\.[^@\\s]+', hint: 'an email address' },
       maxItems: 20,
     });
     const webhooks = stringListVariable(this, 'alarm_https_endpoints', {
-      description: 'HTTPS endpoints (e.g. a chat or paging webhook) subscribed to the alarm topic. Default [].',
+      description: 'HTTPS endpoints (e.g. a chat or paging webhook) subscribed to the alarm topic.',
       default: [],
       pattern: { regex: 'https://[^\\s]+', hint: 'an https:// URL' },
       maxItems: 20,

@@ -105,7 +105,7 @@ export function freshnessAlarm(
   defaultSeconds: number,
 ): void {
   const threshold = numberVariable(stack, 'freshness_alarm_threshold_seconds', {
-    description: `Alarm when the oldest record not yet delivered is older than this, in seconds. Default ${defaultSeconds}. Range 60-86400.`,
+    description: 'Alarm when the oldest record not yet delivered is older than this, in seconds.',
     default: defaultSeconds,
     min: 60,
     max: 86_400,

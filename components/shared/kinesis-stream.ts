@@ -9,7 +9,7 @@ import { metricAlarm } from './alarms';
 import { KINESIS, metricOf } from './metrics';
 import { deletionGuard } from './deletion-guard';
 import type { PipelineStack } from './pipeline-stack';
-import { addSchemaRule, numberVariable, stringListVariable, stringVariable } from './variables';
+import { crossVariableRule, numberVariable, stringListVariable, stringVariable } from './variables';
 
 /** Shard-level metrics Kinesis can publish (EnableEnhancedMonitoring). */
 export const SHARD_LEVEL_METRICS = [
@@ -46,19 +46,18 @@ export class EncryptedStream extends Construct {
 
     const mode = stringVariable(stack, 'stream_mode', {
       description:
-        "Capacity mode: ON_DEMAND (scales by itself, the blueprint's recommendation) or PROVISIONED (set shard_count). Default ON_DEMAND.",
+        "Capacity mode: ON_DEMAND (scales by itself, the blueprint's recommendation) or PROVISIONED (set shard_count).",
       default: 'ON_DEMAND',
       allowed: ['ON_DEMAND', 'PROVISIONED'],
     });
     const shardCount = numberVariable(stack, 'shard_count', {
-      description:
-        'Number of shards, only with stream_mode = PROVISIONED (must be null with ON_DEMAND). Default null. Range 1-1000.',
+      description: 'Number of shards, only with stream_mode = PROVISIONED.',
       default: null,
       min: 1,
       max: 1000,
     });
     const retention = numberVariable(stack, 'retention_period_hours', {
-      description: 'How long records stay readable, in hours. Default 24. Range 24-8760 (365 days).',
+      description: 'How long records stay readable, in hours.',
       default: RETENTION_HOURS.min,
       min: RETENTION_HOURS.min,
       max: RETENTION_HOURS.max,
@@ -71,13 +70,13 @@ export class EncryptedStream extends Construct {
       pattern: KMS_KEY_REFERENCE,
     });
     const shardMetrics = stringListVariable(stack, 'shard_level_metrics', {
-      description: `Shard-level (enhanced) metrics to enable; they cost extra. Default []. Allowed: ${SHARD_LEVEL_METRICS.join(', ')}.`,
+      description: 'Shard-level (enhanced) metrics to enable; they cost extra.',
       default: [],
       allowed: SHARD_LEVEL_METRICS,
     });
     const iteratorAgeThreshold = numberVariable(stack, 'iterator_age_alarm_threshold_ms', {
       description:
-        "Alarm when the oldest unread record of any reader is older than this, in ms. Default 60000 (the blueprint's 1 minute). Range 1000-604800000.",
+        "Alarm when the oldest unread record of any reader is older than this, in ms (the blueprint's 1 minute by default).",
       default: 60_000,
       min: 1000,
       max: 604_800_000,
@@ -85,15 +84,19 @@ export class EncryptedStream extends Construct {
     });
 
     // Cross-variable rule (OpenTofu >= 1.8, Terraform >= 1.9): fails at plan before any API call.
-    shardCount.addValidation({
-      condition: `\${var.stream_mode == "PROVISIONED" ? var.shard_count != null : var.shard_count == null}`,
-      errorMessage:
-        'Invalid combination: shard_count must be set (1-1000) when stream_mode is PROVISIONED and must be null when stream_mode is ON_DEMAND.',
-    });
-    addSchemaRule(stack, {
-      if: { properties: { stream_mode: { const: 'PROVISIONED' } }, required: ['stream_mode'] },
-      then: { required: ['shard_count'], properties: { shard_count: { type: 'integer' } } },
-      else: { properties: { shard_count: { type: 'null' } } },
+    crossVariableRule(stack, {
+      variables: ['stream_mode', 'shard_count'],
+      message:
+        'shard_count: must be set (1-1000) when stream_mode is PROVISIONED and must be null when stream_mode is ON_DEMAND',
+      hcl: {
+        on: shardCount,
+        condition: 'var.stream_mode == "PROVISIONED" ? var.shard_count != null : var.shard_count == null',
+      },
+      schema: {
+        if: { properties: { stream_mode: { const: 'PROVISIONED' } }, required: ['stream_mode'] },
+        then: { required: ['shard_count'], properties: { shard_count: { type: 'integer' } } },
+        else: { properties: { shard_count: { type: 'null' } } },
+      },
     });
 
     const provisioned = Op.eq(mode.stringValue, 'PROVISIONED');

@@ -2,7 +2,7 @@
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import type { Construct } from 'constructs';
 import { skipCheck } from './checkov';
-import { addSchemaRule, numberVariable } from './variables';
+import { numberVariable } from './variables';
 
 /** The retention periods CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [
@@ -12,16 +12,12 @@ export const LOG_RETENTION_DAYS = [
 /** Declares `log_retention_days` (default 30), restricted to the values CloudWatch accepts. */
 export function logRetentionVariable(scope: Construct): number {
   const v = numberVariable(scope, 'log_retention_days', {
-    description: `Days to keep this component's logs. Default 30. One of ${LOG_RETENTION_DAYS.join(', ')} (never "forever").`,
+    description: `Days to keep this component's logs. Never "forever".`,
     default: 30,
     min: 1,
     max: 3653,
+    allowed: LOG_RETENTION_DAYS,
   });
-  v.addValidation({
-    condition: `\${contains([${LOG_RETENTION_DAYS.join(', ')}], var.log_retention_days)}`,
-    errorMessage: `Invalid value for log_retention_days: allowed values are ${LOG_RETENTION_DAYS.join(', ')}.`,
-  });
-  addSchemaRule(scope, { properties: { log_retention_days: { enum: [...LOG_RETENTION_DAYS] } } });
   return v.numberValue;
 }
 

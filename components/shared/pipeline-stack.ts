@@ -64,27 +64,27 @@ export abstract class PipelineStack extends TerraformStack {
     this.component = component;
 
     const region = stringVariable(this, 'region', {
-      description: 'AWS region to deploy into, e.g. us-east-1. Required.',
+      description: 'AWS region to deploy into, e.g. us-east-1.',
       default: REQUIRED,
       pattern: REGION,
     });
     const namespace = stringVariable(this, 'namespace', {
-      description: 'Label: organisation or project prefix, e.g. "acme". Required.',
+      description: 'Label: organisation or project prefix, e.g. "acme".',
       default: REQUIRED,
       pattern: LABEL_ELEMENT,
     });
     const environment = stringVariable(this, 'environment', {
-      description: 'Label: short region code, e.g. "ue1". Required.',
+      description: 'Label: short region code, e.g. "ue1".',
       default: REQUIRED,
       pattern: LABEL_ELEMENT,
     });
     const stage = stringVariable(this, 'stage', {
-      description: 'Label: deployment stage. Required. One of local, dev, staging, prod.',
+      description: 'Label: deployment stage.',
       default: REQUIRED,
       allowed: ['local', 'dev', 'staging', 'prod'],
     });
     const name = stringVariable(this, 'name', {
-      description: `Label: the resource's own name. Default "${props.defaultName}".`,
+      description: "Label: the resource's own name.",
       default: props.defaultName,
       pattern: {
         regex: '[a-z][a-z0-9-]{0,23}',
@@ -92,18 +92,17 @@ export abstract class PipelineStack extends TerraformStack {
       },
     });
     const extraTags = stringMapVariable(this, 'tags', {
-      description: 'Extra tags added to every resource (merged under the standard label tags). Default {}.',
+      description: 'Extra tags added to every resource (merged under the standard label tags).',
       default: {},
     });
     const protect = boolVariable(this, 'deletion_protection', {
       description:
-        "Refuse to destroy or replace this component's stateful stores (streams, tables, queues, buckets, domains). Default true; the local and dev stacks turn it off.",
+        "Refuse to destroy or replace this component's stateful stores (streams, tables, queues, buckets, domains). The local and dev stacks turn it off.",
       default: true,
     });
     this.deletionProtection = protect.booleanValue;
     const alarmTopicArn = stringVariable(this, 'alarm_topic_arn', {
-      description:
-        'SNS topic that every alarm of this component notifies (alarm and OK). Default "" = alarms without actions.',
+      description: 'SNS topic that every alarm of this component notifies (alarm and OK); "" = alarms without actions.',
       default: '',
       pattern: TOPIC_ARN_OR_EMPTY,
     });

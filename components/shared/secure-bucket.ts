@@ -47,33 +47,33 @@ export function bucketLifecycleVariables(
   defaults: { transitionDays: number; expirationDays: number },
 ): BucketLifecycle {
   const transitionDays = numberVariable(stack, `${prefix}_transition_days`, {
-    description: `Days before objects move to the colder storage class. Default ${defaults.transitionDays}. Range 30-3650.`,
+    description: 'Days before objects move to the colder storage class.',
     default: defaults.transitionDays,
     min: 30,
     max: 3650,
     unit: 'days',
   });
   const storageClass = stringVariable(stack, `${prefix}_transition_storage_class`, {
-    description: `Storage class objects move to. Default GLACIER_IR. One of ${TRANSITION_STORAGE_CLASSES.join(', ')}.`,
+    description: 'Storage class objects move to.',
     default: 'GLACIER_IR',
     allowed: TRANSITION_STORAGE_CLASSES,
   });
   const expirationDays = numberVariable(stack, `${prefix}_expiration_days`, {
-    description: `Days after which objects are deleted (must exceed the transition days). Default ${defaults.expirationDays}. Range 31-36500.`,
+    description: 'Days after which objects are deleted (must exceed the transition days).',
     default: defaults.expirationDays,
     min: 31,
     max: 36_500,
     unit: 'days',
   });
   const noncurrent = numberVariable(stack, `${prefix}_noncurrent_expiration_days`, {
-    description: 'Days old versions are kept after being overwritten or deleted. Default 30. Range 1-3650.',
+    description: 'Days old versions are kept after being overwritten or deleted.',
     default: 30,
     min: 1,
     max: 3650,
     unit: 'days',
   });
   const abort = numberVariable(stack, `${prefix}_abort_incomplete_upload_days`, {
-    description: 'Days before incomplete multipart uploads are removed. Default 7. Range 1-365.',
+    description: 'Days before incomplete multipart uploads are removed.',
     default: 7,
     min: 1,
     max: 365,
@@ -178,7 +178,7 @@ export class SecureBucket {
     });
     // Declared here: each component has at most one hardened bucket.
     const accessLogBucket = stringVariable(stack, 'access_log_bucket_name', {
-      description: `Bucket that receives S3 server access logs of the ${props.suffix} bucket. Default null = no access logging (set it in production).`,
+      description: `Bucket that receives S3 server access logs of the ${props.suffix} bucket; null = no access logging (set it in production).`,
       default: null,
       pattern: BUCKET_NAME,
     });

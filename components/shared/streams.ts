@@ -41,12 +41,12 @@ function streamAccess(
   key: Omit<PolicyStatement, 'resources' | 'enabledWhen'>,
 ): StreamAccess {
   const nameVariable = stringVariable(stack, `${role}_stream_name`, {
-    description: `Name of the Kinesis stream to ${role === 'source' ? 'read' : 'write'} (${what}). Required.`,
+    description: `Name of the Kinesis stream to ${role === 'source' ? 'read' : 'write'} (${what}).`,
     default: REQUIRED,
     pattern: RESOURCE_NAME,
   });
   const keyVariable = stringVariable(stack, `${role}_stream_kms_key_arn`, {
-    description: `Customer KMS key of the ${role} stream. Default null = AWS-managed key (no key permission needed).`,
+    description: `Customer KMS key of the ${role} stream; null = AWS-managed key (no key permission needed).`,
     default: null,
     pattern: KMS_KEY_ARN,
   });

@@ -20,25 +20,24 @@ export class TimestreamStack extends PipelineStack {
   constructor(scope: Construct, id = 'timestream') {
     super(scope, id, { defaultName: 'metrics' });
     const enabled = boolVariable(this, 'enabled', {
-      description:
-        'Create the database and table (only for accounts that have Timestream for LiveAnalytics). Default false.',
+      description: 'Create the database and table (only for accounts that have Timestream for LiveAnalytics).',
       default: false,
     });
     const count = countWhen(enabled.fqn);
     const kmsKey = stringVariable(this, 'kms_key_arn', {
-      description: 'Customer KMS key for the database. Default null = the AWS-managed Timestream key.',
+      description: 'Customer KMS key for the database; null = the AWS-managed Timestream key.',
       default: null,
       pattern: KMS_KEY_ARN,
     });
     const memoryHours = numberVariable(this, 'memory_store_retention_hours', {
-      description: 'Hours records stay in the fast memory store (queries on recent windows). Default 24. Range 1-8766.',
+      description: 'Hours records stay in the fast memory store (queries on recent windows).',
       default: 24,
       min: 1,
       max: 8766,
       unit: 'hours',
     });
     const magneticDays = numberVariable(this, 'magnetic_store_retention_days', {
-      description: 'Days records stay in the magnetic store before deletion. Default 365. Range 1-73000.',
+      description: 'Days records stay in the magnetic store before deletion.',
       default: 365,
       min: 1,
       max: 73_000,

@@ -61,6 +61,7 @@ beforeAll(() => {
         ...process.env,
         SYNTH_COMPONENTS_DIR: join(out(f), 'components'),
         SYNTH_SCHEMAS_DIR: join(out(f), 'schemas'),
+        SYNTH_POLICIES_DIR: join(out(f), 'policies'),
         CDKTF_OUTDIR: join(out(f), 'cdktf.out'),
       },
     });
@@ -125,6 +126,13 @@ describe.each(componentNames)('%s', (component) => {
     const committed = readFileSync(join(REPO_ROOT, 'stacks', 'schemas', 'jsonschema', `${component}.json`), 'utf8');
     expect(schema('cdktf', component)).toBe(committed);
     expect(schema('cdktn', component)).toBe(committed);
+  });
+
+  it('has the same OPA policy under both frameworks, the committed one', () => {
+    const policy = (f: Framework) => readFileSync(join(out(f), 'policies', `${component}.variables.rego`), 'utf8');
+    const committed = readFileSync(join(REPO_ROOT, 'stacks', 'schemas', 'opa', `${component}.variables.rego`), 'utf8');
+    expect(policy('cdktf')).toBe(committed);
+    expect(policy('cdktn')).toBe(committed);
   });
 
   it('synthesizes through tools/cdktn/app.ts under CDKTF exactly what npm run synth wrote', () => {

@@ -5,9 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { policyDocument } from '../support/iam-policy';
 import { alarmsOf, readComponent, resourcesOf, type TerraformJson } from '../support/synth';
+import { validationOf } from '../support/validations';
 
 const sid = (tf: TerraformJson, doc: string, name: string) => policyDocument(tf, doc).bySid(name);
-const message = (tf: TerraformJson, name: string, index = 0) => tf.variable[name]!.validation![index]!.error_message;
+/** The message of `name`'s range (or enum) rule, found by its start: "<name>: must be …". */
+const message = (tf: TerraformJson, name: string) => validationOf(tf, name, `${name}: must be`).error_message;
 /** The source stream: an exact ARN built from its name, held in a local. */
 const streamArn = (tf: TerraformJson) => {
   expect(tf.locals!.source_stream_arn).toBe(
@@ -94,10 +96,10 @@ describe('firehose-s3', () => {
 
   it('validates buffering ranges, and the larger minimum dynamic partitioning needs', () => {
     expect(message(tf, 'buffering_size_mb')).toBe(
-      'Invalid value for buffering_size_mb: must be a whole number from 1 to 128 MB.',
+      'buffering_size_mb: must be a whole number from 1 to 128 MB (got ${jsonencode(var.buffering_size_mb)})',
     );
     expect(message(tf, 'buffering_interval_seconds')).toBe(
-      'Invalid value for buffering_interval_seconds: must be a whole number from 0 to 900 seconds.',
+      'buffering_interval_seconds: must be a whole number from 0 to 900 seconds (got ${jsonencode(var.buffering_interval_seconds)})',
     );
     const pre = (delivery.lifecycle as { precondition: { condition: string; error_message: string }[] })
       .precondition[0]!;
@@ -174,19 +176,21 @@ describe('firehose-opensearch', () => {
     expect(tf.variable.index_rotation_period!.validation).toEqual([
       {
         condition: '${contains(["OneDay"], var.index_rotation_period)}',
-        error_message: 'Invalid value for index_rotation_period: allowed values are OneDay.',
+        error_message: 'index_rotation_period: must be one of OneDay (got ${jsonencode(var.index_rotation_period)})',
       },
     ]);
   });
 
   it('validates retry and buffering ranges', () => {
     expect(message(tf, 'retry_duration_seconds')).toBe(
-      'Invalid value for retry_duration_seconds: must be a whole number from 0 to 7200 seconds.',
+      'retry_duration_seconds: must be a whole number from 0 to 7200 seconds (got ${jsonencode(var.retry_duration_seconds)})',
     );
     expect(message(tf, 'buffering_size_mb')).toBe(
-      'Invalid value for buffering_size_mb: must be a whole number from 1 to 100 MB.',
+      'buffering_size_mb: must be a whole number from 1 to 100 MB (got ${jsonencode(var.buffering_size_mb)})',
     );
-    expect(message(tf, 'log_retention_days')).toMatch(/^Invalid value for log_retention_days/);
+    expect(validationOf(tf, 'log_retention_days', 'log_retention_days: must be one of 1, 3, 5,').condition).toBe(
+      '${contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)}',
+    );
   });
 
   it('backs up into a hardened bucket and grants exact permissions', () => {

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { alarmsOf, onlyResource, readComponent, resourcesOf } from '../support/synth';
+import { validationMessages, validationOf } from '../support/validations';
 
 const STREAM_COMPONENTS = ['kinesis-ingest', 'kinesis-output'] as const;
 
@@ -22,11 +23,17 @@ describe.each(STREAM_COMPONENTS)('%s', (component) => {
   it('sets capacity mode from stream_mode and shard_count only when PROVISIONED', () => {
     expect(stream.stream_mode_details).toEqual({ stream_mode: '${var.stream_mode}' });
     expect(stream.shard_count).toBe('${(var.stream_mode == "PROVISIONED") ? var.shard_count : null}');
-    const crossRule = tf.variable.shard_count!.validation![1]!;
-    expect(crossRule.condition).toBe(
-      '${var.stream_mode == "PROVISIONED" ? var.shard_count != null : var.shard_count == null}',
+    const crossRule = validationOf(
+      tf,
+      'shard_count',
+      'shard_count: must be set (1-1000) when stream_mode is PROVISIONED',
     );
-    expect(crossRule.error_message).toMatch(/shard_count must be set.*PROVISIONED.*ON_DEMAND/);
+    expect(crossRule).toEqual({
+      condition: '${var.stream_mode == "PROVISIONED" ? var.shard_count != null : var.shard_count == null}',
+      error_message:
+        'shard_count: must be set (1-1000) when stream_mode is PROVISIONED and must be null when stream_mode is ON_DEMAND ' +
+        '(got stream_mode = ${jsonencode(var.stream_mode)}, shard_count = ${jsonencode(var.shard_count)})',
+    });
     expect(tf.variable.stream_mode!.default).toBe('ON_DEMAND');
     expect(tf.variable.shard_count!.default).toBeNull();
   });
@@ -83,15 +90,19 @@ describe.each(STREAM_COMPONENTS)('%s', (component) => {
   });
 
   it('declares validation rules that name the variable and the allowed range', () => {
-    const messages = (name: string) => (tf.variable[name]!.validation ?? []).map((v) => v.error_message);
+    const messages = (name: string) => validationMessages(tf, name);
     expect(messages('retention_period_hours')).toEqual([
-      'Invalid value for retention_period_hours: must be a whole number from 24 to 8760 hours.',
+      'retention_period_hours: must be a whole number from 24 to 8760 hours (got ${jsonencode(var.retention_period_hours)})',
     ]);
     expect(messages('stream_mode')).toEqual([
-      'Invalid value for stream_mode: allowed values are ON_DEMAND, PROVISIONED.',
+      'stream_mode: must be one of ON_DEMAND, PROVISIONED (got ${jsonencode(var.stream_mode)})',
     ]);
-    expect(messages('shard_count')[0]).toMatch(/^Invalid value for shard_count: .*1 to 1000/);
-    expect(messages('stage')[0]).toBe('Invalid value for stage: allowed values are local, dev, staging, prod.');
+    expect(validationOf(tf, 'shard_count', 'shard_count: must be a whole number').error_message).toBe(
+      'shard_count: must be a whole number from 1 to 1000, or null (got ${jsonencode(var.shard_count)})',
+    );
+    expect(messages('stage')).toEqual([
+      'stage: must be one of local, dev, staging, prod (got ${jsonencode(var.stage)})',
+    ]);
   });
 });
 

@@ -22,6 +22,7 @@ import { FAST_RETRY, kinesisEvent } from '../../lambda-src/test/helpers';
 import { policyDocument } from '../support/iam-policy';
 import { REPO_ROOT } from '../support/paths';
 import { alarmsOf, onlyResource, readComponent, resourcesOf } from '../support/synth';
+import { validationOf } from '../support/validations';
 import { TerraformEvaluator, type Value } from '../support/terraform-expr';
 
 const tf = readComponent('lambda-enrichment');
@@ -63,46 +64,50 @@ describe('event source mapping', () => {
   });
 
   it('keeps retries and record age finite, with ranges that name the variable', () => {
-    const message = (name: string) => tf.variable[name]!.validation![0]!.error_message;
+    const message = (name: string) => validationOf(tf, name, `${name}: must be a whole number`).error_message;
+    const got = (name: string) => `(got \${jsonencode(var.${name})})`;
     expect(message('maximum_retry_attempts')).toBe(
-      'Invalid value for maximum_retry_attempts: must be a whole number from 0 to 10000.',
+      `maximum_retry_attempts: must be a whole number from 0 to 10000 ${got('maximum_retry_attempts')}`,
     );
     expect(message('maximum_record_age_seconds')).toBe(
-      'Invalid value for maximum_record_age_seconds: must be a whole number from 60 to 604800 seconds.',
+      `maximum_record_age_seconds: must be a whole number from 60 to 604800 seconds ${got('maximum_record_age_seconds')}`,
     );
     expect(message('parallelization_factor')).toBe(
-      'Invalid value for parallelization_factor: must be a whole number from 1 to 10.',
+      `parallelization_factor: must be a whole number from 1 to 10 ${got('parallelization_factor')}`,
     );
     expect(message('source_stream_retention_hours')).toBe(
-      'Invalid value for source_stream_retention_hours: must be a whole number from 24 to 8760 hours.',
+      `source_stream_retention_hours: must be a whole number from 24 to 8760 hours ${got('source_stream_retention_hours')}`,
     );
-    expect(message('batch_size')).toBe('Invalid value for batch_size: must be a whole number from 1 to 10000.');
+    expect(message('batch_size')).toBe(`batch_size: must be a whole number from 1 to 10000 ${got('batch_size')}`);
   });
 });
 
 describe('record age versus the ingest stream retention', () => {
-  const ageRule = tf.variable.maximum_record_age_seconds!.validation![1]!;
+  const ageRule = validationOf(tf, 'maximum_record_age_seconds', 'maximum_record_age_seconds: must be from 60 to');
 
   it('is a Terraform validation of maximum_record_age_seconds that reads source_stream_retention_hours', () => {
     expect(ageRule.condition).toBe(
       `\${var.maximum_record_age_seconds <= var.source_stream_retention_hours * 3600 - ${REPLAY_MARGIN_SECONDS}}`,
     );
-    expect(ageRule.error_message).toContain(
-      'maximum_record_age_seconds must be from 60 to source_stream_retention_hours × 3600 − 21600 seconds',
+    expect(ageRule.error_message).toBe(
+      'maximum_record_age_seconds: must be from 60 to source_stream_retention_hours × 3600 − 21600 seconds ' +
+        '(the ingest stream keeps records source_stream_retention_hours; 6 h must be left to replay the on-failure queue) ' +
+        '(got maximum_record_age_seconds = ${jsonencode(var.maximum_record_age_seconds)}, source_stream_retention_hours = ${jsonencode(var.source_stream_retention_hours)})',
     );
     expect(REPLAY_MARGIN_SECONDS).toBe(6 * 3600);
     expect(tf.variable.source_stream_retention_hours!.default).toBeUndefined();
   });
 
-  it('the OPA policy uses the same margin and the same cache rule defaults as the component', () => {
-    const rego = readFileSync(join(REPO_ROOT, 'stacks', 'schemas', 'opa', 'lambda-enrichment.rego'), 'utf8');
-    expect(rego).toContain(`replay_margin_seconds := ${REPLAY_MARGIN_SECONDS}\n`);
+  it('the generated OPA policy checks the same bound, over the same defaults, with the same message', () => {
+    const rego = readFileSync(join(REPO_ROOT, 'stacks', 'schemas', 'opa', 'lambda-enrichment.variables.rego'), 'utf8');
     expect(rego).toContain(
-      `object.get(input.vars, "cache_max_bytes", ${tf.variable.cache_max_bytes!.default as number})`,
+      `\tvars.maximum_record_age_seconds > (vars.source_stream_retention_hours * 3600) - ${REPLAY_MARGIN_SECONDS}\n`,
     );
-    expect(rego).toContain(
-      `object.get(input.vars, "memory_size_mb", ${tf.variable.memory_size_mb!.default as number})`,
-    );
+    expect(rego).toContain('\tvars.cache_max_bytes > vars.memory_size_mb * 524288\n');
+    const defaults = JSON.parse(rego.match(/^defaults := (.*)$/m)![1]!) as Record<string, unknown>;
+    expect(defaults.cache_max_bytes).toBe(tf.variable.cache_max_bytes!.default);
+    expect(defaults.memory_size_mb).toBe(tf.variable.memory_size_mb!.default);
+    expect(rego).toContain(JSON.stringify(ageRule.error_message.replace(/ \(got .*\)$/, '')));
   });
 
   it('the catalog wires the retention from the one stack setting kinesis-ingest uses too', () => {
@@ -110,7 +115,9 @@ describe('record age versus the ingest stream retention', () => {
     const fromSetting = "!template '{{ .settings.ingest_retention_period_hours }}'";
     expect(catalog('lambda-enrichment')).toContain(`source_stream_retention_hours: ${fromSetting}`);
     expect(catalog('kinesis-ingest')).toContain(`retention_period_hours: ${fromSetting}`);
-    expect(catalog('lambda-enrichment')).toMatch(/schema_type: opa\n\s+schema_path: "lambda-enrichment.rego"/);
+    expect(catalog('lambda-enrichment')).toMatch(
+      /schema_type: opa\n\s+schema_path: "lambda-enrichment.variables.rego"/,
+    );
   });
 });
 
@@ -201,13 +208,14 @@ describe('function', () => {
   it('bounds the profile cache by bytes: cache_max_bytes → CACHE_MAX_BYTES, 0-1073741824, default 64 MiB, at most half the memory', () => {
     const v = tf.variable.cache_max_bytes!;
     expect(v.default).toBe(67_108_864);
-    expect(v.validation![0]!.error_message).toBe(
-      'Invalid value for cache_max_bytes: must be a whole number from 0 to 1073741824 bytes.',
+    expect(validationOf(tf, 'cache_max_bytes', 'cache_max_bytes: must be a whole number').error_message).toBe(
+      'cache_max_bytes: must be a whole number from 0 to 1073741824 bytes (got ${jsonencode(var.cache_max_bytes)})',
     );
-    expect(v.validation![1]).toEqual({
+    expect(validationOf(tf, 'cache_max_bytes', 'cache_max_bytes: must be at most half')).toEqual({
       condition: '${var.cache_max_bytes <= var.memory_size_mb * 1048576 / 2}',
       error_message:
-        'Invalid combination: cache_max_bytes must be at most half of memory_size_mb (memory_size_mb × 524288 bytes), e.g. 134217728 for 256 MB.',
+        'cache_max_bytes: must be at most half of memory_size_mb (memory_size_mb × 524288 bytes) ' +
+        '(got cache_max_bytes = ${jsonencode(var.cache_max_bytes)}, memory_size_mb = ${jsonencode(var.memory_size_mb)})',
     });
     // The default fits the default function: 64 MiB of 256 MB.
     expect(v.default as number).toBeLessThanOrEqual(((tf.variable.memory_size_mb!.default as number) * 1_048_576) / 2);

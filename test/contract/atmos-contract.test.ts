@@ -3,7 +3,10 @@
  * - every var a stack sets for a component is declared by that component, and every variable
  *   without a default is set, for every deploy stack × component;
  * - `atmos validate stacks` and every component's JSON Schema accept the deploy stacks;
- * - invalid stack files (test/fixtures/invalid-stacks) are rejected with a message naming the var;
+ * - invalid stack files (test/fixtures/invalid-stacks) are rejected, each with exactly the
+ *   sentences its `# atmos:` header lines give (the generated OPA policies print OpenTofu's
+ *   message per bad var, never a schema dump), and by the committed JSON Schema too unless its
+ *   `# jsonschema: accepts` header says the rule is beyond JSON Schema (arithmetic, settings);
  * - `atmos terraform generate varfile|backend` write into the component folder and nowhere else;
  * - the deploy workflow lists every component in an order that respects settings.depends_on.
  */
@@ -12,7 +15,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMPONENTS } from '../../components/registry';
-import { atmos, atmosJson, DEPLOY_STACKS } from '../support/atmos';
+import { atmos, atmosJson, atmosValidationMessages, DEPLOY_STACKS } from '../support/atmos';
 import { atmosSandbox } from '../support/atmos-sandbox';
 import { REPO_ROOT } from '../support/paths';
 import { componentPath, readComponent } from '../support/synth';
@@ -87,20 +90,51 @@ describe('invalid stack files are rejected before any API call', () => {
   it.each(cases)('%s', async (file) => {
     const content = readFileSync(join(fixtureDir, file), 'utf8');
     const header = (key: string) => content.match(new RegExp(`^# ${key}: (.*)$`, 'm'))?.[1]?.trim();
+    const headers = (key: string) =>
+      [...content.matchAll(new RegExp(`^# ${key}: (.*)$`, 'gm'))].map((m) => m[1]!.trim());
     const check = header('check');
-    const expected = header('expect');
     expect(check, `${file} needs a "# check:" header`).toBeDefined();
-    expect(expected, `${file} needs a "# expect:" header`).toBeDefined();
     const sandbox = atmosSandbox({ name: file, content });
     try {
       const [kind, component] = check!.split(/\s+/);
-      const args =
-        kind === 'stacks'
-          ? ['validate', 'stacks']
-          : ['validate', 'component', component!, '-s', header('stack') ?? 'dev'];
-      const r = await atmos(args, { cwd: sandbox.dir });
+      if (kind === 'stacks') {
+        const expected = header('expect');
+        expect(expected, `${file} needs an "# expect:" header`).toBeDefined();
+        const r = await atmos(['validate', 'stacks'], { cwd: sandbox.dir });
+        expect(r.status, `${file} was accepted`).not.toBe(0);
+        expect(r.stdout + r.stderr).toMatch(new RegExp(expected!, 's'));
+        return;
+      }
+      const stack = header('stack') ?? 'dev';
+      const sentences = headers('atmos');
+      expect(sentences.length, `${file} needs "# atmos: <sentence>" header lines`).toBeGreaterThan(0);
+      const r = await atmos(['validate', 'component', component!, '-s', stack], { cwd: sandbox.dir });
+      const output = r.stdout + r.stderr;
       expect(r.status, `${file} was accepted`).not.toBe(0);
-      expect(r.stdout + r.stderr).toMatch(new RegExp(expected!, 's'));
+      // Exactly these sentences, one per bad var, and nothing like a JSON Schema error dump.
+      expect(atmosValidationMessages(output).sort(), output).toEqual([...sentences].sort());
+      expect(output).not.toMatch(/instanceLocation|keywordLocation|"valid": false/);
+
+      // The committed JSON Schema holds the same rules: it rejects the fixture too.
+      const schema = await atmos(
+        [
+          'validate',
+          'component',
+          component!,
+          '-s',
+          stack,
+          '--schema-type',
+          'jsonschema',
+          '--schema-path',
+          `${component}.json`,
+        ],
+        { cwd: sandbox.dir },
+      );
+      if (header('jsonschema') === 'accepts') {
+        expect(schema.status, `the JSON Schema now rejects ${file}: drop its "# jsonschema: accepts"`).toBe(0);
+      } else {
+        expect(schema.status, `the JSON Schema of ${component} accepts ${file}`).not.toBe(0);
+      }
     } finally {
       sandbox.dispose();
     }

@@ -72,3 +72,19 @@ export function atmosJsonSync<T>(args: readonly string[], options: { cwd?: strin
   if (r.status !== 0) throw new Error(`atmos ${args.join(' ')} failed (${r.status}):\n${r.stderr}\n${r.stdout}`);
   return JSON.parse(r.stdout) as T;
 }
+
+/**
+ * The messages `atmos validate component` printed for failing OPA policies: the lines under its
+ * "# Error" heading, trimmed, one message per line (the generated policies end each message with
+ * a paragraph break so that Atmos' Markdown rendering keeps them apart). Empty when it passed.
+ */
+export function atmosValidationMessages(output: string): string[] {
+  const parts = output.split(/^\s*# Error\s*$/m);
+  if (parts.length < 2) return [];
+  return parts
+    .slice(1)
+    .join('\n')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+}

@@ -6,12 +6,14 @@
  *   of the synthesized component with no changes and no warnings, and passes the var-only
  *   preconditions too;
  * - every invalid fixture (test/fixtures/invalid-stacks, `# check: component …`): which layer
- *   rejects it — Atmos' JSON Schema (`atmos validate component`), OpenTofu's variable types and
- *   validation, OpenTofu's resource preconditions — printed as a table. `atmos validate` runs the
- *   component's JSON Schema and, where the catalog adds one, its OPA policy (cross-component rules
- *   such as the record age versus the ingest retention). Each fixture must be rejected by Atmos
+ *   rejects it — `atmos validate component` (the component's generated OPA policy, the JSON
+ *   Schema's rules with OpenTofu's messages, plus any hand-written cross-component policy such as
+ *   the ingest retention setting), OpenTofu's variable types and validation, OpenTofu's resource
+ *   preconditions — printed as a table. Each fixture must be rejected by Atmos
  *   or by variable validation, and its `# tofu:` header pins what
  *   OpenTofu does with it:
+ *       # tofu: rejects same      plan fails with exactly the sentences `atmos validate` printed
+ *                                 (one declaration, one message: the acceptance of issue 16)
  *       # tofu: rejects <regex>   plan fails; "summary: detail" of an error matches <regex>
  *       # tofu: warns <regex>     plan succeeds with a warning matching <regex>
  *       # tofu: accepts           variable validation lets it through (JSON Schema's job only)
@@ -24,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMPONENTS } from '../../components/registry';
-import { atmos, DEPLOY_STACKS } from '../support/atmos';
+import { atmos, atmosValidationMessages, DEPLOY_STACKS } from '../support/atmos';
 import { atmosSandbox } from '../support/atmos-sandbox';
 import { REPO_ROOT } from '../support/paths';
 import { readComponent } from '../support/synth';
@@ -100,23 +102,6 @@ interface Row {
   message: string;
 }
 
-/**
- * The errors in `atmos validate component` output: JSON Schema errors as "/vars/x: message", or
- * else the OPA policy's messages (plain lines under "# Error").
- */
-function schemaErrors(output: string): string[] {
-  const schema = [...output.matchAll(/"instanceLocation": "([^"]*)", "error": "((?:[^"\\]|\\.)*)"/g)]
-    .filter((m) => m[1] !== '')
-    .map((m) => `${m[1]}: ${JSON.parse(`"${m[2]}"`) as string}`);
-  if (schema.length > 0) return schema;
-  const after = output.split(/^\s*# Error\s*$/m)[1] ?? '';
-  return after
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('{'))
-    .map((l) => `OPA: ${l}`);
-}
-
 describe('invalid stack fixtures: which layer rejects them', () => {
   const fixtureDir = join(REPO_ROOT, 'test', 'fixtures', 'invalid-stacks');
   const fixtures = readdirSync(fixtureDir)
@@ -133,7 +118,7 @@ describe('invalid stack fixtures: which layer rejects them', () => {
     const cols: (keyof Row)[] = ['fixture', 'schema', 'tofu', 'precondition', 'message'];
     const heads = [
       'fixture',
-      'atmos validate (JSON Schema, OPA)',
+      'atmos validate (OPA policies)',
       'tofu variable validation',
       'tofu precondition',
       'message',
@@ -163,7 +148,7 @@ describe('invalid stack fixtures: which layer rejects them', () => {
 
       const validate = await atmos(['validate', 'component', component, '-s', stack], { cwd: sandbox.dir });
       const schemaRejects = validate.status !== 0;
-      const schemaMessages = schemaErrors(validate.stdout + validate.stderr);
+      const schemaMessages = atmosValidationMessages(validate.stdout + validate.stderr);
 
       const ws = workspacesOf(component);
       const vars = ws.variables.plan(varfile);
@@ -201,7 +186,14 @@ describe('invalid stack fixtures: which layer rejects them', () => {
 
       const [verdict, ...pattern] = tofuHeader!.split(' ');
       const regex = new RegExp(pattern.join(' '), 's');
-      if (verdict === 'rejects') {
+      if (verdict === 'rejects' && pattern.join(' ') === 'same') {
+        expect(vars.status, `tofu accepted ${file}:\n${vars.output}`).not.toBe(0);
+        expect(vars.errors.map((d) => d.summary)).toEqual(vars.errors.map(() => 'Invalid value for variable'));
+        expect(
+          vars.errors.map((d) => d.detail.replace(/\s+/g, ' ').trim()).sort(),
+          'tofu and atmos print the same sentences',
+        ).toEqual([...schemaMessages].sort());
+      } else if (verdict === 'rejects') {
         expect(vars.status, `tofu accepted ${file}:\n${vars.output}`).not.toBe(0);
         expect(vars.errors.map(diagnosticText).join('\n')).toMatch(regex);
       } else {

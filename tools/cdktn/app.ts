@@ -5,6 +5,7 @@
  *
  *   SYNTH_COMPONENTS_DIR  where components/<component>/main.tf.json go (default: components/)
  *   SYNTH_SCHEMAS_DIR     where the JSON Schemas go (default: stacks/schemas/jsonschema/)
+ *   SYNTH_POLICIES_DIR    where the generated OPA policies go (default: stacks/schemas/opa/)
  *   CDKTF_OUTDIR          the framework's own output folder (default: cdktf.out/)
  *
  * Arguments name the components to synthesize (default: all).
@@ -17,6 +18,7 @@ const results = synthesizeAll({
   only: only.length > 0 ? only : undefined,
   componentsDir: process.env.SYNTH_COMPONENTS_DIR || undefined,
   schemasDir: process.env.SYNTH_SCHEMAS_DIR || undefined,
+  policiesDir: process.env.SYNTH_POLICIES_DIR || undefined,
 });
 for (const r of results) {
   process.stdout.write(`${r.changed ? 'wrote    ' : 'unchanged'} ${relative(process.cwd(), r.path)}\n`);

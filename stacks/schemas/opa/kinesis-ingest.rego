@@ -11,7 +11,7 @@ errors contains message if {
 	setting := object.get(input, ["settings", "ingest_retention_period_hours"], null)
 	hours != setting
 	message := sprintf(
-		"Invalid value for retention_period_hours: %v differs from settings.ingest_retention_period_hours = %v. Set the stack's settings.ingest_retention_period_hours instead (lambda-enrichment bounds its record age by the same value).",
-		[hours, setting],
+		"retention_period_hours: must be the stack's settings.ingest_retention_period_hours = %v: set that instead, lambda-enrichment bounds its record age by the same value (got %v)\n",
+		[setting, hours],
 	)
 }
