@@ -78,14 +78,14 @@ export class KinesisAnalyticsStack extends PipelineStack {
     });
     numberVariable(this, 'max_future_skew_seconds', {
       description:
-        'An event more than this far ahead of processing time is counted (futureEvents) and set aside: it never moves a watermark. Default 300. Range 0-86400.',
+        'An event more than this far ahead of processing time is counted (futureEvents) and set aside: it never moves a watermark.',
       ...integerRange('event.max.future.skew.seconds'),
       unit: 'seconds',
     });
     numberVariable(this, 'polling_interval_ms', {
       description:
         'input_reader = POLLING: least time between two GetRecords calls on one shard. Kinesis allows 5 calls/s per shard shared by all polling readers; ' +
-        'Firehose and the Lambda mapping poll once per second each, so the default 1000 (1 call/s) keeps the three at 3 of 5. Range 200-60000.',
+        'Firehose and the Lambda mapping poll once per second each, so the default 1000 (1 call/s) keeps the three at 3 of 5.',
       ...integerRange('input.polling.interval.ms'),
       unit: 'ms',
     });
