@@ -6,6 +6,7 @@ import com.acme.pipeline.flink.watermark.ShardWatermarkGenerator;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.AggregateFunction;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
@@ -86,7 +87,17 @@ public final class AggregationPipeline {
         DataStream<RawEvent> malformed = valid.getSideOutput(MALFORMED_EVENTS);
         DataStream<RawEvent> future = valid.getSideOutput(FUTURE_EVENTS);
 
-        SingleOutputStreamOperator<CustomerWindowCount> aggregates = valid
+        // partial counts per customer and window before the shuffle (exactness: PreAggregateOperator);
+        // its output is flushed after every record, so a watermark behind few partial counts does
+        // not wait in a network buffer (the window operator's watermark lags no more than per event)
+        SingleOutputStreamOperator<RawEvent> folded = valid
+                .transform("pre-aggregate", TypeInformation.of(RawEvent.class),
+                        new PreAggregateOperator(settings.windowSize.toMillis()))
+                .name("pre-aggregate")
+                .uid("pre-aggregate")
+                .setBufferTimeout(0);
+
+        SingleOutputStreamOperator<CustomerWindowCount> aggregates = folded
                 .keyBy(new CustomerKey())
                 .window(TumblingEventTimeWindows.of(settings.windowSize))
                 .allowedLateness(settings.allowedLateness)
@@ -130,7 +141,7 @@ public final class AggregationPipeline {
         }
     }
 
-    /** Incremental count: the window keeps one long per key, not the events. */
+    /** Incremental count: the window keeps one long per key, not the events ({@link RawEvent#count} each). */
     public static final class CountAggregate implements AggregateFunction<RawEvent, Long, Long> {
         private static final long serialVersionUID = 1L;
 
@@ -141,7 +152,7 @@ public final class AggregationPipeline {
 
         @Override
         public Long add(RawEvent value, Long acc) {
-            return acc + 1;
+            return acc + value.count;
         }
 
         @Override

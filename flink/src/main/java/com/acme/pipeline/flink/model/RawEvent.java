@@ -20,6 +20,11 @@ public class RawEvent {
      * computed after the source) and cleared there; null everywhere else.
      */
     public String shardId;
+    /**
+     * Number of events this record stands for: 1 for a record read from the stream; more for a
+     * partial count of one customer and window made by {@code PreAggregateOperator} before the keyBy.
+     */
+    public long count = 1;
 
     public RawEvent() {}
 
@@ -61,7 +66,8 @@ public class RawEvent {
             return false;
         }
         RawEvent e = (RawEvent) o;
-        return eventTime == e.eventTime && future == e.future && Objects.equals(customerId, e.customerId)
+        return eventTime == e.eventTime && future == e.future && count == e.count
+                && Objects.equals(customerId, e.customerId)
                 && Objects.equals(malformed, e.malformed);
     }
 
@@ -75,6 +81,10 @@ public class RawEvent {
         if (future) {
             return "RawEvent{future: " + customerId + "@" + eventTime + ": " + malformed + "}";
         }
-        return malformed != null ? "RawEvent{malformed: " + malformed + "}" : "RawEvent{" + customerId + "@" + eventTime + "}";
+        if (malformed != null) {
+            return "RawEvent{malformed: " + malformed + "}";
+        }
+        return count == 1 ? "RawEvent{" + customerId + "@" + eventTime + "}"
+                : "RawEvent{" + customerId + "@" + eventTime + " x" + count + "}";
     }
 }

@@ -111,6 +111,8 @@ public final class BenchmarkMain {
         FIRST_OPEN.set(Long.MAX_VALUE);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2, new Configuration());
         AggregatorJob.configureEnvironment(env, AggregatorJob.CHECKPOINT_INTERVAL);
+        // fails the job if any type on its path would fall back to Kryo (all are POJOs / primitives)
+        env.getConfig().disableGenericTypes();
         DataGeneratorSource<byte[]> source = new DataGeneratorSource<>(i -> data[(int) (long) i], n,
                 PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO);
         AggregationPipeline.Outputs out = AggregationPipeline.build(
