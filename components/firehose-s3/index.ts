@@ -62,7 +62,7 @@ export class FirehoseS3Stack extends PipelineStack {
       max: 900,
       unit: 'seconds',
     });
-    crossVariableRule(this, {
+    const bufferRule = crossVariableRule(this, {
       variables: ['dynamic_partitioning_enabled', 'buffering_size_mb'],
       message: 'buffering_size_mb: must be at least 64 when dynamic_partitioning_enabled is true',
       enforcedBy: 'the delivery stream precondition',
@@ -170,8 +170,7 @@ export class FirehoseS3Stack extends PipelineStack {
         precondition: [
           {
             condition: Token.asAny(`\${!${dyn} || ${bufferSize.fqn} >= 64}`),
-            errorMessage:
-              'Invalid combination: buffering_size_mb must be at least 64 when dynamic_partitioning_enabled is true.',
+            errorMessage: bufferRule,
           },
         ],
       },

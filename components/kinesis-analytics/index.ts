@@ -109,7 +109,7 @@ export class KinesisAnalyticsStack extends PipelineStack {
       default: null,
       pattern: stringPattern('timestream.table'),
     });
-    crossVariableRule(this, {
+    const efoRule = crossVariableRule(this, {
       variables: ['input_reader', 'efo_consumer_name'],
       message: 'efo_consumer_name: must be set when input_reader is EFO',
       enforcedBy: 'the application precondition',
@@ -118,7 +118,7 @@ export class KinesisAnalyticsStack extends PipelineStack {
         then: { required: ['efo_consumer_name'], properties: { efo_consumer_name: { type: 'string' } } },
       },
     });
-    crossVariableRule(this, {
+    const timestreamRule = crossVariableRule(this, {
       variables: ['timestream_enabled', 'timestream_database_name', 'timestream_table_name'],
       message: 'timestream_enabled: true needs timestream_database_name and timestream_table_name',
       enforcedBy: 'the application precondition',
@@ -280,14 +280,13 @@ export class KinesisAnalyticsStack extends PipelineStack {
         precondition: [
           {
             condition: Token.asAny(`\${${efo} ? ${efoConsumerName.fqn} != null : true}`),
-            errorMessage: 'Invalid combination: input_reader = EFO needs efo_consumer_name.',
+            errorMessage: efoRule,
           },
           {
             condition: Token.asAny(
               `\${${timestream} ? ${timestreamDatabase.fqn} != null && ${timestreamTable.fqn} != null : true}`,
             ),
-            errorMessage:
-              'Invalid combination: timestream_enabled = true needs timestream_database_name and timestream_table_name.',
+            errorMessage: timestreamRule,
           },
         ],
       },

@@ -130,7 +130,7 @@ export class LambdaEnrichmentStack extends PipelineStack {
         },
       },
     });
-    crossVariableRule(this, {
+    const vpcRule = crossVariableRule(this, {
       variables: ['vpc_subnet_ids', 'vpc_id'],
       message: 'vpc_id: must be set when vpc_subnet_ids is not empty',
       enforcedBy: "the function's security group (vpc_id)",
@@ -367,7 +367,7 @@ export class LambdaEnrichmentStack extends PipelineStack {
           },
           {
             condition: Token.asAny(`\${length(${subnets.fqn}) > 0 ? ${vpcId.fqn} != null : true}`),
-            errorMessage: 'Invalid combination: vpc_subnet_ids needs vpc_id.',
+            errorMessage: vpcRule,
           },
         ],
       },

@@ -144,7 +144,7 @@ export class OpensearchStack extends PipelineStack {
       pattern: SECURITY_GROUP_ID,
       maxItems: 10,
     });
-    crossVariableRule(this, {
+    const vpcRule = crossVariableRule(this, {
       variables: ['subnet_ids', 'vpc_id'],
       message: 'vpc_id: must be set when subnet_ids is not empty',
       enforcedBy: 'the domain precondition',
@@ -221,7 +221,7 @@ export class OpensearchStack extends PipelineStack {
           },
           {
             condition: Token.asAny(`\${${inVpc} ? ${vpcId.fqn} != null : true}`),
-            errorMessage: 'Invalid combination: subnet_ids needs vpc_id.',
+            errorMessage: vpcRule,
           },
         ],
       },

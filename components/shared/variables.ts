@@ -164,7 +164,11 @@ function gotHcl(names: readonly string[], self?: string): string {
  * validation may read other variables since OpenTofu 1.8), the JSON Schema rule and the OPA
  * policy's check all carry the same `message`, followed by the values it read.
  */
-export function crossVariableRule(scope: Construct, rule: CrossVariableRuleDeclaration): void {
+/**
+ * Returns the rule's message, for a resource precondition that enforces the same rule (`enforcedBy`),
+ * so that OpenTofu's plan says what Atmos says.
+ */
+export function crossVariableRule(scope: Construct, rule: CrossVariableRuleDeclaration): string {
   if (!rule.schema && !rule.rego) throw new Error(`crossVariableRule "${rule.message}": give schema or rego`);
   if (!/^[a-z][a-z0-9_]*: /.test(rule.message)) {
     throw new Error(`crossVariableRule "${rule.message}": the message must start with "<variable>: "`);
@@ -185,6 +189,7 @@ export function crossVariableRule(scope: Construct, rule: CrossVariableRuleDecla
       errorMessage: `${rule.message} ${gotHcl(rule.variables)}`,
     });
   }
+  return rule.message;
 }
 
 interface VariableBase {
