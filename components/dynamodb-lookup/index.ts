@@ -71,7 +71,7 @@ export class DynamodbLookupStack extends PipelineStack {
       min: 1,
       max: 10,
     });
-    crossVariableRule(this, {
+    const daxRule = crossVariableRule(this, {
       variables: ['dax_enabled', 'vpc_id', 'dax_subnet_ids'],
       message: 'dax_enabled: true needs vpc_id and at least one entry in dax_subnet_ids',
       enforcedBy: 'the DAX cluster precondition',
@@ -111,11 +111,13 @@ export class DynamodbLookupStack extends PipelineStack {
       lifecycle: {
         precondition: [
           {
-            condition: Token.asAny(
-              `\${var.vpc_id != null && length(var.dax_subnet_ids) > 0 && length(local.label_id) <= 20}`,
-            ),
+            condition: Token.asAny(`\${var.vpc_id != null && length(var.dax_subnet_ids) > 0}`),
+            errorMessage: daxRule,
+          },
+          {
+            condition: Token.asAny('${length(local.label_id) <= 20}'),
             errorMessage:
-              'Invalid combination: dax_enabled = true needs vpc_id and at least one entry in dax_subnet_ids, and a label id of at most 20 characters (DAX cluster names are 1-20 characters).',
+              'Invalid label: DAX cluster names are 1-20 characters; with dax_enabled, shorten namespace, environment, stage or name.',
           },
         ],
       },

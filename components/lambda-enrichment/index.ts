@@ -112,7 +112,7 @@ export class LambdaEnrichmentStack extends PipelineStack {
       'dax_client_security_group_id',
       'dax_security_group_id',
     ] as const;
-    crossVariableRule(this, {
+    const daxRule = crossVariableRule(this, {
       variables: ['dax_endpoint', ...daxNeeds],
       message: `dax_endpoint: needs ${daxNeeds.join(', ')} (DAX is reachable only inside the VPC and admits only its client group)`,
       enforcedBy: "the function's preconditions",
@@ -353,17 +353,12 @@ export class LambdaEnrichmentStack extends PipelineStack {
       lifecycle: {
         precondition: [
           {
+            // dax_security_group_id is the DAX cluster's group, for the function's egress on
+            // DAX_TLS_PORT; both groups are dynamodb-lookup outputs.
             condition: Token.asAny(
-              `\${${daxEndpoint.fqn} == "" ? true : ${daxClusterArn.fqn} != "" && length(${subnets.fqn}) > 0 && ${vpcId.fqn} != null}`,
+              `\${${daxEndpoint.fqn} == "" ? true : ${daxClusterArn.fqn} != "" && length(${subnets.fqn}) > 0 && ${vpcId.fqn} != null && ${daxClientGroup.fqn} != "" && ${daxClusterGroup.fqn} != ""}`,
             ),
-            errorMessage:
-              'Invalid combination: dax_endpoint needs dax_cluster_arn, vpc_subnet_ids and vpc_id (DAX is reachable only inside the VPC).',
-          },
-          {
-            condition: Token.asAny(
-              `\${${daxEndpoint.fqn} == "" ? true : ${daxClientGroup.fqn} != "" && ${daxClusterGroup.fqn} != ""}`,
-            ),
-            errorMessage: `Invalid combination: dax_endpoint needs dax_client_security_group_id (the DAX cluster admits only that group) and dax_security_group_id (for the function's egress on ${DAX_TLS_PORT}); both are dynamodb-lookup outputs.`,
+            errorMessage: daxRule,
           },
           {
             condition: Token.asAny(`\${length(${subnets.fqn}) > 0 ? ${vpcId.fqn} != null : true}`),

@@ -104,7 +104,7 @@ describe('firehose-s3', () => {
     const pre = (delivery.lifecycle as { precondition: { condition: string; error_message: string }[] })
       .precondition[0]!;
     expect(pre.condition).toBe('${!var.dynamic_partitioning_enabled || var.buffering_size_mb >= 64}');
-    expect(pre.error_message).toMatch(/buffering_size_mb must be at least 64/);
+    expect(pre.error_message).toBe('buffering_size_mb: must be at least 64 when dynamic_partitioning_enabled is true');
   });
 
   it('creates a hardened, KMS-encrypted archive bucket unless one is given', () => {

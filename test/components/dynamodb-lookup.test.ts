@@ -65,6 +65,6 @@ describe('DAX', () => {
   it('refuses DAX without VPC wiring, naming the variables', () => {
     const sg = resourcesOf(tf, 'aws_security_group').dax_client_sg!;
     const precondition = (sg.lifecycle as { precondition: { error_message: string }[] }).precondition[0]!;
-    expect(precondition.error_message).toMatch(/dax_enabled = true needs vpc_id and .*dax_subnet_ids/);
+    expect(precondition.error_message).toMatch(/dax_enabled: true needs vpc_id and .*dax_subnet_ids/);
   });
 });

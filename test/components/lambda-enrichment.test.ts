@@ -190,9 +190,9 @@ describe('function', () => {
     const pre = (fn.lifecycle as { precondition: { condition: string; error_message: string }[] }).precondition;
     expect(pre).toContainEqual({
       condition:
-        '${var.dax_endpoint == "" ? true : var.dax_client_security_group_id != "" && var.dax_security_group_id != ""}',
+        '${var.dax_endpoint == "" ? true : var.dax_cluster_arn != "" && length(var.vpc_subnet_ids) > 0 && var.vpc_id != null && var.dax_client_security_group_id != "" && var.dax_security_group_id != ""}',
       error_message:
-        "Invalid combination: dax_endpoint needs dax_client_security_group_id (the DAX cluster admits only that group) and dax_security_group_id (for the function's egress on 9111); both are dynamodb-lookup outputs.",
+        'dax_endpoint: needs dax_cluster_arn, vpc_subnet_ids, vpc_id, dax_client_security_group_id, dax_security_group_id (DAX is reachable only inside the VPC and admits only its client group)',
     });
     const schema = JSON.parse(
       readFileSync(join(REPO_ROOT, 'stacks', 'schemas', 'jsonschema', 'lambda-enrichment.json'), 'utf8'),
