@@ -8,22 +8,14 @@
  * folder are never touched.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { App, type TerraformStack } from 'cdktf';
 import { PROPERTIES_FILE, propertiesDocument } from './kinesis-analytics/properties';
 import { COMPONENTS } from './registry';
+import { findRepoRoot } from './repo-root';
 import { variablesPolicy, variablesSchema } from './shared/variables';
 
-/** The repository root: the nearest folder upwards holding atmos.yaml (works from a bundle too). */
-export function findRepoRoot(start: string = __dirname): string {
-  let dir = resolve(start);
-  while (!existsSync(join(dir, 'atmos.yaml'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no atmos.yaml found above ${start}`);
-    dir = parent;
-  }
-  return dir;
-}
+export { findRepoRoot };
 
 export const REPO_ROOT = findRepoRoot();
 export const COMPONENTS_DIR = join(REPO_ROOT, 'components');

@@ -14,7 +14,8 @@
  * validation and precondition messages, alarm attributes), never parsed out of description text.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative } from 'node:path';
+import { findRepoRoot } from '../components/repo-root';
 
 /** The parts of a synthesized component this generator reads. */
 export interface ComponentJson {
@@ -495,19 +496,8 @@ export function generateReadmes(options: GenerateOptions): GeneratedReadme[] {
   });
 }
 
-/** The repository root: the nearest folder upwards holding atmos.yaml. */
-function repoRoot(start: string): string {
-  let dir = resolve(start);
-  while (!existsSync(join(dir, 'atmos.yaml'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no atmos.yaml found above ${start}`);
-    dir = parent;
-  }
-  return dir;
-}
-
 /** `npm run synth` (scripts/synth.mjs) and the command line call this. */
-export function main(root: string = repoRoot(process.cwd())): void {
+export function main(root: string = findRepoRoot(process.cwd())): void {
   const results = generateReadmes({
     componentsDir: join(root, 'components'),
     schemasDir: join(root, 'stacks', 'schemas', 'jsonschema'),

@@ -23,6 +23,7 @@ import { policyDocument } from '../support/iam-policy';
 import { REPO_ROOT } from '../support/paths';
 import { alarmsOf, onlyResource, readComponent, resourcesOf } from '../support/synth';
 import { validationOf } from '../support/validations';
+import { lambdaEnrichmentVars } from '../support/lambda-vars';
 import { TerraformEvaluator, type Value } from '../support/terraform-expr';
 
 const tf = readComponent('lambda-enrichment');
@@ -387,15 +388,7 @@ describe('failed-records alarm = the metric lambda-src emits', () => {
   type Emf = {
     _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
   } & Record<string, unknown>;
-  const VARS: Record<string, Value> = {
-    region: 'us-east-1',
-    namespace: 'acme',
-    environment: 'ue1',
-    stage: 'dev',
-    source_stream_name: 'acme-ue1-dev-ingest',
-    destination_stream_name: 'acme-ue1-dev-output',
-    lookup_table_name: 'acme-ue1-dev-lookup',
-  };
+  const VARS = lambdaEnrichmentVars();
   const evaluator = new TerraformEvaluator(tf, {
     vars: VARS,
     references: {
@@ -503,15 +496,7 @@ describe('environment = lambda-src/src/config.ts', () => {
     if (!m) throw new Error(`${envName} = ${environment[envName]} is not set from one variable`);
     return m[1]!;
   };
-  const VARS: Record<string, Value> = {
-    region: 'us-east-1',
-    namespace: 'acme',
-    environment: 'ue1',
-    stage: 'dev',
-    source_stream_name: 'acme-ue1-dev-ingest',
-    destination_stream_name: 'acme-ue1-dev-output',
-    lookup_table_name: 'acme-ue1-dev-lookup',
-  };
+  const VARS = lambdaEnrichmentVars();
   /** The environment the component gives the function, as Terraform would evaluate it. */
   const evaluated = (vars: Record<string, Value>): Record<string, string> => {
     const evaluator = new TerraformEvaluator(tf, {

@@ -59,21 +59,14 @@ import {
 import { policyDocuments, renderPolicy, type IamPolicy } from '../support/iam-policy';
 import { startMotoServer, TEST_REGION } from '../support/moto';
 import { readComponent } from '../support/synth';
+import { lambdaEnrichmentVars } from '../support/lambda-vars';
 import { TerraformEvaluator, type Value } from '../support/terraform-expr';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 
 const ACCOUNT = '123456789012';
 const tf = readComponent('lambda-enrichment');
-const VARS: Record<string, Value> = {
-  region: TEST_REGION,
-  namespace: 'acme',
-  environment: 'ue1',
-  stage: 'dev',
-  source_stream_name: 'acme-ue1-dev-ingest',
-  destination_stream_name: 'acme-ue1-dev-output',
-  lookup_table_name: 'acme-ue1-dev-lookup',
-};
+const VARS = lambdaEnrichmentVars(TEST_REGION);
 const base = new TerraformEvaluator(tf, { vars: VARS, accountId: ACCOUNT, partition: 'aws' });
 const queueName = String(base.value(tf.resource!.aws_sqs_queue!.dlq!.name));
 const failuresName = String(base.value(tf.resource!.aws_sqs_queue!.failures!.name));
