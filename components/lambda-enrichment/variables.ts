@@ -6,7 +6,7 @@
 import { RETENTION_HOURS } from '../shared/kinesis-stream';
 import { logRetentionVariable } from '../shared/logs';
 import { RESOURCE_NAME, SECURITY_GROUP_ID, SUBNET_ID, VPC_ID } from '../shared/patterns';
-import { PipelineStack } from '../shared/pipeline-stack';
+import type { PipelineStack } from '../shared/pipeline-stack';
 import { destinationStream, sourceStream } from '../shared/streams';
 import {
   crossVariableRule,
