@@ -6,9 +6,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.io.SerializedString;
-import com.fasterxml.jackson.core.util.BufferRecycler;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
-import com.fasterxml.jackson.core.util.RecyclerPool;
 
 import java.io.IOException;
 import java.time.DateTimeException;
@@ -18,16 +16,10 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /** JSON (UTF-8) reading of raw events and writing of aggregate records, with Jackson's streaming API. */
 public final class EventJson {
-    /**
-     * Buffers come from {@link SlotPool}, not Jackson's default thread-local pool: its per-parser
-     * lookup (ThreadLocal + SoftReference) measured 18 % of the job's source-thread samples
-     * (Flink task threads carry many thread locals) vs 8 % in a plain loop.
-     */
-    private static final JsonFactory FACTORY = JsonFactory.builder().recyclerPool(new SlotPool()).build();
+    private static final JsonFactory FACTORY = new JsonFactory();
     private static final SerializedString CUSTOMER_ID = new SerializedString("customer_id");
     private static final SerializedString TIMESTAMP = new SerializedString("timestamp");
 
@@ -49,8 +41,9 @@ public final class EventJson {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw new MalformedEventException("not a JSON object");
             }
-            String name;
-            while ((name = p.nextFieldName()) != null) {
+            JsonToken t;
+            while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+                String name = p.getCurrentName();
                 JsonToken v = p.nextToken();
                 if ("customer_id".equals(name)) {
                     if (v != JsonToken.VALUE_STRING) {
@@ -66,7 +59,7 @@ public final class EventJson {
                     p.skipChildren();
                 }
             }
-            if (p.currentToken() != JsonToken.END_OBJECT) {
+            if (t != JsonToken.END_OBJECT) {
                 throw new MalformedEventException("truncated JSON object");
             }
             if (p.nextToken() != null) {
@@ -181,38 +174,6 @@ public final class EventJson {
             return out.toByteArray();
         } catch (IOException e) {
             throw new IllegalStateException("cannot write aggregate JSON", e);
-        }
-    }
-
-    /**
-     * A small lock-free pool of {@link BufferRecycler}s shared by all threads: acquire takes the
-     * first non-empty slot (one CAS when uncontended), release puts the recycler back into the
-     * first free slot or drops it when all are taken. Enough slots for the task threads of one
-     * TaskManager that parse at the same time; beyond that a parser allocates fresh buffers.
-     */
-    static final class SlotPool implements RecyclerPool<BufferRecycler> {
-        private static final long serialVersionUID = 1L;
-        private static final int SLOTS = 16;
-        private final transient AtomicReferenceArray<BufferRecycler> slots = new AtomicReferenceArray<>(SLOTS);
-
-        @Override
-        public BufferRecycler acquirePooled() {
-            for (int i = 0; i < SLOTS; i++) {
-                BufferRecycler r = slots.get(i);
-                if (r != null && slots.compareAndSet(i, r, null)) {
-                    return r;
-                }
-            }
-            return new BufferRecycler();
-        }
-
-        @Override
-        public void releasePooled(BufferRecycler r) {
-            for (int i = 0; i < SLOTS; i++) {
-                if (slots.get(i) == null && slots.compareAndSet(i, null, r)) {
-                    return;
-                }
-            }
         }
     }
 }
