@@ -79,6 +79,14 @@ public final class BenchmarkMain {
         // MiniCluster's start-up, job submission and task deployment, which the loop does not have
         System.out.printf("MEDIAN from the job's tasks' start (no cluster start-up / deployment): %,.0f events/s | "
                 + "ratio %.3f%n", mr, mr / ml);
+        // added figure (does not change the two above): the job's fixed cost, i.e. the wall time of
+        // the same job over one event (MiniCluster start, submission, deployment, teardown)
+        double[] fixed = new double[runs];
+        for (int r = 0; r < runs; r++) {
+            fixed[r] = 1 / flinkJob(1);
+        }
+        System.out.printf("MEDIAN fixed cost (the same job over 1 event): %.2f s | the job over %d events: %.2f s, "
+                + "the loop: %.2f s%n", median(fixed), n, n / mj, n / ml);
     }
 
     private static double median(double[] v) {
