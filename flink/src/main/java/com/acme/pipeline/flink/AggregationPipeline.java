@@ -80,8 +80,15 @@ public final class AggregationPipeline {
      * watermarks. Counting sinks are attached to the late and malformed side outputs.
      */
     public static Outputs build(DataStream<RawEvent> events, Settings settings) {
+        // split-malformed and pre-aggregate run in the source's task (same parallelism, forward): as in
+        // the job, where the source has the job's parallelism. Under a source of lower parallelism
+        // (a test's ordered parallelism-1 input) a rebalance would give each window subtask several
+        // upstream channels, and whether an event is late would depend on which channel's watermark
+        // the window operator happened to have received.
+        int upstream = events.getParallelism();
         SingleOutputStreamOperator<RawEvent> valid = events
                 .process(new SplitMalformed())
+                .setParallelism(upstream)
                 .name("split-malformed")
                 .uid("split-malformed");
         DataStream<RawEvent> malformed = valid.getSideOutput(MALFORMED_EVENTS);
@@ -93,6 +100,7 @@ public final class AggregationPipeline {
         SingleOutputStreamOperator<RawEvent> folded = valid
                 .transform("pre-aggregate", TypeInformation.of(RawEvent.class),
                         new PreAggregateOperator(settings.windowSize.toMillis()))
+                .setParallelism(upstream)
                 .name("pre-aggregate")
                 .uid("pre-aggregate")
                 .setBufferTimeout(0);
