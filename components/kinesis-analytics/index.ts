@@ -26,54 +26,34 @@ export class KinesisAnalyticsStack extends PipelineStack {
   constructor(scope: Construct, id = 'kinesis-analytics') {
     super(scope, id, { defaultName: 'analytics' });
 
-    const {
-      source,
-      destination,
-      reader,
-      efoConsumerName,
-      allowNonRestoredState,
-      timestreamEnabled,
-      timestreamDatabase,
-      timestreamTable,
-      efoRule,
-      timestreamRule,
-      parallelism,
-      parallelismPerKpu,
-      autoscaling,
-      checkpointInterval,
-      minPause,
-      snapshots,
-      metricsLevel,
-      logLevel,
-      start,
-      lagThreshold,
-      retentionDays,
-      lifecycle,
-    } = analyticsVariables(this);
+    const v = analyticsVariables(this);
 
     // --- resources ---------------------------------------------------------------------------------
     const appName = this.resourceName();
-    const efo = `${reader.fqn} == "EFO"`;
-    const { statement: readThroughConsumer } = efoConsumer(this, source, efoConsumerName, efo);
-    const timestream = timestreamEnabled.fqn;
+    const efo = `${v.reader.fqn} == "EFO"`;
+    const { statement: readThroughConsumer } = efoConsumer(this, v.source, v.efoConsumerName, efo);
+    const timestream = v.timestreamEnabled.fqn;
 
-    const logs = logGroup(this, 'log_group', { name: `/aws/kinesis-analytics/${appName}`, retentionDays });
+    const logs = logGroup(this, 'log_group', {
+      name: `/aws/kinesis-analytics/${appName}`,
+      retentionDays: v.retentionDays,
+    });
     const logStream = new CloudwatchLogStream(this, 'log_stream', { name: 'application', logGroupName: logs.name });
 
     // role → key (names the role) → bucket → jar → role policy (names bucket and key)
     const role = analyticsRole(this);
-    const artifacts = flinkArtifacts(this, role, lifecycle);
+    const artifacts = flinkArtifacts(this, role, v.lifecycle);
     const { bucket, jar } = artifacts;
     analyticsRolePolicy(this, role, {
-      source,
+      source: v.source,
       readThroughConsumer,
-      destination,
+      destination: v.destination,
       artifacts,
       logs,
       logStream,
-      timestreamEnabled,
-      timestreamDatabase,
-      timestreamTable,
+      timestreamEnabled: v.timestreamEnabled,
+      timestreamDatabase: v.timestreamDatabase,
+      timestreamTable: v.timestreamTable,
     });
 
     // The `pipeline` property group (flink/README.md), built from its one declaration
@@ -88,8 +68,8 @@ export class KinesisAnalyticsStack extends PipelineStack {
       'flink_properties',
       propertyMapExpression({
         'aws.region': this.regionExpression,
-        'input.stream.arn': `local.${source.arnLocal.node.id}`,
-        'output.stream.arn': `local.${destination.arnLocal.node.id}`,
+        'input.stream.arn': `local.${v.source.arnLocal.node.id}`,
+        'output.stream.arn': `local.${v.destination.arnLocal.node.id}`,
       }),
     );
     const app = new Kinesisanalyticsv2Application(this, 'application', {
@@ -97,7 +77,7 @@ export class KinesisAnalyticsStack extends PipelineStack {
       description: 'Counts raw events per customer in tumbling event-time windows (flink/)',
       runtimeEnvironment: 'FLINK-1_20',
       serviceExecutionRole: role.arn,
-      startApplication: start.booleanValue,
+      startApplication: v.start.booleanValue,
       applicationConfiguration: {
         applicationCodeConfiguration: {
           codeContentType: 'ZIPFILE',
@@ -117,43 +97,46 @@ export class KinesisAnalyticsStack extends PipelineStack {
           checkpointConfiguration: {
             configurationType: 'CUSTOM',
             checkpointingEnabled: true,
-            checkpointInterval: checkpointInterval.numberValue,
-            minPauseBetweenCheckpoints: minPause.numberValue,
+            checkpointInterval: v.checkpointInterval.numberValue,
+            minPauseBetweenCheckpoints: v.minPause.numberValue,
           },
           monitoringConfiguration: {
             configurationType: 'CUSTOM',
-            logLevel: logLevel.stringValue,
-            metricsLevel: metricsLevel.stringValue,
+            logLevel: v.logLevel.stringValue,
+            metricsLevel: v.metricsLevel.stringValue,
           },
           parallelismConfiguration: {
             configurationType: 'CUSTOM',
-            autoScalingEnabled: autoscaling.booleanValue,
-            parallelism: parallelism.numberValue,
-            parallelismPerKpu: parallelismPerKpu.numberValue,
+            autoScalingEnabled: v.autoscaling.booleanValue,
+            parallelism: v.parallelism.numberValue,
+            parallelismPerKpu: v.parallelismPerKpu.numberValue,
           },
         },
-        applicationSnapshotConfiguration: { snapshotsEnabled: snapshots.booleanValue },
+        applicationSnapshotConfiguration: { snapshotsEnabled: v.snapshots.booleanValue },
         // The reader switch procedure (flink/README.md) sets this for one update, then back to false.
-        runConfiguration: { flinkRunConfiguration: { allowNonRestoredState: allowNonRestoredState.booleanValue } },
+        runConfiguration: { flinkRunConfiguration: { allowNonRestoredState: v.allowNonRestoredState.booleanValue } },
       },
       cloudwatchLoggingOptions: { logStreamArn: logStream.arn },
       lifecycle: {
         precondition: [
           {
-            condition: Token.asAny(`\${${efo} ? ${efoConsumerName.fqn} != null : true}`),
-            errorMessage: efoRule,
+            condition: Token.asAny(`\${${efo} ? ${v.efoConsumerName.fqn} != null : true}`),
+            errorMessage: v.efoRule,
           },
           {
             condition: Token.asAny(
-              `\${${timestream} ? ${timestreamDatabase.fqn} != null && ${timestreamTable.fqn} != null : true}`,
+              `\${${timestream} ? ${v.timestreamDatabase.fqn} != null && ${v.timestreamTable.fqn} != null : true}`,
             ),
-            errorMessage: timestreamRule,
+            errorMessage: v.timestreamRule,
           },
         ],
       },
     });
 
-    analyticsAlarms(this, app, { inputStreamName: source.name, processingLagThresholdMs: lagThreshold.numberValue });
+    analyticsAlarms(this, app, {
+      inputStreamName: v.source.name,
+      processingLagThresholdMs: v.lagThreshold.numberValue,
+    });
 
     this.output('application_name', app.name, 'Name of the Flink application.');
     this.output('application_arn', app.arn, 'ARN of the Flink application.');

@@ -32,63 +32,30 @@ export class LambdaEnrichmentStack extends PipelineStack {
   constructor(scope: Construct, id = 'lambda-enrichment') {
     super(scope, id, { defaultName: 'enrichment' });
 
-    const {
-      source,
-      destination,
-      table,
-      efoConsumerName,
-      daxEndpoint,
-      daxClusterArn,
-      vpcId,
-      subnets,
-      extraGroups,
-      daxClientGroup,
-      daxClusterGroup,
-      daxRule,
-      vpcRule,
-      runtime,
-      memory,
-      timeout,
-      reserved,
-      cacheEntries,
-      cacheBytes,
-      cacheTtl,
-      maxRecordBytes,
-      logLevel,
-      retentionDays,
-      batchSize,
-      batchingWindow,
-      startingPosition,
-      parallelization,
-      retries,
-      maxRecordAge,
-      errorRate,
-      failedRecordsThreshold,
-      iteratorAge,
-    } = enrichmentVariables(this);
+    const v = enrichmentVariables(this);
 
     // --- resources -----------------------------------------------------------------------------
     const functionName = this.resourceName();
-    const efo = `${efoConsumerName.fqn} != null`;
-    const { consumer, statement: readThroughConsumer } = efoConsumer(this, source, efoConsumerName, efo);
+    const efo = `${v.efoConsumerName.fqn} != null`;
+    const { consumer, statement: readThroughConsumer } = efoConsumer(this, v.source, v.efoConsumerName, efo);
     const queues = enrichmentQueues(this);
     const { dlq, failures } = queues;
-    const logs = logGroup(this, 'log_group', { name: `/aws/lambda/${functionName}`, retentionDays });
+    const logs = logGroup(this, 'log_group', { name: `/aws/lambda/${functionName}`, retentionDays: v.retentionDays });
     const network = functionNetwork(this, {
-      vpcId,
-      subnets,
-      extraGroups,
-      daxEndpoint,
-      daxClientGroup,
-      daxClusterGroup,
+      vpcId: v.vpcId,
+      subnets: v.subnets,
+      extraGroups: v.extraGroups,
+      daxEndpoint: v.daxEndpoint,
+      daxClientGroup: v.daxClientGroup,
+      daxClusterGroup: v.daxClusterGroup,
     });
     const role = enrichmentRole(this, {
-      source,
+      source: v.source,
       readThroughConsumer,
-      destination,
-      table,
-      daxEndpoint,
-      daxClusterArn,
+      destination: v.destination,
+      table: v.table,
+      daxEndpoint: v.daxEndpoint,
+      daxClusterArn: v.daxClusterArn,
       dlq,
       failures,
       logs,
@@ -100,31 +67,31 @@ export class LambdaEnrichmentStack extends PipelineStack {
       functionName,
       description: 'Enriches raw events with customer profiles (lambda-src)',
       role: role.arn,
-      runtime: runtime.stringValue,
+      runtime: v.runtime.stringValue,
       architectures: ['arm64'],
       handler: 'index.handler',
       filename: artifact,
       // Written out: Fn.filebase64sha256 would escape the path.module interpolation.
       sourceCodeHash: expr(`filebase64sha256(${template(artifact)})`),
-      memorySize: memory.numberValue,
-      timeout: timeout.numberValue,
-      reservedConcurrentExecutions: reserved.numberValue,
+      memorySize: v.memory.numberValue,
+      timeout: v.timeout.numberValue,
+      reservedConcurrentExecutions: v.reserved.numberValue,
       tracingConfig: { mode: 'Active' },
       loggingConfig: { logFormat: 'JSON', logGroup: logs.name },
-      vpcConfig: { subnetIds: subnets.listValue, securityGroupIds: network.securityGroupIds },
+      vpcConfig: { subnetIds: v.subnets.listValue, securityGroupIds: network.securityGroupIds },
       environment: {
         variables: {
-          [ENV.lookupTableName]: table.stringValue,
-          [ENV.outputStreamName]: destination.name,
+          [ENV.lookupTableName]: v.table.stringValue,
+          [ENV.outputStreamName]: v.destination.name,
           [ENV.dlqUrl]: dlq.url,
-          [ENV.daxEndpoint]: daxEndpoint.stringValue,
-          [ENV.cacheMaxEntries]: Token.asString(cacheEntries.numberValue),
-          [ENV.cacheMaxBytes]: Token.asString(cacheBytes.numberValue),
-          [ENV.cacheTtlSeconds]: Token.asString(cacheTtl.numberValue),
-          [ENV.maxRecordBytes]: Token.asString(maxRecordBytes.numberValue),
+          [ENV.daxEndpoint]: v.daxEndpoint.stringValue,
+          [ENV.cacheMaxEntries]: Token.asString(v.cacheEntries.numberValue),
+          [ENV.cacheMaxBytes]: Token.asString(v.cacheBytes.numberValue),
+          [ENV.cacheTtlSeconds]: Token.asString(v.cacheTtl.numberValue),
+          [ENV.maxRecordBytes]: Token.asString(v.maxRecordBytes.numberValue),
           [ENV.serviceName]: functionName,
           [ENV.metricsNamespace]: ENRICHMENT_METRICS.namespace,
-          [ENV.logLevel]: logLevel.stringValue,
+          [ENV.logLevel]: v.logLevel.stringValue,
         },
       },
       dependsOn: [logs],
@@ -134,13 +101,13 @@ export class LambdaEnrichmentStack extends PipelineStack {
             // dax_security_group_id is the DAX cluster's group, for the function's egress on
             // DAX_TLS_PORT; both groups are dynamodb-lookup outputs.
             condition: Token.asAny(
-              `\${${daxEndpoint.fqn} == "" ? true : ${daxClusterArn.fqn} != "" && length(${subnets.fqn}) > 0 && ${vpcId.fqn} != null && ${daxClientGroup.fqn} != "" && ${daxClusterGroup.fqn} != ""}`,
+              `\${${v.daxEndpoint.fqn} == "" ? true : ${v.daxClusterArn.fqn} != "" && length(${v.subnets.fqn}) > 0 && ${v.vpcId.fqn} != null && ${v.daxClientGroup.fqn} != "" && ${v.daxClusterGroup.fqn} != ""}`,
             ),
-            errorMessage: daxRule,
+            errorMessage: v.daxRule,
           },
           {
-            condition: Token.asAny(`\${length(${subnets.fqn}) > 0 ? ${vpcId.fqn} != null : true}`),
-            errorMessage: vpcRule,
+            condition: Token.asAny(`\${length(${v.subnets.fqn}) > 0 ? ${v.vpcId.fqn} != null : true}`),
+            errorMessage: v.vpcRule,
           },
         ],
       },
@@ -164,22 +131,22 @@ export class LambdaEnrichmentStack extends PipelineStack {
 
     const mapping = new LambdaEventSourceMapping(this, 'event_source', {
       functionName: fn.arn,
-      eventSourceArn: expr(cond(efo, firstRef(consumer, 'arn'), source.arnLocal.fqn)),
-      startingPosition: startingPosition.stringValue,
-      batchSize: batchSize.numberValue,
-      maximumBatchingWindowInSeconds: batchingWindow.numberValue,
-      parallelizationFactor: parallelization.numberValue,
+      eventSourceArn: expr(cond(efo, firstRef(consumer, 'arn'), v.source.arnLocal.fqn)),
+      startingPosition: v.startingPosition.stringValue,
+      batchSize: v.batchSize.numberValue,
+      maximumBatchingWindowInSeconds: v.batchingWindow.numberValue,
+      parallelizationFactor: v.parallelization.numberValue,
       bisectBatchOnFunctionError: true,
-      maximumRetryAttempts: retries.numberValue,
-      maximumRecordAgeInSeconds: maxRecordAge.numberValue,
+      maximumRetryAttempts: v.retries.numberValue,
+      maximumRecordAgeInSeconds: v.maxRecordAge.numberValue,
       functionResponseTypes: ['ReportBatchItemFailures'],
       destinationConfig: { onFailure: { destinationArn: failures.arn } },
     });
 
     enrichmentAlarms(this, fn, {
-      errorRatePercent: errorRate.numberValue,
-      iteratorAgeMs: iteratorAge.numberValue,
-      failedRecords: failedRecordsThreshold.numberValue,
+      errorRatePercent: v.errorRate.numberValue,
+      iteratorAgeMs: v.iteratorAge.numberValue,
+      failedRecords: v.failedRecordsThreshold.numberValue,
     });
     enrichmentOutputs(this, { fn, role, mapping, logs, ...queues });
   }

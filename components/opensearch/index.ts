@@ -35,38 +35,17 @@ export class OpensearchStack extends PipelineStack {
   constructor(scope: Construct, id = 'opensearch') {
     super(scope, id, { defaultName: 'search' });
 
-    const {
-      engine,
-      instanceType,
-      instanceCount,
-      zoneAwareness,
-      azCount,
-      dedicatedMasters,
-      masterType,
-      masterCount,
-      volumeSize,
-      iops,
-      throughput,
-      kmsKey,
-      adminRole,
-      accessRoles,
-      subnets,
-      vpcId,
-      clientGroups,
-      vpcRule,
-      retentionDays,
-      freeStorageThreshold,
-    } = domainVariables(this);
+    const v = domainVariables(this);
 
     const domainName = this.resourceName();
-    const inVpc = `length(${subnets.fqn}) > 0`;
-    const domainGroup = domainNetwork(this, { inVpc, vpcId, clientGroups });
+    const inVpc = `length(${v.subnets.fqn}) > 0`;
+    const domainGroup = domainNetwork(this, { inVpc, vpcId: v.vpcId, clientGroups: v.clientGroups });
 
     const logGroups = Object.entries(LOG_TYPES).map(([suffix, type]) => ({
       type,
       group: logGroup(this, `${suffix}_logs`, {
         name: `/aws/opensearch/${domainName}/${suffix.replace('_', '-')}`,
-        retentionDays,
+        retentionDays: v.retentionDays,
       }),
     }));
     const logPolicy = logPublishingPolicy(
@@ -76,30 +55,30 @@ export class OpensearchStack extends PipelineStack {
 
     const domain = new OpensearchDomain(this, 'domain', {
       domainName,
-      engineVersion: engine.stringValue,
+      engineVersion: v.engine.stringValue,
       clusterConfig: {
-        instanceType: instanceType.stringValue,
-        instanceCount: instanceCount.numberValue,
-        zoneAwarenessEnabled: zoneAwareness.booleanValue,
-        dedicatedMasterEnabled: dedicatedMasters.booleanValue,
-        dedicatedMasterType: expr(cond(dedicatedMasters.fqn, masterType.fqn, 'null')),
-        dedicatedMasterCount: exprNumber(cond(dedicatedMasters.fqn, masterCount.fqn, 'null')),
+        instanceType: v.instanceType.stringValue,
+        instanceCount: v.instanceCount.numberValue,
+        zoneAwarenessEnabled: v.zoneAwareness.booleanValue,
+        dedicatedMasterEnabled: v.dedicatedMasters.booleanValue,
+        dedicatedMasterType: expr(cond(v.dedicatedMasters.fqn, v.masterType.fqn, 'null')),
+        dedicatedMasterCount: exprNumber(cond(v.dedicatedMasters.fqn, v.masterCount.fqn, 'null')),
       },
       ebsOptions: {
         ebsEnabled: true,
         volumeType: 'gp3',
-        volumeSize: volumeSize.numberValue,
-        iops: iops.numberValue,
-        throughput: throughput.numberValue,
+        volumeSize: v.volumeSize.numberValue,
+        iops: v.iops.numberValue,
+        throughput: v.throughput.numberValue,
       },
-      encryptAtRest: { enabled: true, kmsKeyId: kmsKey.stringValue },
+      encryptAtRest: { enabled: true, kmsKeyId: v.kmsKey.stringValue },
       nodeToNodeEncryption: { enabled: true },
       domainEndpointOptions: { enforceHttps: true, tlsSecurityPolicy: 'Policy-Min-TLS-1-2-PFS-2023-10' },
       advancedSecurityOptions: {
         enabled: true,
         anonymousAuthEnabled: false,
         internalUserDatabaseEnabled: false,
-        masterUserOptions: { masterUserArn: adminRole.stringValue },
+        masterUserOptions: { masterUserArn: v.adminRole.stringValue },
       },
       logPublishingOptions: logGroups.map(({ type, group }) => ({
         logType: type,
@@ -116,8 +95,8 @@ export class OpensearchStack extends PipelineStack {
               'Invalid label: OpenSearch domain names are 3-28 characters; shorten namespace, environment, stage or name.',
           },
           {
-            condition: Token.asAny(`\${${inVpc} ? ${vpcId.fqn} != null : true}`),
-            errorMessage: vpcRule,
+            condition: Token.asAny(`\${${inVpc} ? ${v.vpcId.fqn} != null : true}`),
+            errorMessage: v.vpcRule,
           },
         ],
       },
@@ -125,13 +104,13 @@ export class OpensearchStack extends PipelineStack {
     // The zone count only with zone awareness: the provider sends ZoneAwarenessConfig only when
     // zone_awareness_enabled is true, so a block written regardless reappears in every plan.
     domain.addOverride('cluster_config.dynamic.zone_awareness_config', {
-      for_each: dynamicWhen(zoneAwareness.fqn),
-      content: { availability_zone_count: expr(azCount.fqn) },
+      for_each: dynamicWhen(v.zoneAwareness.fqn),
+      content: { availability_zone_count: expr(v.azCount.fqn) },
     });
     // VPC placement only when subnets are given: a dynamic block, so one synth serves both.
     domain.addOverride('dynamic.vpc_options', {
       for_each: dynamicWhen(inVpc),
-      content: { subnet_ids: expr(varRef(subnets)), security_group_ids: expr(splatRef(domainGroup, 'id')) },
+      content: { subnet_ids: expr(varRef(v.subnets)), security_group_ids: expr(splatRef(domainGroup, 'id')) },
     });
     const perStage =
       'set per stage by dedicated_master_enabled (prod turns it on) and dedicated_master_count (validated 3-5); checkov cannot evaluate the variable';
@@ -162,8 +141,8 @@ export class OpensearchStack extends PipelineStack {
       enabled: this.deletionProtection,
     });
 
-    domainAccessPolicy(this, domain, { adminRole, accessRoles });
-    domainAlarms(this, domain, { freeStorageThresholdMb: freeStorageThreshold.numberValue });
+    domainAccessPolicy(this, domain, { adminRole: v.adminRole, accessRoles: v.accessRoles });
+    domainAlarms(this, domain, { freeStorageThresholdMb: v.freeStorageThreshold.numberValue });
 
     this.output('domain_name', domain.domainName, 'Name of the domain (firehose-opensearch domain_name).');
     this.output('domain_arn', domain.arn, 'ARN of the domain.');
