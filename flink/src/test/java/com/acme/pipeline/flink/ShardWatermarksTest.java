@@ -122,6 +122,37 @@ class ShardWatermarksTest {
         assertThat(out2.idle).as("a shard that delivered records: the plain 10 s").isTrue();
     }
 
+    /**
+     * Idleness is measured at the periodic emits (the clock is not read per event): a shard goes idle
+     * between the timeout and the timeout plus one emit interval after its last usable event, never
+     * before.
+     */
+    @Test
+    void shardGoesIdleNoEarlierThanTheTimeoutAfterItsLastUsableEvent() {
+        long intervalMs = 200;
+        for (long offsetMs : new long[] {0, 1, 99, 199}) {
+            ManualClock clock = new ManualClock(1_000_000_000L);
+            WatermarkGenerator<RawEvent> g = generator(clock);
+            Recorder out = new Recorder();
+            g.onPeriodicEmit(out);
+            clock.advanceTime(Duration.ofMillis(offsetMs));
+            g.onEvent(new RawEvent("c1", T0), T0, out);
+            long sinceEvent = 0;
+            clock.advanceTime(Duration.ofMillis(intervalMs - offsetMs));
+            sinceEvent += intervalMs - offsetMs;
+            while (true) {
+                g.onPeriodicEmit(out);
+                if (out.idle) {
+                    break;
+                }
+                clock.advanceTime(Duration.ofMillis(intervalMs));
+                sinceEvent += intervalMs;
+            }
+            assertThat(sinceEvent).as("idle %d ms after the last usable event (event %d ms after an emit)", sinceEvent, offsetMs)
+                    .isBetween(10_000L, 10_000L + intervalMs);
+        }
+    }
+
     @Test
     void farFutureEventNeverMovesTheWatermarkNorKeepsTheShardActive() {
         ManualClock clock = new ManualClock(1_000_000_000L);

@@ -34,7 +34,11 @@ import java.time.Duration;
  *
  * <p>Time for the idleness timeout is the input-activity clock Flink passes (it stops while the
  * source is back-pressured or paused for alignment), so a shard is not declared idle because the job
- * could not read it.
+ * could not read it. The clock is read at each periodic emit, not per event (it is synchronized):
+ * activity seen since the previous emit counts as activity at this emit, as in Flink's own
+ * {@code WatermarksWithIdleness}.
+ * A shard therefore goes idle up to one emit interval ({@code pipeline.auto-watermark-interval},
+ * 200 ms) later than its last usable event plus the timeout, never earlier.
  */
 public final class ShardWatermarkGenerator implements WatermarkGenerator<RawEvent> {
     /** Extra idleness timeout before the first record: covers the enumerator's late first assignment. */
@@ -45,6 +49,8 @@ public final class ShardWatermarkGenerator implements WatermarkGenerator<RawEven
     private final RelativeClock clock;
     private long maxEventTime = Long.MIN_VALUE;
     private long lastActivityNanos;
+    /** A usable event arrived since the last periodic emit. */
+    private boolean activeSinceEmit;
     private boolean idle;
     private boolean anyRecord;
 
@@ -64,7 +70,7 @@ public final class ShardWatermarkGenerator implements WatermarkGenerator<RawEven
         if (event.eventTime > maxEventTime) {
             maxEventTime = event.eventTime;
         }
-        lastActivityNanos = clock.relativeTimeNanos();
+        activeSinceEmit = true;
         if (idle) {
             idle = false;
             output.markActive();
@@ -73,8 +79,13 @@ public final class ShardWatermarkGenerator implements WatermarkGenerator<RawEven
 
     @Override
     public void onPeriodicEmit(WatermarkOutput output) {
+        long now = clock.relativeTimeNanos();
+        if (activeSinceEmit) {
+            activeSinceEmit = false;
+            lastActivityNanos = now;
+        }
         long timeout = anyRecord ? idleNanos : idleNanos + UNREAD_GRACE.toNanos();
-        if (clock.relativeTimeNanos() - lastActivityNanos >= timeout) {
+        if (now - lastActivityNanos >= timeout) {
             if (!idle) {
                 idle = true;
                 output.markIdle();
