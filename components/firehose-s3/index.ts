@@ -28,6 +28,20 @@ export const ERROR_PREFIX = 'errors/';
 export const PARTITION_QUERY =
   '{year: .timestamp[0:4], month: .timestamp[5:7], day: .timestamp[8:10], hour: .timestamp[11:13]}';
 
+/** Extracts the partition keys (dynamic partitioning only). */
+const METADATA_EXTRACTION = {
+  type: 'MetadataExtraction',
+  parameters: [
+    { parameter_name: 'JsonParsingEngine', parameter_value: 'JQ-1.6' },
+    { parameter_name: 'MetadataExtractionQuery', parameter_value: PARTITION_QUERY },
+  ],
+};
+/** Ends every record with a newline, so each archived object is JSON Lines. */
+const APPEND_NEWLINE = {
+  type: 'AppendDelimiterToRecord',
+  parameters: [{ parameter_name: 'Delimiter', parameter_value: '\\n' }],
+};
+
 export class FirehoseS3Stack extends PipelineStack {
   constructor(scope: Construct, id = 'firehose-s3') {
     super(scope, id, { defaultName: 'archive' });
@@ -152,19 +166,6 @@ export class FirehoseS3Stack extends PipelineStack {
         kmsKeyArn: keyArn.asString,
         cloudwatchLoggingOptions: logging.options,
         dynamicPartitioningConfiguration: { enabled: exprBool(dyn), retryDuration: 300 },
-        processingConfiguration: {
-          enabled: exprBool(dyn),
-          processors: [
-            {
-              type: 'MetadataExtraction',
-              parameters: [
-                { parameterName: 'JsonParsingEngine', parameterValue: 'JQ-1.6' },
-                { parameterName: 'MetadataExtractionQuery', parameterValue: PARTITION_QUERY },
-              ],
-            },
-            { type: 'AppendDelimiterToRecord', parameters: [{ parameterName: 'Delimiter', parameterValue: '\\n' }] },
-          ],
-        },
       },
       lifecycle: {
         precondition: [
@@ -173,6 +174,35 @@ export class FirehoseS3Stack extends PipelineStack {
             errorMessage: bufferRule,
           },
         ],
+      },
+    });
+
+    // The processors as a dynamic block over one of two ordered lists (locals, so their values stay
+    // JSON, the Delimiter the two characters \n as Firehose expects): MetadataExtraction only with
+    // dynamic partitioning, which Firehose requires for it; the newline delimiter always, so every
+    // archived object is JSON Lines. (CDKTF's iterators would iterate a set and cannot nest.)
+    const processorLists = new TerraformLocal(this, 'archive_processors', {
+      event_hour: [METADATA_EXTRACTION, APPEND_NEWLINE],
+      arrival_time: [APPEND_NEWLINE],
+    });
+    delivery.addOverride('extended_s3_configuration.processing_configuration', {
+      enabled: true,
+      dynamic: {
+        processors: {
+          for_each: expr(cond(dyn, `${processorLists.fqn}.event_hour`, `${processorLists.fqn}.arrival_time`)),
+          content: {
+            type: '${processors.value.type}',
+            dynamic: {
+              parameters: {
+                for_each: '${processors.value.parameters}',
+                content: {
+                  parameter_name: '${parameters.value.parameter_name}',
+                  parameter_value: '${parameters.value.parameter_value}',
+                },
+              },
+            },
+          },
+        },
       },
     });
 

@@ -28,8 +28,10 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client }
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PARTITION_QUERY } from '../../components/firehose-s3/index';
 import { startKinesisMock, type KinesisMock } from '../../test/support/kinesis-mock';
+import { expandDynamic, localsConditional } from '../../test/support/dynamic-blocks';
 import { useMotoServer } from '../../test/support/moto';
 import { REPO_ROOT } from '../../test/support/paths';
+import type { TerraformJson } from '../../test/support/synth';
 import { FirehoseDelivery, type FirehoseDeliveryOptions, type FirehoseEvent } from '../firehose-delivery';
 import { startOpenSearchNode, type OpenSearchNode } from '../opensearch-node';
 
@@ -51,12 +53,11 @@ beforeAll(() => {
 // The component's delivery stream as CreateDeliveryStream input, from its synthesized main.tf.json.
 
 type Tf = Record<string, unknown>;
-function synthesized(component: 'firehose-s3' | 'firehose-opensearch'): Tf {
-  const file = join(REPO_ROOT, 'components', component, 'main.tf.json');
-  const tf = JSON.parse(readFileSync(file, 'utf8')) as {
-    resource: { aws_kinesis_firehose_delivery_stream: { delivery: Tf } };
-  };
-  return tf.resource.aws_kinesis_firehose_delivery_stream.delivery;
+function component(name: 'firehose-s3' | 'firehose-opensearch'): TerraformJson {
+  return JSON.parse(readFileSync(join(REPO_ROOT, 'components', name, 'main.tf.json'), 'utf8')) as TerraformJson;
+}
+function synthesized(name: 'firehose-s3' | 'firehose-opensearch'): Tf {
+  return component(name).resource!.aws_kinesis_firehose_delivery_stream!.delivery!;
 }
 
 /** Resolves the Terraform expressions of the delivery resource: var.* from `vars`, every other reference from `refs` (unknown = error). */
@@ -80,11 +81,12 @@ function resolver(vars: Record<string, unknown>, refs: Record<string, string>) {
   };
 }
 
-function processing(p: Tf | undefined, r: (v: unknown) => unknown) {
-  if (!p) return undefined;
+/** The processing configuration with its dynamic block expanded for `vars`, as Terraform writes it. */
+function processing(tf: TerraformJson, p: Tf, vars: Record<string, unknown>, r: (v: unknown) => unknown) {
+  const expanded = expandDynamic(p, localsConditional(tf, vars));
   return {
-    Enabled: r(p.enabled) as boolean,
-    Processors: (p.processors as Tf[]).map((x) => ({
+    Enabled: r(expanded.enabled) as boolean,
+    Processors: (expanded.processors as Tf[]).map((x) => ({
       Type: x.type as 'MetadataExtraction',
       Parameters: (x.parameters as Tf[]).map((y) => ({
         ParameterName: y.parameter_name as 'Delimiter',
@@ -126,7 +128,7 @@ function s3Input(
         Enabled: r(dyn.enabled) as boolean,
         RetryOptions: { DurationInSeconds: Number(dyn.retry_duration) },
       },
-      ProcessingConfiguration: processing(c.processing_configuration as Tf, r),
+      ProcessingConfiguration: processing(component('firehose-s3'), c.processing_configuration as Tf, vars, r),
     },
   };
 }
@@ -385,7 +387,7 @@ describe('local Firehose delivery: S3 (firehose-s3 component, moto)', () => {
     await fh.stop();
   });
 
-  it('without dynamic partitioning: arrival-hour prefix, and no delimiter (the processors are disabled with it)', async () => {
+  it('without dynamic partitioning: arrival-hour prefix, every record still newline-delimited', async () => {
     const src = await stream();
     const b = await bucket();
     const name = `archive-${++n}`;
@@ -396,9 +398,12 @@ describe('local Firehose delivery: S3 (firehose-s3 component, moto)', () => {
         buffering_interval_seconds: 300,
       }),
     );
-    expect(description.Destinations![0]!.ExtendedS3DestinationDescription!.ProcessingConfiguration!.Enabled).toBe(
-      false,
-    );
+    expect(description.Destinations![0]!.ExtendedS3DestinationDescription!.ProcessingConfiguration).toEqual({
+      Enabled: true,
+      Processors: [
+        { Type: 'AppendDelimiterToRecord', Parameters: [{ ParameterName: 'Delimiter', ParameterValue: '\\n' }] },
+      ],
+    });
     const { fh } = delivery(description);
     await fh.init();
     const recs = ['{"a":1}', '{"a":2}', '{"a":3}'];
@@ -411,7 +416,7 @@ describe('local Firehose delivery: S3 (firehose-s3 component, moto)', () => {
     expect([utcHourPath(before), utcHourPath(after)].map((p) => `raw/${p}`)).toContain(
       objs[0]!.key.slice(0, objs[0]!.key.lastIndexOf('/') + 1),
     );
-    expect(gunzipSync(objs[0]!.body).toString()).toBe(recs.join(''));
+    expect(gunzipSync(objs[0]!.body).toString()).toBe(recs.map((r) => `${r}\n`).join(''));
   });
 
   it('LATEST: records put before init() are not delivered', async () => {
@@ -460,7 +465,7 @@ describe('local Firehose delivery: S3 (firehose-s3 component, moto)', () => {
     const { fh } = delivery(withStart);
     await fh.init();
     await fh.flush();
-    expect((await objects(b)).map((o) => gunzipSync(o.body).toString())).toEqual(['new;']);
+    expect((await objects(b)).map((o) => gunzipSync(o.body).toString())).toEqual(['new;\n']);
   });
 
   it('buffering size: an object is written when the next record would pass SizeInMBs; the rest waits for the interval (or flush)', async () => {
@@ -482,11 +487,12 @@ describe('local Firehose delivery: S3 (firehose-s3 component, moto)', () => {
     while ((await objects(b)).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     await new Promise((r) => setTimeout(r, 1000));
     let objs = await objects(b);
-    expect(objs.map((o) => gunzipSync(o.body).toString())).toEqual([big('a') + big('b')]);
+    const line = (c: string) => `${big(c)}\n`;
+    expect(objs.map((o) => gunzipSync(o.body).toString())).toEqual([line('a') + line('b')]);
     expect(fh.buffered).toBe(1);
     await fh.flush();
     objs = await objects(b);
-    expect(sorted(objs.map((o) => gunzipSync(o.body).toString()))).toEqual([big('a') + big('b'), big('c')]);
+    expect(sorted(objs.map((o) => gunzipSync(o.body).toString()))).toEqual([line('a') + line('b'), line('c')]);
     await fh.stop();
   });
 
@@ -515,7 +521,7 @@ describe('local Firehose delivery: S3 (firehose-s3 component, moto)', () => {
     // first read within ~1 s of the put, then 3 s of buffering
     expect(times[0]! - put1).toBeGreaterThanOrEqual(3000);
     expect(times[0]! - put1).toBeLessThan(6000); // ≤ 1 s to the next poll + 3 s + the delivery timer and PutObject
-    expect((await objects(b)).map((o) => gunzipSync(o.body).toString())).toEqual(['x']);
+    expect((await objects(b)).map((o) => gunzipSync(o.body).toString())).toEqual(['x\n']);
   });
 
   it('reads each shard once per second (GetRecords per shard)', async () => {

@@ -3,6 +3,7 @@
  * buffering, hardened buckets, exact IAM, alarms with the dimensions CloudWatch publishes.
  */
 import { describe, expect, it } from 'vitest';
+import { expandDynamic, localsConditional } from '../support/dynamic-blocks';
 import { policyDocument } from '../support/iam-policy';
 import { alarmsOf, readComponent, resourcesOf, type TerraformJson } from '../support/synth';
 import { validationOf } from '../support/validations';
@@ -80,18 +81,38 @@ describe('firehose-s3', () => {
       '${var.dynamic_partitioning_enabled ? "raw/year=!{partitionKeyFromQuery:year}/month=!{partitionKeyFromQuery:month}/day=!{partitionKeyFromQuery:day}/hour=!{partitionKeyFromQuery:hour}/" : "raw/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/"}',
     );
     expect(s3.error_output_prefix).toMatch(/^errors\/!\{firehose:error-output-type\}\//);
-    const processors = (
-      s3.processing_configuration as {
-        processors: { type: string; parameters: { parameter_name: string; parameter_value: string }[] }[];
-      }
-    ).processors;
-    expect(processors[0]!.parameters).toContainEqual({
-      parameter_name: 'MetadataExtractionQuery',
-      parameter_value:
-        '{year: .timestamp[0:4], month: .timestamp[5:7], day: .timestamp[8:10], hour: .timestamp[11:13]}',
-    });
     expect(s3.buffering_size).toBe('${var.buffering_size_mb}');
     expect(s3.buffering_interval).toBe('${var.buffering_interval_seconds}');
+  });
+
+  it('extracts partition keys only with dynamic partitioning, and ends every record with a newline either way', () => {
+    const processors = (dynamic_partitioning_enabled: boolean) =>
+      expandDynamic(
+        s3.processing_configuration as Record<string, unknown>,
+        localsConditional(tf, { dynamic_partitioning_enabled }),
+      );
+    const newline = {
+      type: 'AppendDelimiterToRecord',
+      parameters: [{ parameter_name: 'Delimiter', parameter_value: '\\n' }],
+    };
+    expect(processors(true)).toEqual({
+      enabled: true,
+      processors: [
+        {
+          type: 'MetadataExtraction',
+          parameters: [
+            { parameter_name: 'JsonParsingEngine', parameter_value: 'JQ-1.6' },
+            {
+              parameter_name: 'MetadataExtractionQuery',
+              parameter_value:
+                '{year: .timestamp[0:4], month: .timestamp[5:7], day: .timestamp[8:10], hour: .timestamp[11:13]}',
+            },
+          ],
+        },
+        newline,
+      ],
+    });
+    expect(processors(false)).toEqual({ enabled: true, processors: [newline] });
   });
 
   it('validates buffering ranges, and the larger minimum dynamic partitioning needs', () => {
