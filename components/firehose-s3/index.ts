@@ -11,7 +11,7 @@ import { KinesisFirehoseDeliveryStream } from '@cdktf/provider-aws/lib/kinesis-f
 import { TerraformLocal, Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import { deliveryKey, firehoseLogging, freshnessAlarm, s3WriteStatements } from '../shared/firehose';
-import { cond, countWhen, expr, exprBool, first, firstRef, template } from '../shared/expressions';
+import { cond, countWhen, dynamicValue, expr, exprBool, first, firstRef, ref, template } from '../shared/expressions';
 import { rolePolicy, serviceRole } from '../shared/iam';
 import { FIREHOSE } from '../shared/metrics';
 import { BUCKET_NAME, KMS_KEY_ARN } from '../shared/patterns';
@@ -189,15 +189,15 @@ export class FirehoseS3Stack extends PipelineStack {
       enabled: true,
       dynamic: {
         processors: {
-          for_each: expr(cond(dyn, `${processorLists.fqn}.event_hour`, `${processorLists.fqn}.arrival_time`)),
+          for_each: expr(cond(dyn, ref(processorLists, 'event_hour'), ref(processorLists, 'arrival_time'))),
           content: {
-            type: '${processors.value.type}',
+            type: dynamicValue('processors', 'type'),
             dynamic: {
               parameters: {
-                for_each: '${processors.value.parameters}',
+                for_each: dynamicValue('processors', 'parameters'),
                 content: {
-                  parameter_name: '${parameters.value.parameter_name}',
-                  parameter_value: '${parameters.value.parameter_value}',
+                  parameter_name: dynamicValue('parameters', 'parameter_name'),
+                  parameter_value: dynamicValue('parameters', 'parameter_value'),
                 },
               },
             },

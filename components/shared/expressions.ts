@@ -97,6 +97,11 @@ export function whenEnabled(condition: string, resource: Addressable, attribute:
   return expr(cond(condition, firstRef(resource, attribute), otherwise));
 }
 
+/** `${<block>.value.<attribute>}`: inside a dynamic block's content, an attribute of the current item. */
+export function dynamicValue(block: string, attribute: string): string {
+  return expr(`${block}.value.${attribute}`);
+}
+
 /** `for_each` of a dynamic block that is written once when `condition` holds, else not at all. */
 export function dynamicWhen(condition: string): string {
   return expr(cond(condition, '[1]', '[]'));

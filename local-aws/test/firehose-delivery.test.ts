@@ -28,7 +28,7 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client }
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PARTITION_QUERY } from '../../components/firehose-s3/index';
 import { startKinesisMock, type KinesisMock } from '../../test/support/kinesis-mock';
-import { expandDynamic, localsConditional } from '../../test/support/dynamic-blocks';
+import { archiveProcessing } from '../../test/support/firehose';
 import { useMotoServer } from '../../test/support/moto';
 import { REPO_ROOT } from '../../test/support/paths';
 import type { TerraformJson } from '../../test/support/synth';
@@ -81,21 +81,6 @@ function resolver(vars: Record<string, unknown>, refs: Record<string, string>) {
   };
 }
 
-/** The processing configuration with its dynamic block expanded for `vars`, as Terraform writes it. */
-function processing(tf: TerraformJson, p: Tf, vars: Record<string, unknown>, r: (v: unknown) => unknown) {
-  const expanded = expandDynamic(p, localsConditional(tf, vars));
-  return {
-    Enabled: r(expanded.enabled) as boolean,
-    Processors: (expanded.processors as Tf[]).map((x) => ({
-      Type: x.type as 'MetadataExtraction',
-      Parameters: (x.parameters as Tf[]).map((y) => ({
-        ParameterName: y.parameter_name as 'Delimiter',
-        ParameterValue: r(y.parameter_value) as string,
-      })),
-    })),
-  };
-}
-
 function s3Input(
   name: string,
   streamArn: string,
@@ -128,7 +113,10 @@ function s3Input(
         Enabled: r(dyn.enabled) as boolean,
         RetryOptions: { DurationInSeconds: Number(dyn.retry_duration) },
       },
-      ProcessingConfiguration: processing(component('firehose-s3'), c.processing_configuration as Tf, vars, r),
+      ProcessingConfiguration: archiveProcessing(
+        component('firehose-s3'),
+        vars.dynamic_partitioning_enabled as boolean,
+      ),
     },
   };
 }

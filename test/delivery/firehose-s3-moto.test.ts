@@ -29,10 +29,7 @@ import {
   CreateDeliveryStreamCommand,
   DescribeDeliveryStreamCommand,
   type ExtendedS3DestinationConfiguration,
-  type ProcessingConfiguration,
   FirehoseClient,
-  type ProcessorParameterName,
-  type ProcessorType,
   PutRecordBatchCommand,
   PutRecordCommand,
 } from '@aws-sdk/client-firehose';
@@ -51,7 +48,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expandDynamic, localsConditional } from '../support/dynamic-blocks';
+import { archiveProcessing } from '../support/firehose';
 import { useMotoServer } from '../support/moto';
 import { onlyResource, readComponent } from '../support/synth';
 
@@ -69,12 +66,6 @@ interface SynthesizedExtendedS3 {
   buffering_size: string;
   buffering_interval: string;
   dynamic_partitioning_configuration: { enabled: string; retry_duration: number };
-  processing_configuration: Record<string, unknown>;
-}
-
-interface ExpandedProcessing {
-  enabled: boolean;
-  processors: { type: string; parameters: { parameter_name: string; parameter_value: string }[] }[];
 }
 
 const tf = readComponent('firehose-s3');
@@ -101,24 +92,6 @@ const prefixes = (() => {
   return { eventHour: m[1]!, arrivalTime: m[2]! };
 })();
 
-/** The processing configuration Terraform writes for the setting: its dynamic block expanded. */
-function processing(dynamicPartitioning: boolean): ProcessingConfiguration {
-  const p = expandDynamic(
-    ext.processing_configuration,
-    localsConditional(tf, { dynamic_partitioning_enabled: dynamicPartitioning }),
-  ) as unknown as ExpandedProcessing;
-  return {
-    Enabled: p.enabled,
-    Processors: p.processors.map((q) => ({
-      Type: q.type as ProcessorType,
-      Parameters: q.parameters.map((r) => ({
-        ParameterName: r.parameter_name as ProcessorParameterName,
-        ParameterValue: r.parameter_value,
-      })),
-    })),
-  };
-}
-
 /** ExtendedS3DestinationConfiguration as the component declares it, for one bucket. */
 function destination(bucket: string, dynamicPartitioning: boolean): ExtendedS3DestinationConfiguration {
   return {
@@ -141,7 +114,7 @@ function destination(bucket: string, dynamicPartitioning: boolean): ExtendedS3De
       Enabled: dynamicPartitioning,
       RetryOptions: { DurationInSeconds: ext.dynamic_partitioning_configuration.retry_duration },
     },
-    ProcessingConfiguration: processing(dynamicPartitioning),
+    ProcessingConfiguration: archiveProcessing(tf, dynamicPartitioning),
   };
 }
 
