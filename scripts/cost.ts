@@ -13,6 +13,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMPONENTS } from '../components/registry';
 import { findRepoRoot } from '../components/synth';
+import { atmosEnv, describeStacksArgs } from './lib/atmos';
 import {
   DEFAULT_ASSUMPTIONS,
   estimate,
@@ -113,27 +114,12 @@ export function describeStacks(root: string, stacks: readonly string[]): Record<
   const atmosBin = join(root, '.tools', 'bin', 'atmos');
   const out: Record<string, Record<string, Vars>> = {};
   for (const stack of stacks) {
-    const r = spawnSync(
-      atmosBin,
-      [
-        'describe',
-        'stacks',
-        '--stack',
-        stack,
-        '--format',
-        'json',
-        '--process-templates=true',
-        '--process-functions=true',
-        '--sections',
-        'vars',
-      ],
-      {
-        cwd: root,
-        encoding: 'utf8',
-        env: { ...process.env, ATMOS_TELEMETRY_ENABLED: 'false', ATMOS_VERSION_CHECK_ENABLED: 'false', NO_COLOR: '1' },
-        maxBuffer: 64 * 1024 * 1024,
-      },
-    );
+    const r = spawnSync(atmosBin, describeStacksArgs({ stack, sections: ['vars'] }), {
+      cwd: root,
+      encoding: 'utf8',
+      env: atmosEnv(),
+      maxBuffer: 64 * 1024 * 1024,
+    });
     if (r.error) throw new Error(`cannot run ${atmosBin} (run scripts/bootstrap.sh): ${r.error.message}`);
     if (r.status !== 0) throw new Error(`atmos describe stacks --stack ${stack} failed:\n${r.stderr}`);
     const described = JSON.parse(r.stdout) as Described;

@@ -8,29 +8,18 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMPONENTS } from '../components/registry';
 import { findRepoRoot } from '../components/synth';
+import { atmosEnv, describeStacksArgs } from './lib/atmos';
 
 const root = findRepoRoot(__dirname);
 type Vars = Record<string, unknown>;
 type Described = Record<string, { components: { terraform: Record<string, { vars: Vars }> } }>;
 
-const r = spawnSync(
-  join(root, '.tools', 'bin', 'atmos'),
-  [
-    'describe',
-    'stacks',
-    '--format',
-    'json',
-    '--process-templates=true',
-    '--process-functions=true',
-    '--sections',
-    'vars',
-  ],
-  {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, ATMOS_TELEMETRY_ENABLED: 'false' },
-  },
-);
+const r = spawnSync(join(root, '.tools', 'bin', 'atmos'), describeStacksArgs({ sections: ['vars'] }), {
+  cwd: root,
+  encoding: 'utf8',
+  env: atmosEnv(),
+  maxBuffer: 64 * 1024 * 1024,
+});
 if (r.status !== 0) {
   process.stderr.write(r.stderr);
   process.exit(r.status ?? 1);

@@ -32,6 +32,7 @@ import * as https from 'node:https';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { SignatureV4 } from '@smithy/signature-v4';
+import { atmosEnv } from './lib/atmos';
 import { sigV4Signer } from './lib/sigv4';
 
 const REPO_ROOT = join(__dirname, '..');
@@ -192,7 +193,7 @@ function terraformOutput(component: string, stack: string, name: string): string
   const r = spawnSync(bin, args, {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, ATMOS_TELEMETRY_ENABLED: 'false', ATMOS_VERSION_CHECK_ENABLED: 'false', NO_COLOR: '1' },
+    env: atmosEnv(),
   });
   if (r.error) throw new SetupError(`${shown} could not run (${bin}): ${r.error.message}`);
   if (r.status !== 0) {

@@ -29,6 +29,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { atmosEnv, describeStacksArgs } from './lib/atmos';
 import { summarize, type PlanJson } from './plan-summary/analyze';
 import { EXIT, exitCode, markdown, type ComponentResult } from './plan-summary/report';
 import { dependencyGraph, restrict, reversed, runInOrder, topologicalOrder } from './plan-summary/schedule';
@@ -52,15 +53,7 @@ function tool(name: 'atmos' | 'tofu', override: string | undefined): string {
 }
 
 function toolEnv(): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    ATMOS_TELEMETRY_ENABLED: 'false',
-    ATMOS_VERSION_CHECK_ENABLED: 'false',
-    CHECKPOINT_DISABLE: '1',
-    NO_COLOR: '1',
-    TF_IN_AUTOMATION: '1',
-    TF_INPUT: '0',
-  };
+  return atmosEnv({ CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1', TF_INPUT: '0' });
 }
 
 interface Run {
@@ -133,16 +126,12 @@ interface StackComponent {
 function describeStacks(
   atmos: string,
 ): Record<string, { components?: { terraform?: Record<string, StackComponent> } }> {
-  const r = spawnSync(
-    atmos,
-    ['describe', 'stacks', '--format', 'json', '--process-templates=true', '--sections', 'settings,component,metadata'],
-    {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: toolEnv(),
-      maxBuffer: 64 * 1024 * 1024,
-    },
-  );
+  const r = spawnSync(atmos, describeStacksArgs({ sections: ['settings', 'component', 'metadata'] }), {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: toolEnv(),
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (r.status !== 0) throw new UsageError(`atmos describe stacks failed (exit ${r.status}):\n${r.stderr}`);
   return JSON.parse(r.stdout) as ReturnType<typeof describeStacks>;
 }

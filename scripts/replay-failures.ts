@@ -66,6 +66,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { SignatureV4 } from '@smithy/signature-v4';
+import { atmosEnv } from './lib/atmos';
 import { sigV4Signer } from './lib/sigv4';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { FAILURES_QUEUE_SUFFIX, LAMBDA_ARTIFACT } from '../components/lambda-enrichment/contract';
@@ -190,7 +191,7 @@ function fromStack(stack: string): StackTarget {
   const r = spawnSync(atmosBin(), args, {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, ATMOS_TELEMETRY_ENABLED: 'false', ATMOS_VERSION_CHECK_ENABLED: 'false', NO_COLOR: '1' },
+    env: atmosEnv(),
   });
   if (r.error) throw new UsageError(`atmos could not run: ${r.error.message}`);
   if (r.status !== 0)

@@ -23,6 +23,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { atmosEnv, describeStacksArgs } from '../scripts/lib/atmos';
 import { type Emulators, startEmulators } from './emulators';
 
 const ROOT = resolve(__dirname, '..');
@@ -36,25 +37,15 @@ const JOBS = Number(process.env.APPLY_TIER_JOBS ?? 5);
 // The components and their dependencies, from Atmos itself (not a hand-kept list).
 // ---------------------------------------------------------------------------------------------
 
-const ATMOS_ENV = {
-  ...process.env,
-  ATMOS_TELEMETRY_ENABLED: 'false',
-  ATMOS_VERSION_CHECK_ENABLED: 'false',
-  NO_COLOR: '1',
-  TF_IN_AUTOMATION: '1',
-};
+const ATMOS_ENV = atmosEnv({ TF_IN_AUTOMATION: '1' });
 
 function describeStack(): Map<string, string[]> {
   if (!existsSync(ATMOS)) throw new Error(`Atmos not found at ${ATMOS}: run scripts/bootstrap.sh`);
-  const r = spawnSync(
-    ATMOS,
-    ['describe', 'stacks', '-s', STACK, '--format', 'json', '--sections', 'settings,metadata'],
-    {
-      cwd: ROOT,
-      env: ATMOS_ENV,
-      encoding: 'utf8',
-    },
-  );
+  const r = spawnSync(ATMOS, describeStacksArgs({ stack: STACK, sections: ['settings', 'metadata'] }), {
+    cwd: ROOT,
+    env: ATMOS_ENV,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`atmos describe stacks -s ${STACK} failed:\n${r.stderr}`);
   const components = JSON.parse(r.stdout)[STACK].components.terraform as Record<
     string,

@@ -17,6 +17,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { atmosEnv } from '../scripts/lib/atmos';
 import { startEmulators, type Emulators } from './emulators';
 import { planStackAgainstEmulators, type EmulatorPlan } from '../scripts/plan-summary/emulator-plans';
 import {
@@ -53,12 +54,7 @@ function annotations(component: string): Map<string, SkipAnnotation[]> {
 beforeAll(async () => {
   emulators = await startEmulators();
   work = mkdtempSync(join(tmpdir(), 'checkov-plans-'));
-  const env = {
-    ...process.env,
-    ...emulators.env,
-    TF_CLI_CONFIG_FILE: join(REPO_ROOT, '.tools', 'tofurc'),
-    ATMOS_TELEMETRY_ENABLED: 'false',
-  };
+  const env = atmosEnv({ ...emulators.env, TF_CLI_CONFIG_FILE: join(REPO_ROOT, '.tools', 'tofurc') });
   for (const stack of STACKS) {
     const t0 = Date.now();
     plans.push(

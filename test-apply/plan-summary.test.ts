@@ -16,6 +16,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { atmosEnv } from '../scripts/lib/atmos';
 import { startEmulators, type Emulators } from './emulators';
 import { REPO_ROOT } from '../test/support/paths';
 
@@ -96,15 +97,13 @@ beforeAll(async () => {
     if (b.status !== 0) throw new Error(`npm run ${script} failed:\n${b.stdout}\n${b.stderr}`);
   }
   emulators = await startEmulators();
-  env = {
-    ...process.env,
+  env = atmosEnv({
     ...emulators.env,
     TF_CLI_CONFIG_FILE: tofurc,
     PATH: `${join(REPO_ROOT, '.tools', 'bin')}:${process.env.PATH}`,
-    ATMOS_TELEMETRY_ENABLED: 'false',
     CHECKPOINT_DISABLE: '1',
     TF_IN_AUTOMATION: '1',
-  };
+  });
   dir = mkdtempSync(join(tmpdir(), 'plan-summary-'));
   // A fresh state for the one component this test applies (the emulators start empty).
   rmSync(STATE, { recursive: true, force: true });

@@ -29,6 +29,7 @@ import { join } from 'node:path';
 import { KinesisEventSourceMapping } from '../../local-aws/event-source-mapping';
 import { startOpenSearchNode, type OpenSearchNode } from '../../local-aws/opensearch-node';
 import { startEmulators, type Emulators } from '../../test-apply/emulators';
+import { atmosEnv } from '../lib/atmos';
 import { readDeployed, REGION, type Deployed } from './control-plane';
 import { createDeliveries, type Deliveries } from './deliveries';
 import { deployLocal, describeVars, type StepResult } from './deploy';
@@ -97,15 +98,12 @@ export function clientsFor(moto: string, kinesis: string): Pipeline['clients'] {
 /** What scripts/env.sh sets (the project's tools first on PATH, the provider mirror), so the command works without it. */
 function toolEnv(): NodeJS.ProcessEnv {
   const tofurc = join(REPO_ROOT, '.tools', 'tofurc');
-  return {
-    ...process.env,
+  return atmosEnv({
     PATH: `${join(REPO_ROOT, '.tools', 'bin')}:${join(REPO_ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
-    ATMOS_TELEMETRY_ENABLED: 'false',
-    ATMOS_VERSION_CHECK_ENABLED: 'false',
     CHECKPOINT_DISABLE: '1',
     TF_IN_AUTOMATION: '1',
     ...(existsSync(tofurc) ? { TF_CLI_CONFIG_FILE: tofurc } : {}),
-  };
+  });
 }
 
 const since = (t0: number) => (Date.now() - t0) / 1000;

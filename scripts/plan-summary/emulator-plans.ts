@@ -17,6 +17,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { describeStacksArgs } from '../lib/atmos';
 import { dependencyGraph, runInOrder } from './schedule';
 
 const ROOT = join(__dirname, '..', '..');
@@ -29,26 +30,12 @@ interface Described {
 }
 
 function describe(atmos: string, env: NodeJS.ProcessEnv, stack: string): Record<string, Described> {
-  const r = spawnSync(
-    atmos,
-    [
-      'describe',
-      'stacks',
-      '-s',
-      stack,
-      '--format',
-      'json',
-      '--process-templates=true',
-      '--sections',
-      'component,env,providers,settings',
-    ],
-    {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env,
-      maxBuffer: 64 * 1024 * 1024,
-    },
-  );
+  const r = spawnSync(atmos, describeStacksArgs({ stack, sections: ['component', 'env', 'providers', 'settings'] }), {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (r.status !== 0) throw new Error(`atmos describe stacks -s ${stack} failed:\n${r.stderr}`);
   const all = JSON.parse(r.stdout) as Record<string, { components?: { terraform?: Record<string, Described> } }>;
   const components = all[stack]?.components?.terraform;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENRICHMENT_METRICS } from '../../components/lambda-enrichment/contract';
 import { COMPONENTS } from '../../components/registry';
+import { describeStacksArgs } from '../../scripts/lib/atmos';
 import { atmosJson, DEPLOY_STACKS } from '../support/atmos';
 import { policyDocument } from '../support/iam-policy';
 import { alarmsOf, readComponent, type TerraformJson } from '../support/synth';
@@ -20,16 +21,7 @@ type Vars = Record<string, unknown>;
 type Described = Record<string, { components: { terraform: Record<string, { vars: Vars }> } }>;
 let described: Described;
 beforeAll(async () => {
-  described = await atmosJson<Described>([
-    'describe',
-    'stacks',
-    '--format',
-    'json',
-    '--process-templates=true',
-    '--process-functions=true',
-    '--sections',
-    'vars',
-  ]);
+  described = await atmosJson<Described>(describeStacksArgs({ sections: ['vars'] }));
 });
 const vars = (stack: string, component: string) => described[stack]!.components.terraform[component]!.vars;
 const label = (v: Vars) => [v.namespace, v.environment, v.stage, v.name].join('-');

@@ -15,6 +15,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMPONENTS } from '../../components/registry';
+import { describeStacksArgs } from '../../scripts/lib/atmos';
 import { atmos, atmosJson, atmosValidationMessages, DEPLOY_STACKS } from '../support/atmos';
 import { atmosSandbox } from '../support/atmos-sandbox';
 import { REPO_ROOT } from '../support/paths';
@@ -34,16 +35,7 @@ function synthFast(): string {
 
 let described: DescribedStacks;
 beforeAll(async () => {
-  described = await atmosJson<DescribedStacks>([
-    'describe',
-    'stacks',
-    '--format',
-    'json',
-    '--process-templates=true',
-    '--process-functions=true',
-    '--sections',
-    'vars,settings',
-  ]);
+  described = await atmosJson<DescribedStacks>(describeStacksArgs({ sections: ['vars', 'settings'] }));
 });
 const componentNames = Object.keys(COMPONENTS);
 

@@ -29,6 +29,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { QUIET_ATMOS_ENV } from '../../scripts/lib/atmos';
 import { normalizeEndpoint, readPipelines, resolveRegion, trailingJson } from '../../scripts/opensearch-setup';
 import { REPO_ROOT } from '../support/paths';
 
@@ -529,9 +530,7 @@ process.stdout.write(JSON.stringify(doc, null, 2) + '\\n');
       const env = cleanEnv({
         PATH: `${TOOLS_BIN}:${process.env.PATH}`,
         AWS_REGION: REGION,
-        ATMOS_TELEMETRY_ENABLED: 'false',
-        ATMOS_VERSION_CHECK_ENABLED: 'false',
-        NO_COLOR: '1',
+        ...QUIET_ATMOS_ENV,
       });
       for (const component of ['opensearch', 'firehose-opensearch']) {
         const applied = await run('atmos', ['terraform', 'deploy', component, '-s', 'sandbox'], { cwd: sandbox, env });

@@ -14,6 +14,7 @@ import {
   summarize,
   type ResourceChange,
 } from '../../scripts/plan-summary/analyze';
+import { atmosEnv, describeStacksArgs } from '../../scripts/lib/atmos';
 import { errorText } from '../../scripts/plan-summary';
 import { exitCode } from '../../scripts/plan-summary/report';
 import { dependencyGraph, reversed, runInOrder, topologicalOrder } from '../../scripts/plan-summary/schedule';
@@ -22,15 +23,12 @@ import { REPO_ROOT } from '../support/paths';
 type Settings = Record<string, { depends_on?: Record<string, { component?: string }> }>;
 
 function describeSettings(): Record<string, Settings> {
-  const r = spawnSync(
-    join(REPO_ROOT, '.tools', 'bin', 'atmos'),
-    ['describe', 'stacks', '--format', 'json', '--process-templates=true', '--sections', 'settings'],
-    {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-      env: { ...process.env, ATMOS_TELEMETRY_ENABLED: 'false' },
-    },
-  );
+  const r = spawnSync(join(REPO_ROOT, '.tools', 'bin', 'atmos'), describeStacksArgs({ sections: ['settings'] }), {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    env: atmosEnv(),
+    maxBuffer: 64 * 1024 * 1024,
+  });
   expect(r.status, r.stderr).toBe(0);
   const stacks = JSON.parse(r.stdout) as Record<
     string,

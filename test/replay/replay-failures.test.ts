@@ -38,6 +38,7 @@ import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-s
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLambda, type LambdaBuild } from '../../scripts/build-lambda';
+import { atmosEnv } from '../../scripts/lib/atmos';
 import { createHandler } from '../../lambda-src/src/runtime';
 import {
   clients,
@@ -348,10 +349,7 @@ function runReplay(extra: string[] = []): Promise<{ status: number; stdout: stri
     const child = spawn(ATMOS_BIN, args, {
       cwd: REPO_ROOT,
       env: {
-        ...process.env,
-        ATMOS_TELEMETRY_ENABLED: 'false',
-        ATMOS_VERSION_CHECK_ENABLED: 'false',
-        NO_COLOR: '1',
+        ...atmosEnv(),
         // The local stack routes Kinesis and CloudWatch to their own emulators (apply tier); this
         // test's moto (behind the fault proxy) serves Kinesis here, and the replay uses no CloudWatch.
         LOCAL_AWS_ENDPOINT_URL: proxy.endpoint,

@@ -2,6 +2,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { atmosEnv } from '../../scripts/lib/atmos';
 import { REPO_ROOT } from './paths';
 
 export const ATMOS_BIN = join(REPO_ROOT, '.tools', 'bin', 'atmos');
@@ -11,16 +12,6 @@ export interface AtmosResult {
   readonly status: number;
   readonly stdout: string;
   readonly stderr: string;
-}
-
-function atmosEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    ATMOS_TELEMETRY_ENABLED: 'false',
-    ATMOS_VERSION_CHECK_ENABLED: 'false',
-    NO_COLOR: '1',
-    ...extra,
-  };
 }
 
 /**
