@@ -18,7 +18,7 @@ export function atmosEnv(extra: Record<string, string | undefined> = {}): NodeJS
   return { ...process.env, ...QUIET_ATMOS_ENV, ...extra };
 }
 
-/** What `atmos describe stacks` returns. */
+/** Which stacks, and which sections of their components, `atmos describe stacks` returns. */
 export interface DescribeStacksOptions {
   /** Sections of each component to return (`--sections`), e.g. `['vars']` or `['settings', 'metadata']`. */
   readonly sections: readonly string[];
