@@ -29,7 +29,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { atmosEnv, describeStacksArgs } from './lib/atmos';
+import { atmosEnv, describeStacksArgs, QUIET_TOFU_ENV } from './lib/atmos';
 import { summarize, type PlanJson } from './plan-summary/analyze';
 import { EXIT, exitCode, markdown, type ComponentResult } from './plan-summary/report';
 import { dependencyGraph, restrict, reversed, runInOrder, topologicalOrder } from './plan-summary/schedule';
@@ -53,7 +53,7 @@ function tool(name: 'atmos' | 'tofu', override: string | undefined): string {
 }
 
 function toolEnv(): NodeJS.ProcessEnv {
-  return atmosEnv({ CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1', TF_INPUT: '0' });
+  return atmosEnv(QUIET_TOFU_ENV);
 }
 
 interface Run {

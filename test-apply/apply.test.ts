@@ -23,7 +23,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { atmosEnv, describeStacksArgs } from '../scripts/lib/atmos';
+import { atmosEnv, describeStacksArgs, QUIET_TOFU_ENV } from '../scripts/lib/atmos';
 import { type Emulators, startEmulators } from './emulators';
 
 const ROOT = resolve(__dirname, '..');
@@ -37,7 +37,7 @@ const JOBS = Number(process.env.APPLY_TIER_JOBS ?? 5);
 // The components and their dependencies, from Atmos itself (not a hand-kept list).
 // ---------------------------------------------------------------------------------------------
 
-const ATMOS_ENV = atmosEnv({ TF_IN_AUTOMATION: '1' });
+const ATMOS_ENV = atmosEnv(QUIET_TOFU_ENV);
 
 function describeStack(): Map<string, string[]> {
   if (!existsSync(ATMOS)) throw new Error(`Atmos not found at ${ATMOS}: run scripts/bootstrap.sh`);

@@ -16,7 +16,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { atmosEnv } from '../scripts/lib/atmos';
+import { atmosEnv, QUIET_TOFU_ENV } from '../scripts/lib/atmos';
 import { startEmulators, type Emulators } from './emulators';
 import { REPO_ROOT } from '../test/support/paths';
 
@@ -101,8 +101,7 @@ beforeAll(async () => {
     ...emulators.env,
     TF_CLI_CONFIG_FILE: tofurc,
     PATH: `${join(REPO_ROOT, '.tools', 'bin')}:${process.env.PATH}`,
-    CHECKPOINT_DISABLE: '1',
-    TF_IN_AUTOMATION: '1',
+    ...QUIET_TOFU_ENV,
   });
   dir = mkdtempSync(join(tmpdir(), 'plan-summary-'));
   // A fresh state for the one component this test applies (the emulators start empty).

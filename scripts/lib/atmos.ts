@@ -1,6 +1,6 @@
 /**
- * How the project's scripts and tests run Atmos: one quiet environment and one spelling of
- * `atmos describe stacks`, so a flag added or an output change is made in one place.
+ * How the project's scripts and tests run Atmos and OpenTofu: one quiet environment for each and one
+ * spelling of `atmos describe stacks`, so a flag added or an output change is made in one place.
  */
 
 /**
@@ -11,6 +11,16 @@ export const QUIET_ATMOS_ENV = {
   ATMOS_TELEMETRY_ENABLED: 'false',
   ATMOS_VERSION_CHECK_ENABLED: 'false',
   NO_COLOR: '1',
+} as const;
+
+/**
+ * Environment for every OpenTofu run, direct or through Atmos: no version check (a call to the
+ * internet), automation output, and never a prompt (a missing input is an error, not a hang).
+ */
+export const QUIET_TOFU_ENV = {
+  CHECKPOINT_DISABLE: '1',
+  TF_IN_AUTOMATION: '1',
+  TF_INPUT: '0',
 } as const;
 
 /** This process's environment with {@link QUIET_ATMOS_ENV} and then `extra` on top. */

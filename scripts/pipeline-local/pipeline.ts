@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { KinesisEventSourceMapping } from '../../local-aws/event-source-mapping';
 import { startOpenSearchNode, type OpenSearchNode } from '../../local-aws/opensearch-node';
 import { startEmulators, type Emulators } from '../../test-apply/emulators';
-import { atmosEnv } from '../lib/atmos';
+import { atmosEnv, QUIET_TOFU_ENV } from '../lib/atmos';
 import { readDeployed, REGION, type Deployed } from './control-plane';
 import { createDeliveries, type Deliveries } from './deliveries';
 import { deployLocal, describeVars, type StepResult } from './deploy';
@@ -100,8 +100,7 @@ function toolEnv(): NodeJS.ProcessEnv {
   const tofurc = join(REPO_ROOT, '.tools', 'tofurc');
   return atmosEnv({
     PATH: `${join(REPO_ROOT, '.tools', 'bin')}:${join(REPO_ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
-    CHECKPOINT_DISABLE: '1',
-    TF_IN_AUTOMATION: '1',
+    ...QUIET_TOFU_ENV,
     ...(existsSync(tofurc) ? { TF_CLI_CONFIG_FILE: tofurc } : {}),
   });
 }

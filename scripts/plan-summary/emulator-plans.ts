@@ -17,7 +17,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeStacksArgs } from '../lib/atmos';
+import { describeStacksArgs, QUIET_TOFU_ENV } from '../lib/atmos';
 import { dependencyGraph, runInOrder } from './schedule';
 
 const ROOT = join(__dirname, '..', '..');
@@ -117,9 +117,7 @@ export async function planStackAgainstEmulators(opts: {
     const env = {
       ...opts.env,
       ...(local[c]?.env ?? {}),
-      TF_IN_AUTOMATION: '1',
-      TF_INPUT: '0',
-      CHECKPOINT_DISABLE: '1',
+      ...QUIET_TOFU_ENV,
     };
     const steps: string[][] = [
       ['init', '-input=false', '-no-color'],

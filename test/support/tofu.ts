@@ -19,6 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { QUIET_TOFU_ENV } from '../../scripts/lib/atmos';
 import { atmos } from './atmos';
 import { REPO_ROOT } from './paths';
 import type { TerraformJson, TerraformVariableJson } from './synth';
@@ -51,7 +52,7 @@ export function diagnosticText(d: TofuDiagnostic): string {
 export function offlineEnv(cliConfigFile: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('TF_')) env[key] = value;
-  return { ...env, TF_CLI_CONFIG_FILE: cliConfigFile, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1', TF_INPUT: '0' };
+  return { ...env, TF_CLI_CONFIG_FILE: cliConfigFile, ...QUIET_TOFU_ENV };
 }
 
 export function run(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv) {
